@@ -1,0 +1,25 @@
+// Command kdbench is the benchmark and artifact-evaluation harness for
+// Kubedirect. It only parses flags and calls the library packages.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	// Cancel on SIGINT/SIGTERM so every command can stop what it started and
+	// leave no half-written files; a second signal kills at once.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "kdbench:", err)
+		os.Exit(1)
+	}
+}
