@@ -102,7 +102,8 @@ func (c *csvFile) next() ([]string, int, error) {
 func (c *csvFile) csvErr(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &ParseError{File: c.name, Line: pe.Line, Column: pe.Column, Err: pe.Err}
+		// csv reports a byte offset, not a field; keep Column for fields.
+		return &ParseError{File: c.name, Line: pe.Line, Err: fmt.Errorf("%w at byte %d", pe.Err, pe.Column)}
 	}
 	return &ParseError{File: c.name, Err: err}
 }
