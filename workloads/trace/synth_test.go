@@ -53,7 +53,9 @@ func TestSynthShape(t *testing.T) {
 	for i, d := range durs {
 		logs[i] = math.Log(d)
 	}
-	cdf := func(x float64) float64 { return 0.5 * math.Erfc(-(x-math.Log(synthDurMedianMs))/(synthDurSigma*math.Sqrt2)) }
+	cdf := func(x float64) float64 {
+		return 0.5 * math.Erfc(-(x-math.Log(synthDurMedianMs))/(synthDurSigma*math.Sqrt2))
+	}
 	if d := KSOneSample(logs, cdf); KSPValue(d, float64(len(logs))) < 0.001 {
 		t.Errorf("durations not log-normal: D = %.3f", d)
 	}
