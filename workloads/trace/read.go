@@ -234,11 +234,21 @@ type statsRow[T any] struct {
 	v    T
 }
 
-func readStats[T any](c *csvFile, countCol string, stats, pcts []string, set func(*T, []float64, string, string)) (*statsFile[T], error) {
+// statsKey says how rows of a stats file are keyed: loader traces key on
+// HashFunction and reject duplicates; the raw Azure files are deduplicated
+// keeping the first row, as the loader's sampler does (memory is per app).
+type statsKey struct {
+	column    string
+	keepFirst bool
+}
+
+var loaderKey = statsKey{column: "HashFunction"}
+
+func readStats[T any](c *csvFile, k statsKey, countCol string, stats, pcts []string, set func(*T, []float64, string, string)) (*statsFile[T], error) {
 	if err := c.readHeader(); err != nil {
 		return nil, err
 	}
-	required := append(append([]string{"HashFunction"}, stats...), pcts...)
+	required := append(append([]string{k.column}, stats...), pcts...)
 	cols, err := c.columns(required, []string{"HashOwner", "HashApp"})
 	if err != nil {
 		return nil, err
@@ -258,9 +268,12 @@ func readStats[T any](c *csvFile, countCol string, stats, pcts []string, set fun
 				return nil, err
 			}
 		}
-		key := rec[cols["HashFunction"]]
+		key := rec[cols[k.column]]
 		if prev, dup := sf.rows[key]; dup {
-			return nil, c.errAt(line, cols["HashFunction"]+1, fmt.Errorf("%w %q, first on line %d", ErrDuplicateKey, key, prev.line))
+			if k.keepFirst {
+				continue
+			}
+			return nil, c.errAt(line, cols[k.column]+1, fmt.Errorf("%w %q, first on line %d", ErrDuplicateKey, key, prev.line))
 		}
 		var owner, app string
 		if i, ok := cols["HashOwner"]; ok {
@@ -277,7 +290,11 @@ func readStats[T any](c *csvFile, countCol string, stats, pcts []string, set fun
 }
 
 func readDurations(c *csvFile) (*statsFile[DurationStats], error) {
-	return readStats(c, "Count", durationStatColumns, DurationPercentileColumns, func(d *DurationStats, v []float64, owner, app string) {
+	return readDurationsKeyed(c, loaderKey)
+}
+
+func readDurationsKeyed(c *csvFile, k statsKey) (*statsFile[DurationStats], error) {
+	return readStats(c, k, "Count", durationStatColumns, DurationPercentileColumns, func(d *DurationStats, v []float64, owner, app string) {
 		d.HashOwner, d.HashApp = owner, app
 		d.Average, d.Count, d.Minimum, d.Maximum = v[0], v[1], v[2], v[3]
 		copy(d.Percentiles[:], v[4:])
@@ -285,7 +302,11 @@ func readDurations(c *csvFile) (*statsFile[DurationStats], error) {
 }
 
 func readMemory(c *csvFile) (*statsFile[MemoryStats], error) {
-	return readStats(c, "SampleCount", memoryStatColumns, MemoryPercentileColumns, func(m *MemoryStats, v []float64, owner, app string) {
+	return readMemoryKeyed(c, loaderKey)
+}
+
+func readMemoryKeyed(c *csvFile, k statsKey) (*statsFile[MemoryStats], error) {
+	return readStats(c, k, "SampleCount", memoryStatColumns, MemoryPercentileColumns, func(m *MemoryStats, v []float64, owner, app string) {
 		m.HashOwner, m.HashApp = owner, app
 		m.SampleCount, m.Average = v[0], v[1]
 		copy(m.Percentiles[:], v[2:])
