@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -192,7 +193,9 @@ func seriesNames(keys []seriesKey, runs []*results.Run) map[seriesKey]string {
 			n += " (" + k.profile + ")"
 		}
 		if len(runsOf[k.system+"\x00"+k.profile]) > 1 {
-			n += " " + filepath.Base(runs[k.run].Dir)
+			// The start time tells runs apart; the experiment is the figure's.
+			base := filepath.Base(runs[k.run].Dir)
+			n += " @" + strings.Replace(base, "-"+runs[k.run].Manifest().Experiment, "", 1)
 		}
 		names[k] = n
 	}

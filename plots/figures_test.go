@@ -147,9 +147,9 @@ func TestSeriesNames(t *testing.T) {
 	keys := []seriesKey{{"k8s", "default", 0}, {"k8s", "tuned", 0}, {"k8s", "default", 1}}
 	got := seriesNames(keys, []*results.Run{a, b})
 	want := map[seriesKey]string{
-		keys[0]: "k8s (default) 20250304T050607Z-scale-pods",
+		keys[0]: "k8s (default) @20250304T050607Z",
 		keys[1]: "k8s (tuned)",
-		keys[2]: "k8s (default) 20250304T060607Z-scale-pods",
+		keys[2]: "k8s (default) @20250304T060607Z",
 	}
 	for k, w := range want {
 		if got[k] != w {
