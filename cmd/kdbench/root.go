@@ -13,6 +13,8 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newVersionCmd(),
+		newPlotCmd(),
+		newCompareCmd(),
 		newTraceCmd(),
 	)
 	return root
