@@ -414,6 +414,33 @@ func (r *Run) WriteMetrics(name string, src io.Reader) error {
 	return nil
 }
 
+// WriteFile stores another file of the run at its top level, atomically:
+// the trace experiments' loader-format invocation CSVs, for instance. name
+// must be a plain file name other than the files this package manages.
+func (r *Run) WriteFile(name string, src io.Reader) error {
+	r.mu.Lock()
+	if err := r.checkWritable(); err != nil {
+		r.mu.Unlock()
+		return err
+	}
+	r.mu.Unlock()
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("results: file name %q must be a plain file name", name)
+	}
+	switch name {
+	case ManifestFile, PodsFile, SummaryFile, SelfChecksFile, MetricsDir, FiguresDir:
+		return fmt.Errorf("results: %s is managed by the results package; use its own method", name)
+	}
+	path := filepath.Join(r.Dir, name)
+	if err := writeAtomic(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err }); err != nil {
+		return fmt.Errorf("results: writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// Path returns the path of a file in the run directory (see WriteFile).
+func (r *Run) Path(name string) string { return filepath.Join(r.Dir, name) }
+
 // MetricsFiles lists the stored scrapes' paths, sorted.
 func (r *Run) MetricsFiles() ([]string, error) {
 	entries, err := os.ReadDir(filepath.Join(r.Dir, MetricsDir))

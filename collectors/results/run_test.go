@@ -31,6 +31,10 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.WriteMetrics(name, strings.NewReader(scrape)); err != nil {
 		t.Fatal(err)
 	}
+	const inv = "phase,instance,invocationID\n2,fn-1,min0.inv0\n"
+	if err := w.WriteFile("trace_duration_30.csv", strings.NewReader(inv)); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.UpdateManifest(func(m *Manifest) { m.Params = map[string]string{"podsPerNode": "5"}; m.Status = RunFailed }); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +91,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(files[0]); string(b) != scrape {
 		t.Errorf("metrics scrape round trip: %q", b)
+	}
+
+	if b, _ := os.ReadFile(r.Path("trace_duration_30.csv")); string(b) != inv {
+		t.Errorf("extra file round trip: %q", b)
 	}
 
 	got, err := r.Summary()
@@ -323,15 +331,17 @@ func TestBadInputIsRefused(t *testing.T) {
 	negative := synthPods(1, 1)
 	negative[0].Ready = -1
 	for name, call := range map[string]func() error{
-		"unknown system":        func() error { return r.AppendPods(RepID{System: "kd", Size: 10}, pods) },
-		"size not in manifest":  func() error { return r.AppendPods(RepID{System: "k8s", Size: 30}, pods) },
-		"size 0":                func() error { return r.AppendPods(RepID{System: "k8s", Size: 0}, pods) },
-		"negative rep":          func() error { return r.AppendPods(RepID{System: "k8s", Size: 10, Rep: -1}, pods) },
-		"negative timestamp":    func() error { return r.AppendPods(RepID{System: "k8s", Size: 10}, negative) },
-		"failed without reason": func() error { return r.MarkRep(RepID{System: "k8s", Size: 10}, RepFailed, nil) },
-		"made-up state":         func() error { return r.MarkRep(RepID{System: "k8s", Size: 10}, "meh", nil) },
-		"metrics path":          func() error { return r.WriteMetrics("../escape.prom", strings.NewReader("")) },
-		"check without verdict": func() error { return r.AddSelfChecks(SelfCheck{Name: "x"}) },
+		"unknown system":         func() error { return r.AppendPods(RepID{System: "kd", Size: 10}, pods) },
+		"size not in manifest":   func() error { return r.AppendPods(RepID{System: "k8s", Size: 30}, pods) },
+		"size 0":                 func() error { return r.AppendPods(RepID{System: "k8s", Size: 0}, pods) },
+		"negative rep":           func() error { return r.AppendPods(RepID{System: "k8s", Size: 10, Rep: -1}, pods) },
+		"negative timestamp":     func() error { return r.AppendPods(RepID{System: "k8s", Size: 10}, negative) },
+		"failed without reason":  func() error { return r.MarkRep(RepID{System: "k8s", Size: 10}, RepFailed, nil) },
+		"made-up state":          func() error { return r.MarkRep(RepID{System: "k8s", Size: 10}, "meh", nil) },
+		"metrics path":           func() error { return r.WriteMetrics("../escape.prom", strings.NewReader("")) },
+		"check without verdict":  func() error { return r.AddSelfChecks(SelfCheck{Name: "x"}) },
+		"file over the manifest": func() error { return r.WriteFile(ManifestFile, strings.NewReader("{}")) },
+		"file in a subdirectory": func() error { return r.WriteFile("a/b.csv", strings.NewReader("")) },
 	} {
 		if err := call(); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -13,6 +13,21 @@ const (
 	VerdictWarn Verdict = "warn"
 )
 
+// Names of the standard self-checks, so every collector reports the same
+// quantity under the same name. Units are in the names, Prometheus style.
+const (
+	// CheckClientThrottle: total time the harness's client-go rate limiter
+	// made requests wait during a repetition.
+	CheckClientThrottle = "client_throttle_wait_seconds"
+	// CheckWatchLag: p99 over events of receive time minus event time.
+	CheckWatchLag = "watch_lag_p99_seconds"
+	// CheckNodeAgentLag: p99 over pods of (bound → running) minus the
+	// configured sandbox delay.
+	CheckNodeAgentLag = "nodeagent_lag_p99_seconds"
+	// CheckDroppedEvents: watch events lost (gaps, relists, "too old").
+	CheckDroppedEvents = "watch_dropped_events_total"
+)
+
 // SelfCheck is one measurement of the harness's own health, such as the
 // total client-side rate-limiter wait, the worst watch lag, the node
 // agent's lag beyond its configured delay, or the number of dropped watch
