@@ -366,3 +366,50 @@ func TestCreateNeverReusesADirectory(t *testing.T) {
 		t.Errorf("two runs started the same second: %s and %s", a.Dir, b.Dir)
 	}
 }
+
+// Collectors and workloads write from several goroutines: no repetition or
+// check may be lost to a read-modify-write race.
+func TestConcurrentWriters(t *testing.T) {
+	m := testManifest()
+	m.Sizes = nil
+	r, err := Create(t.TempDir(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const reps = 8
+	errs := make(chan error, 3*reps)
+	for rep := 0; rep < reps; rep++ {
+		go func() {
+			id := RepID{System: "k8s", Size: 5, Rep: rep}
+			if err := r.AppendPods(id, synthPods(5, 1)); err != nil {
+				errs <- err
+				return
+			}
+			errs <- r.MarkRep(id, RepOK, nil)
+		}()
+		go func() {
+			errs <- r.AddSelfChecks(NewSelfCheck(RepID{System: "k8s", Size: 5, Rep: rep}, CheckWatchLag, "s", 0, 1, ""))
+		}()
+		go func() {
+			errs <- r.WriteMetrics(MetricsFileName(RepID{System: "k8s", Size: 5, Rep: rep}, "after", "kube-scheduler"), strings.NewReader("x 1\n"))
+		}()
+	}
+	for range 3 * reps {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	o, err := Open(r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, _ := o.Pods()
+	files, _ := o.MetricsFiles()
+	if len(pods) != 5*reps || len(o.Manifest().RepStatuses) != reps || len(o.SelfChecks()) != reps || len(files) != reps {
+		t.Errorf("pods %d, statuses %d, checks %d, scrapes %d; want %d, %d, %d, %d",
+			len(pods), len(o.Manifest().RepStatuses), len(o.SelfChecks()), len(files), 5*reps, reps, reps, reps)
+	}
+}
