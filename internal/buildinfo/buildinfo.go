@@ -9,9 +9,15 @@ var Version = "v0.1.0-dev"
 // KubernetesVersion is the upstream Kubernetes release the local cluster runs.
 const KubernetesVersion = "v1.32.13"
 
+// revision is set by the Makefile with -ldflags -X.
+var revision string
+
 // Revision returns the VCS revision the binary was built from, or "unknown"
 // (for example under `go test` or with -buildvcs=false).
 func Revision() string {
+	if revision != "" {
+		return revision
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "unknown"

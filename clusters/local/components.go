@@ -1,0 +1,223 @@
+package local
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+const (
+	etcdComponent      = "etcd"
+	apiserverComponent = "kube-apiserver"
+	kcmComponent       = "kube-controller-manager"
+	schedComponent     = "kube-scheduler"
+	nodeAgentComponent = "nodeagent"
+
+	serviceCIDR = "10.96.0.0/16"
+	serviceIP   = "10.96.0.1"
+	// podCIDR is split per node by the node agent; it must not be loopback,
+	// because validation drops loopback addresses from EndpointSlices.
+	podCIDR = "10.128.0.0/9"
+)
+
+// ports are the loopback ports one cluster listens on.
+type ports struct {
+	EtcdClient, EtcdPeer, APIServer, KCM, Scheduler, NodeAgentMetrics int
+}
+
+// plan is everything needed to start the cluster's components in order.
+type plan struct {
+	name     string
+	l        layout
+	p        ports
+	prof     Profile
+	binDir   string
+	self     string // the kdbench executable, which runs etcd and the node agent
+	nodes    int
+	delay    time.Duration
+	noFsync  bool
+	tlsAdmin *tls.Config // admin client for health checks
+}
+
+func (pl *plan) apiserverURL() string { return "https://127.0.0.1:" + strconv.Itoa(pl.p.APIServer) }
+
+func (pl *plan) etcd() component {
+	url := "http://127.0.0.1:" + strconv.Itoa(pl.p.EtcdClient)
+	args := []string{"internal", "etcd",
+		"--data-dir=" + pl.l.EtcdData(),
+		"--listen-client-url=" + url,
+		"--listen-peer-url=http://127.0.0.1:" + strconv.Itoa(pl.p.EtcdPeer),
+		"--quota-backend-bytes=" + strconv.FormatInt(pl.prof.EtcdQuotaBytes, 10),
+	}
+	if pl.prof.EtcdCompactionPeriod != "" {
+		args = append(args, "--auto-compaction-retention="+pl.prof.EtcdCompactionPeriod)
+	}
+	if pl.noFsync {
+		args = append(args, "--unsafe-no-fsync")
+	}
+	return component{
+		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent),
+		Healthy: func(ctx context.Context) error { return httpOK(ctx, http.DefaultClient, url+"/health") },
+	}
+}
+
+func (pl *plan) apiserver() component {
+	pki := func(f string) string { return filepath.Join(pl.l.PKI(), f) }
+	base := map[string]string{
+		"etcd-servers":                     "http://127.0.0.1:" + strconv.Itoa(pl.p.EtcdClient),
+		"bind-address":                     "127.0.0.1",
+		"advertise-address":                "127.0.0.1",
+		"secure-port":                      strconv.Itoa(pl.p.APIServer),
+		"tls-cert-file":                    pki("kube-apiserver.crt"),
+		"tls-private-key-file":             pki("kube-apiserver.key"),
+		"client-ca-file":                   pki("ca.crt"),
+		"kubelet-client-certificate":       pki("kube-apiserver-kubelet-client.crt"),
+		"kubelet-client-key":               pki("kube-apiserver-kubelet-client.key"),
+		"service-account-key-file":         pki("sa.pub"),
+		"service-account-signing-key-file": pki("sa.key"),
+		"service-account-issuer":           "https://kubernetes.default.svc.cluster.local",
+		"service-cluster-ip-range":         serviceCIDR,
+		"authorization-mode":               "Node,RBAC",
+		"enable-admission-plugins":         "NodeRestriction",
+		"allow-privileged":                 "true",
+		"cert-dir":                         filepath.Join(pl.l.PKI(), "kube-apiserver-generated"),
+		// A loopback advertise address cannot be written into the kubernetes
+		// Service's Endpoints, and nothing here needs in-cluster API access.
+		"endpoint-reconciler-type": "none",
+	}
+	return component{
+		Name: apiserverComponent, Path: filepath.Join(pl.binDir, apiserverComponent),
+		Args: flagList(merge(base, pl.prof.APIServer)), Log: pl.l.Log(apiserverComponent),
+		Healthy: func(ctx context.Context) error {
+			return httpOK(ctx, &http.Client{Transport: &http.Transport{TLSClientConfig: pl.tlsAdmin}}, pl.apiserverURL()+"/readyz")
+		},
+	}
+}
+
+func (pl *plan) controllerManager() component {
+	kc := pl.l.ComponentKubeconfig(kcmComponent)
+	base := map[string]string{
+		"kubeconfig":                       kc,
+		"authentication-kubeconfig":        kc,
+		"authorization-kubeconfig":         kc,
+		"bind-address":                     "127.0.0.1",
+		"secure-port":                      strconv.Itoa(pl.p.KCM),
+		"cert-dir":                         filepath.Join(pl.l.PKI(), kcmComponent),
+		"leader-elect":                     "false",
+		"service-account-private-key-file": filepath.Join(pl.l.PKI(), "sa.key"),
+		"root-ca-file":                     filepath.Join(pl.l.PKI(), "ca.crt"),
+		"cluster-signing-cert-file":        filepath.Join(pl.l.PKI(), "ca.crt"),
+		"cluster-signing-key-file":         filepath.Join(pl.l.PKI(), "ca.key"),
+		"service-cluster-ip-range":         serviceCIDR,
+		// Each controller acts as its own service account, so the bootstrap
+		// RBAC roles (system:controller:*) apply, as on kubeadm clusters.
+		"use-service-account-credentials": "true",
+	}
+	return component{
+		Name: kcmComponent, Path: filepath.Join(pl.binDir, kcmComponent),
+		Args: flagList(merge(base, pl.prof.ControllerManager)), Log: pl.l.Log(kcmComponent),
+		Healthy: func(ctx context.Context) error {
+			return httpOK(ctx, insecureClient, "https://127.0.0.1:"+strconv.Itoa(pl.p.KCM)+"/healthz")
+		},
+	}
+}
+
+func (pl *plan) scheduler() component {
+	kc := pl.l.ComponentKubeconfig(schedComponent)
+	args := flagList(map[string]string{
+		"config":                    pl.l.Config("kube-scheduler.yaml"),
+		"authentication-kubeconfig": kc,
+		"authorization-kubeconfig":  kc,
+		"bind-address":              "127.0.0.1",
+		"secure-port":               strconv.Itoa(pl.p.Scheduler),
+		"cert-dir":                  filepath.Join(pl.l.PKI(), schedComponent),
+	})
+	return component{
+		Name: schedComponent, Path: filepath.Join(pl.binDir, schedComponent), Args: args, Log: pl.l.Log(schedComponent),
+		Healthy: func(ctx context.Context) error {
+			return httpOK(ctx, insecureClient, "https://127.0.0.1:"+strconv.Itoa(pl.p.Scheduler)+"/healthz")
+		},
+	}
+}
+
+// schedulerConfig is the KubeSchedulerConfiguration for the profile.
+func (pl *plan) schedulerConfig() []byte {
+	pct := ""
+	if pl.prof.PercentageOfNodesToScore > 0 {
+		pct = fmt.Sprintf("percentageOfNodesToScore: %d\n", pl.prof.PercentageOfNodesToScore)
+	}
+	return []byte(fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: %q
+  qps: %g
+  burst: %d
+leaderElection:
+  leaderElect: false
+parallelism: %d
+%s`, pl.l.ComponentKubeconfig(schedComponent), pl.prof.SchedulerQPS, pl.prof.SchedulerBurst, pl.prof.SchedulerParallelism, pct))
+}
+
+func (pl *plan) nodeAgent() component {
+	url := "http://127.0.0.1:" + strconv.Itoa(pl.p.NodeAgentMetrics)
+	args := []string{"internal", "nodeagent",
+		"--kubeconfig=" + pl.l.ComponentKubeconfig(nodeAgentComponent),
+		"--nodes=" + itoa(pl.nodes),
+		"--sandbox-delay=" + pl.delay.String(),
+		"--pod-cidr=" + podCIDR,
+		"--kube-api-qps=" + strconv.FormatFloat(float64(pl.prof.NodeAgentQPS), 'f', -1, 32),
+		"--kube-api-burst=" + itoa(pl.prof.NodeAgentBurst),
+		"--metrics-addr=127.0.0.1:" + strconv.Itoa(pl.p.NodeAgentMetrics),
+	}
+	return component{
+		Name: nodeAgentComponent, Path: pl.self, Args: args, Log: pl.l.Log(nodeAgentComponent),
+		Healthy: func(ctx context.Context) error { return httpOK(ctx, http.DefaultClient, url+"/readyz") },
+	}
+}
+
+var insecureClient = &http.Client{Transport: &http.Transport{
+	// Controller-manager and scheduler serve self-signed certificates on loopback.
+	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
+}}
+
+func httpOK(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return nil
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// checkPortFree reports a clear error when a requested port is taken.
+func checkPortFree(component string, port int) error {
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return fmt.Errorf("%s: port %d on 127.0.0.1 is in use (choose another or stop what holds it): %w", component, port, err)
+	}
+	return l.Close()
+}
