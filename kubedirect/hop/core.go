@@ -575,3 +575,20 @@ func (c *Core) CheckViews() error {
 	}
 	return nil
 }
+
+// fingerprint summarises the Core's protocol state (tests: a refused frame
+// must leave it unchanged).
+func (c *Core) fingerprint() string {
+	out := fmt.Sprintf("rev=%d len=%d dirty=%d hlc=%d unsynced=%d", c.store.Rev(), c.store.Len(), len(c.dirty), c.hlc, c.unsynced)
+	add := func(s *session) {
+		out += fmt.Sprintf(" [%s st=%d ep=%d/%d seq=%d/%d inc=%d view=%d out=%d truth=%d]", s.peer, s.state, s.epoch,
+			s.lastEpoch, s.sendSeq, s.recvSeq, s.incarnation, len(s.view), len(s.out), s.truthFrames)
+	}
+	if c.up != nil {
+		add(c.up)
+	}
+	for _, d := range c.downOrder {
+		add(c.down[d])
+	}
+	return out
+}
