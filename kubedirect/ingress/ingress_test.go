@@ -75,7 +75,10 @@ type filtered struct {
 	opts func(*metav1.ListOptions)
 }
 
-func (f *filtered) List(o metav1.ListOptions) (runtimeObject, error) { f.opts(&o); return f.ListerWatcher.List(o) }
+func (f *filtered) List(o metav1.ListOptions) (runtimeObject, error) {
+	f.opts(&o)
+	return f.ListerWatcher.List(o)
+}
 func (f *filtered) Watch(o metav1.ListOptions) (watchInterface, error) {
 	f.opts(&o)
 	return f.ListerWatcher.Watch(o)
