@@ -1,0 +1,104 @@
+package nodeagent
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestShutdown(t *testing.T) {
+	tests := []struct {
+		name          string
+		deleteOnExit  bool
+		wantRemaining int
+	}{
+		{"keeps nodes", false, 3},
+		{"deletes nodes on exit", true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			h := newHarness(t, Config{Nodes: 3, DeleteNodesOnExit: tt.deleteOnExit, SandboxDelay: 1}, nil).start()
+			for i := range 20 {
+				h.createPod(boundPod(fmt.Sprintf("p%d", i), nodeName(DefaultNamePrefix, i%3)))
+			}
+			h.clock.Step(1)
+			h.stop()
+
+			ctx := context.Background()
+			nodes, err := h.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			leases, err := h.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).List(ctx, metav1.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(nodes.Items) != tt.wantRemaining || len(leases.Items) != tt.wantRemaining {
+				t.Errorf("%d nodes and %d leases left, want %d", len(nodes.Items), len(leases.Items), tt.wantRemaining)
+			}
+		})
+	}
+}
+
+func TestShutdownDuringRegistration(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h := newHarness(t, Config{Nodes: 200, RegisterParallelism: 2}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C before anything was registered
+	if err := h.agent.Run(ctx); err != nil {
+		t.Errorf("Run after cancel = %v, want nil", err)
+	}
+	if err := h.agent.WaitForNodes(context.Background()); err == nil || !strings.Contains(err.Error(), "stopped before") {
+		t.Errorf("WaitForNodes = %v, want a stopped-before-ready error", err)
+	}
+}
+
+func TestRunTwice(t *testing.T) {
+	h := newHarness(t, Config{Nodes: 1}, nil).start()
+	if err := h.agent.Run(context.Background()); err == nil {
+		t.Error("second Run succeeded")
+	}
+}
+
+func TestMetricsRegistered(t *testing.T) {
+	h := newHarness(t, Config{Nodes: 1, SandboxDelay: 200_000_000}, nil)
+	mfs, err := h.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = true
+	}
+	for _, name := range []string{
+		"kdbench_nodeagent_pod_ready_lag_seconds",
+		"kdbench_nodeagent_pods_started_total",
+		"kdbench_nodeagent_pods_deleted_total",
+		"kdbench_nodeagent_pod_status_update_errors_total",
+		"kdbench_nodeagent_pod_delete_errors_total",
+		"kdbench_nodeagent_lease_renew_errors_total",
+		"kdbench_nodeagent_node_status_update_errors_total",
+		"kdbench_nodeagent_nodes",
+		"kdbench_nodeagent_pods",
+		"kdbench_nodeagent_node_registration_duration_seconds",
+		"kdbench_nodeagent_sandbox_delay_seconds",
+		"kdbench_nodeagent_pod_queue_length",
+	} {
+		if !got[name] {
+			t.Errorf("metric %s not registered", name)
+		}
+	}
+	if d := h.metric("kdbench_nodeagent_sandbox_delay_seconds"); d != 0.2 {
+		t.Errorf("sandbox delay gauge = %g, want 0.2", d)
+	}
+	// A second agent on the same registry is refused, not a panic.
+	if _, err := New(h.client, Config{Nodes: 1}, WithRegisterer(h.reg)); err == nil {
+		t.Error("two agents registered the same metrics")
+	}
+}

@@ -1,0 +1,288 @@
+package nodeagent
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/rest"
+)
+
+// Defaults. The node shape is the paper's testbed (CloudLab xl170: 10 cores, 64 GB);
+// 110 pods is the kubelet's default max-pods.
+const (
+	DefaultNodes               = 80
+	DefaultNamePrefix          = "kd-node-"
+	DefaultCPU                 = "10"
+	DefaultMemory              = "64Gi"
+	DefaultMaxPods             = 110
+	DefaultPodCIDR             = "10.128.0.0/9"
+	DefaultNodeCIDRMaskSize    = 24
+	DefaultNodeIPRange         = "172.16.0.0/12"
+	DefaultLeaseDuration       = 40 * time.Second // the kubelet's default
+	DefaultStatusInterval      = 5 * time.Minute  // the kubelet's nodeStatusReportFrequency
+	DefaultQPS                 = 1000
+	DefaultBurst               = 2000
+	DefaultWorkers             = 32
+	DefaultRegisterParallelism = 64
+
+	// leaseRenewBudget caps the automatic renew interval's request rate: with many
+	// nodes the interval stretches (up to half the lease duration) so that lease
+	// renewals stay near this many requests per second.
+	leaseRenewBudget = 100
+	// The label every simulated node carries, so tools can tell them apart.
+	TypeLabel      = "type"
+	TypeLabelValue = "kdbench-sim"
+)
+
+// Config describes the simulated nodes and how the agent drives them. Zero values mean
+// "use the default"; negative values are errors.
+type Config struct {
+	// Nodes is how many nodes to register; they are named NamePrefix + index (0-based).
+	Nodes      int
+	NamePrefix string
+
+	// Per-node capacity; allocatable equals capacity (nothing is reserved on a
+	// simulated node).
+	CPU     resource.Quantity
+	Memory  resource.Quantity
+	MaxPods int
+
+	// Labels and Taints are added to every node, next to kubernetes.io/hostname,
+	// kubernetes.io/os=linux, kubernetes.io/arch=amd64 and type=kdbench-sim.
+	Labels map[string]string
+	Taints []corev1.Taint
+
+	// PodCIDR is split into one /NodeCIDRMaskSize per node; pod IPs come from the
+	// node's range. Node InternalIPs are consecutive addresses of NodeIPRange. Both must
+	// be IPv4 and not loopback (EndpointSlice validation drops loopback addresses).
+	PodCIDR          string
+	NodeCIDRMaskSize int
+	NodeIPRange      string
+
+	// SandboxDelay is how long after the agent sees a pod bound it marks the pod
+	// Running and Ready: 0 by default, 200ms for the paper's "+" lifecycle.
+	SandboxDelay time.Duration
+	// TerminationDelay is how long the pod's containers take to "stop" after the pod
+	// gets a deletionTimestamp, before the agent deletes it with grace period 0.
+	TerminationDelay time.Duration
+
+	// LeaseDuration is written into each node's Lease. LeaseRenewInterval is how often
+	// each Lease is renewed; 0 picks LeaseDuration/4 (the kubelet's ratio), stretched
+	// up to LeaseDuration/2 when many nodes would exceed ~100 renewals per second.
+	// The node lifecycle controller only needs a renewal within its grace period
+	// (50s in v1.32).
+	LeaseDuration      time.Duration
+	LeaseRenewInterval time.Duration
+	// StatusInterval is how often each node's status heartbeat is posted.
+	StatusInterval time.Duration
+
+	// QPS and Burst are for the agent's client (see RESTConfig): one agent speaks for
+	// every node, so the defaults are high enough not to throttle it.
+	QPS   float32
+	Burst int
+
+	// Workers is the size of the pod worker pool; RegisterParallelism bounds the
+	// concurrent requests while registering nodes.
+	Workers             int
+	RegisterParallelism int
+
+	// DeleteNodesOnExit removes the agent's Nodes and Leases when Run returns.
+	DeleteNodesOnExit bool
+}
+
+// DefaultConfig returns a Config with every default filled in; AddFlags uses the values
+// it is called on as flag defaults.
+func DefaultConfig() Config {
+	c := Config{}
+	c.complete()
+	return c
+}
+
+// complete fills zero values with defaults.
+func (c *Config) complete() {
+	if c.Nodes == 0 {
+		c.Nodes = DefaultNodes
+	}
+	if c.NamePrefix == "" {
+		c.NamePrefix = DefaultNamePrefix
+	}
+	if c.CPU.IsZero() {
+		c.CPU = resource.MustParse(DefaultCPU)
+	}
+	if c.Memory.IsZero() {
+		c.Memory = resource.MustParse(DefaultMemory)
+	}
+	if c.MaxPods == 0 {
+		c.MaxPods = DefaultMaxPods
+	}
+	if c.PodCIDR == "" {
+		c.PodCIDR = DefaultPodCIDR
+	}
+	if c.NodeCIDRMaskSize == 0 {
+		c.NodeCIDRMaskSize = DefaultNodeCIDRMaskSize
+	}
+	if c.NodeIPRange == "" {
+		c.NodeIPRange = DefaultNodeIPRange
+	}
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = DefaultLeaseDuration
+	}
+	if c.StatusInterval == 0 {
+		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.QPS == 0 {
+		c.QPS = DefaultQPS
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.RegisterParallelism == 0 {
+		c.RegisterParallelism = DefaultRegisterParallelism
+	}
+}
+
+// renewInterval is the effective lease renew interval (see LeaseRenewInterval).
+func (c *Config) renewInterval() time.Duration {
+	if c.LeaseRenewInterval > 0 {
+		return c.LeaseRenewInterval
+	}
+	d := c.LeaseDuration / 4
+	if need := time.Duration(c.Nodes) * time.Second / leaseRenewBudget; need > d {
+		d = min(need, c.LeaseDuration/2)
+	}
+	return d
+}
+
+// validate checks a completed Config and returns every problem, each naming its field.
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(field string, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("nodeagent config: %s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Nodes < 0 {
+		bad("Nodes", "%d is negative", c.Nodes)
+	}
+	// The longest name must be a valid DNS subdomain (node names) and label value
+	// (kubernetes.io/hostname).
+	last := nodeName(c.NamePrefix, max(c.Nodes-1, 0))
+	for _, msg := range validation.IsDNS1123Subdomain(last) {
+		bad("NamePrefix", "node name %q: %s", last, msg)
+	}
+	for _, msg := range validation.IsValidLabelValue(last) {
+		bad("NamePrefix", "node name %q as a label value: %s", last, msg)
+	}
+	if c.CPU.Sign() < 0 {
+		bad("CPU", "%s is negative", c.CPU.String())
+	}
+	if c.Memory.Sign() < 0 {
+		bad("Memory", "%s is negative", c.Memory.String())
+	}
+	if c.MaxPods < 0 {
+		bad("MaxPods", "%d is negative", c.MaxPods)
+	}
+	for k, v := range c.Labels {
+		for _, msg := range validation.IsQualifiedName(k) {
+			bad("Labels", "key %q: %s", k, msg)
+		}
+		for _, msg := range validation.IsValidLabelValue(v) {
+			bad("Labels", "value %q of %q: %s", v, k, msg)
+		}
+	}
+	for i, t := range c.Taints {
+		if err := validateTaint(t); err != nil {
+			bad("Taints", "[%d] %v", i, err)
+		}
+	}
+	if c.NodeCIDRMaskSize < 0 || c.NodeCIDRMaskSize > 30 {
+		bad("NodeCIDRMaskSize", "%d is outside [1, 30]", c.NodeCIDRMaskSize)
+	} else if c.Nodes >= 0 && c.MaxPods >= 0 {
+		if _, err := newPodCIDRs(c.PodCIDR, c.NodeCIDRMaskSize, c.Nodes, c.MaxPods); err != nil {
+			bad("PodCIDR", "%v", err)
+		}
+	}
+	if c.Nodes >= 0 {
+		if _, err := newNodeIPs(c.NodeIPRange, c.Nodes); err != nil {
+			bad("NodeIPRange", "%v", err)
+		}
+	}
+	if p1, err1 := netip.ParsePrefix(c.PodCIDR); err1 == nil {
+		if p2, err2 := netip.ParsePrefix(c.NodeIPRange); err2 == nil && p1.Overlaps(p2) {
+			bad("NodeIPRange", "%s overlaps PodCIDR %s", p2, p1)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"SandboxDelay", c.SandboxDelay},
+		{"TerminationDelay", c.TerminationDelay},
+		{"LeaseDuration", c.LeaseDuration},
+		{"LeaseRenewInterval", c.LeaseRenewInterval},
+		{"StatusInterval", c.StatusInterval},
+	} {
+		if d.v < 0 {
+			bad(d.name, "%s is negative", d.v)
+		}
+	}
+	if c.LeaseDuration > 0 && c.LeaseDuration < time.Second {
+		bad("LeaseDuration", "%s is below the 1s resolution of a Lease", c.LeaseDuration)
+	}
+	if c.LeaseRenewInterval >= c.LeaseDuration && c.LeaseDuration > 0 {
+		bad("LeaseRenewInterval", "%s is not shorter than LeaseDuration %s", c.LeaseRenewInterval, c.LeaseDuration)
+	}
+	if c.QPS < 0 {
+		bad("QPS", "%g is negative", c.QPS)
+	}
+	if c.Burst < 0 {
+		bad("Burst", "%d is negative", c.Burst)
+	}
+	if c.Workers < 0 {
+		bad("Workers", "%d is negative", c.Workers)
+	}
+	if c.RegisterParallelism < 0 {
+		bad("RegisterParallelism", "%d is negative", c.RegisterParallelism)
+	}
+	return errors.Join(errs...)
+}
+
+func validateTaint(t corev1.Taint) error {
+	if msgs := validation.IsQualifiedName(t.Key); len(msgs) > 0 {
+		return fmt.Errorf("key %q: %s", t.Key, strings.Join(msgs, "; "))
+	}
+	if t.Value != "" {
+		if msgs := validation.IsValidLabelValue(t.Value); len(msgs) > 0 {
+			return fmt.Errorf("value %q: %s", t.Value, strings.Join(msgs, "; "))
+		}
+	}
+	switch t.Effect {
+	case corev1.TaintEffectNoSchedule, corev1.TaintEffectPreferNoSchedule, corev1.TaintEffectNoExecute:
+		return nil
+	default:
+		return fmt.Errorf("effect %q is not NoSchedule, PreferNoSchedule or NoExecute", t.Effect)
+	}
+}
+
+// RESTConfig returns a copy of base with the agent's QPS, Burst and user agent, for
+// building the client passed to New.
+func (c *Config) RESTConfig(base *rest.Config) *rest.Config {
+	cc := *c
+	cc.complete()
+	rc := rest.CopyConfig(base)
+	rc.QPS = cc.QPS
+	rc.Burst = cc.Burst
+	rc.UserAgent = "kdbench-nodeagent"
+	return rc
+}
+
+func nodeName(prefix string, i int) string {
+	return fmt.Sprintf("%s%d", prefix, i)
+}

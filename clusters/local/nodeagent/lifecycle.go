@@ -1,0 +1,335 @@
+package nodeagent
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/time/rate"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+)
+
+// PodTiming is what the agent observed of one pod, for the harness's breakdowns.
+type PodTiming struct {
+	Namespace, Name, Node string
+	UID                   types.UID
+	// Bound is when the agent first saw the pod bound to one of its nodes; Ready is
+	// when the API server accepted the pod's Running and Ready status.
+	Bound, Ready time.Time
+}
+
+// Observer is told about every pod the agent starts. It is called from the worker
+// goroutines, so it must be quick and safe for concurrent use.
+type Observer interface {
+	PodReady(PodTiming)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(PodTiming)
+
+func (f ObserverFunc) PodReady(t PodTiming) { f(t) }
+
+// maxConflictRetries bounds the immediate re-read-and-retry of a status update that
+// lost a race; after that the pod goes back to the rate-limited queue.
+const maxConflictRetries = 5
+
+// podState is the agent's memory of one pod, keyed by namespace/name.
+type podState struct {
+	uid        types.UID
+	pod        *corev1.Pod // latest version seen
+	node       *simNode
+	boundAt    time.Time
+	deletingAt time.Time  // when the agent first saw a deletionTimestamp
+	ip         netip.Addr // allocated pod IP (invalid for hostNetwork pods)
+	readyAt    time.Time  // zero until the Ready status is written
+	deleted    bool       // the grace-period-0 delete succeeded
+}
+
+// lifecycle drives pods on the agent's nodes: bound → (SandboxDelay) → Running and
+// Ready; deletionTimestamp → (TerminationDelay) → deleted with grace period 0.
+// It implements PodSink.
+type lifecycle struct {
+	cfg      *Config
+	client   kubernetes.Interface
+	clock    clock.WithTicker
+	m        *metrics
+	nodes    map[string]*simNode // read-only after New
+	observer Observer
+	logger   logr.Logger
+	queue    workqueue.TypedRateLimitingInterface[types.NamespacedName]
+
+	mu   sync.Mutex
+	pods map[types.NamespacedName]*podState
+
+	// onSync, when set (tests), is told the outcome of every sync.
+	onSync func(key types.NamespacedName, after time.Duration, err error)
+}
+
+func newLifecycle(cfg *Config, client kubernetes.Interface, clk clock.WithTicker, m *metrics,
+	nodes map[string]*simNode, obs Observer) *lifecycle {
+	// Per-pod exponential backoff, capped low so that pods resume within seconds once
+	// an unavailable API server is back; the overall bucket keeps a storm of failures
+	// from hammering it meanwhile.
+	rl := workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](5*time.Millisecond, 5*time.Second),
+		&workqueue.TypedBucketRateLimiter[types.NamespacedName]{Limiter: rate.NewLimiter(500, 1000)},
+	)
+	return &lifecycle{
+		cfg:      cfg,
+		client:   client,
+		clock:    clk,
+		m:        m,
+		nodes:    nodes,
+		observer: obs,
+		logger:   logr.Discard(),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(rl,
+			workqueue.TypedRateLimitingQueueConfig[types.NamespacedName]{Clock: clk}),
+		pods: map[types.NamespacedName]*podState{},
+	}
+}
+
+func keyOf(pod *corev1.Pod) types.NamespacedName {
+	return types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}
+}
+
+// PodBound implements PodSink.
+func (l *lifecycle) PodBound(pod *corev1.Pod) {
+	key := keyOf(pod)
+	n := l.nodes[pod.Spec.NodeName]
+	now := l.clock.Now()
+
+	l.mu.Lock()
+	st := l.pods[key]
+	if st != nil && (st.uid != pod.UID || st.node != n) {
+		// A new pod reusing the name, or (in direct mode) a rebinding: start over.
+		l.dropLocked(key, st)
+		st = nil
+	}
+	if n == nil || n.gone.Load() {
+		l.mu.Unlock()
+		return // not one of ours
+	}
+	if st == nil {
+		st = &podState{uid: pod.UID, node: n, boundAt: now}
+		if isRunningAndReady(pod) {
+			// Started before this agent (a previous run): keep its IP taken.
+			if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && n.ips.reserve(ip) {
+				st.ip = ip
+			}
+			st.readyAt = now
+		}
+		l.pods[key] = st
+		l.m.pods.Inc()
+	}
+	st.pod = pod
+	if pod.DeletionTimestamp != nil && st.deletingAt.IsZero() {
+		st.deletingAt = now
+	}
+	// Most updates are the echo of the agent's own status write: nothing to do.
+	idle := pod.DeletionTimestamp == nil && (!st.readyAt.IsZero() || isTerminal(pod))
+	l.mu.Unlock()
+	if !idle {
+		l.queue.Add(key)
+	}
+}
+
+// PodGone implements PodSink.
+func (l *lifecycle) PodGone(pod *corev1.Pod) {
+	key := keyOf(pod)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.pods[key]; st != nil && st.uid == pod.UID {
+		l.dropLocked(key, st)
+	}
+}
+
+// nodeGone forgets every pod of a node that was deleted: their IPs go with it.
+func (l *lifecycle) nodeGone(n *simNode) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key, st := range l.pods {
+		if st.node == n {
+			l.dropLocked(key, st)
+		}
+	}
+}
+
+func (l *lifecycle) dropLocked(key types.NamespacedName, st *podState) {
+	if st.ip.IsValid() {
+		st.node.ips.release(st.ip)
+	}
+	delete(l.pods, key)
+	l.m.pods.Dec()
+}
+
+// run processes the queue with workers goroutines until the queue shuts down.
+func (l *lifecycle) run(ctx context.Context, workers int, wg *sync.WaitGroup) {
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for l.processNext(ctx) {
+			}
+		}()
+	}
+}
+
+func (l *lifecycle) processNext(ctx context.Context) bool {
+	key, quit := l.queue.Get()
+	if quit {
+		return false
+	}
+	defer l.queue.Done(key)
+	after, err := l.sync(ctx, key)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			l.logger.V(2).Info("Retrying pod", "pod", key, "err", err)
+		}
+		l.queue.AddRateLimited(key)
+	case after > 0:
+		l.queue.Forget(key)
+		l.queue.AddAfter(key, after)
+	default:
+		l.queue.Forget(key)
+	}
+	if l.onSync != nil {
+		l.onSync(key, after, err)
+	}
+	return true
+}
+
+// sync moves one pod one step. It returns a delay after which to look again, or an
+// error to retry with backoff.
+func (l *lifecycle) sync(ctx context.Context, key types.NamespacedName) (time.Duration, error) {
+	now := l.clock.Now()
+	l.mu.Lock()
+	st := l.pods[key]
+	if st == nil {
+		l.mu.Unlock()
+		return 0, nil
+	}
+	pod, n := st.pod, st.node
+
+	if pod.DeletionTimestamp != nil {
+		if st.deleted {
+			l.mu.Unlock()
+			return 0, nil
+		}
+		wait := st.deletingAt.Add(l.cfg.TerminationDelay).Sub(now)
+		l.mu.Unlock()
+		if wait > 0 {
+			return wait, nil
+		}
+		return 0, l.deletePod(ctx, key, pod)
+	}
+	if isTerminal(pod) || !st.readyAt.IsZero() {
+		l.mu.Unlock()
+		return 0, nil
+	}
+	if wait := st.boundAt.Add(l.cfg.SandboxDelay).Sub(now); wait > 0 {
+		l.mu.Unlock()
+		return wait, nil
+	}
+	hostIP := n.hostIP.String()
+	podIP := hostIP
+	if !pod.Spec.HostNetwork {
+		if !st.ip.IsValid() {
+			ip, err := n.ips.allocate()
+			if err != nil {
+				l.mu.Unlock()
+				l.m.statusUpdateErrors.Inc()
+				return 0, err
+			}
+			st.ip = ip
+		}
+		podIP = st.ip.String()
+	}
+	boundAt := st.boundAt
+	l.mu.Unlock()
+	return 0, l.markReady(ctx, key, pod, boundAt, hostIP, podIP)
+}
+
+// markReady writes the Running and Ready status. A conflict (someone else wrote the pod
+// since the agent's copy) is retried at once on a fresh read.
+func (l *lifecycle) markReady(ctx context.Context, key types.NamespacedName, pod *corev1.Pod,
+	boundAt time.Time, hostIP, podIP string) error {
+	pods := l.client.CoreV1().Pods(key.Namespace)
+	for attempt := 0; ; attempt++ {
+		upd := pod.DeepCopy()
+		upd.Status = runningStatus(pod, hostIP, podIP, boundAt, l.clock.Now())
+		_, err := pods.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		if err == nil {
+			readyAt := l.clock.Now()
+			l.mu.Lock()
+			if st := l.pods[key]; st != nil && st.uid == pod.UID {
+				st.readyAt = readyAt
+			}
+			l.mu.Unlock()
+			l.m.podsStarted.Inc()
+			l.m.readyLag.Observe((readyAt.Sub(boundAt) - l.cfg.SandboxDelay).Seconds())
+			if l.observer != nil {
+				l.observer.PodReady(PodTiming{Namespace: pod.Namespace, Name: pod.Name, Node: pod.Spec.NodeName,
+					UID: pod.UID, Bound: boundAt, Ready: readyAt})
+			}
+			return nil
+		}
+		l.m.statusUpdateErrors.Inc()
+		switch {
+		case apierrors.IsNotFound(err):
+			return nil // deleted meanwhile; the source's PodGone releases the IP
+		case apierrors.IsConflict(err) && attempt < maxConflictRetries:
+			fresh, gerr := pods.Get(ctx, key.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(gerr) {
+				return nil
+			}
+			if gerr != nil {
+				return gerr
+			}
+			if fresh.UID != pod.UID {
+				return nil // a new pod took the name; its own event brings it
+			}
+			if fresh.DeletionTimestamp != nil || isTerminal(fresh) {
+				// Not to be started any more: let sync take the deletion path.
+				l.PodBound(fresh)
+				return nil
+			}
+			pod = fresh
+		default:
+			return err
+		}
+	}
+}
+
+// deletePod finishes a pod's graceful deletion as the kubelet does once its containers
+// have stopped: delete with grace period 0, guarded by the pod's UID.
+func (l *lifecycle) deletePod(ctx context.Context, key types.NamespacedName, pod *corev1.Pod) error {
+	err := l.client.CoreV1().Pods(key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{
+		GracePeriodSeconds: ptr.To[int64](0),
+		Preconditions:      &metav1.Preconditions{UID: &pod.UID},
+	})
+	switch {
+	case err == nil:
+		l.m.podsDeleted.Inc()
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		// Already gone, or the name now belongs to another pod.
+	default:
+		l.m.deleteErrors.Inc()
+		return err
+	}
+	l.mu.Lock()
+	if st := l.pods[key]; st != nil && st.uid == pod.UID {
+		st.deleted = true
+	}
+	l.mu.Unlock()
+	return nil
+}
