@@ -10,7 +10,7 @@ import (
 
 var (
 	seedFlag  = flag.Int64("kd.seed", -1, "replay one model schedule (also KD_MODEL_SEED); traces it with -v")
-	runsFlag  = flag.Int("kd.runs", 0, "number of random model schedules (also KD_MODEL_RUNS; default 1000, 200 with -short)")
+	runsFlag  = flag.Int("kd.runs", 0, "number of random model schedules (also KD_MODEL_RUNS; default 5000, 1000 with -short)")
 	firstFlag = flag.Int64("kd.first", 1, "first seed of the sweep (also KD_MODEL_FIRST)")
 )
 
@@ -43,9 +43,9 @@ func TestModel(t *testing.T) {
 	}
 	runs := int64(*runsFlag)
 	if runs == 0 {
-		runs = envInt("KD_MODEL_RUNS", 1000)
+		runs = envInt("KD_MODEL_RUNS", 5000)
 		if testing.Short() {
-			runs = min(runs, 200)
+			runs = min(runs, 1000)
 		}
 	}
 	first := envInt("KD_MODEL_FIRST", *firstFlag)
