@@ -48,6 +48,9 @@ type Cluster struct {
 	// v1.32.13) and Flags to the flags it was started with, for manifests.
 	Components map[string]string
 	Flags      map[string][]string
+	// Startup records how long bringing the cluster up took, by milestone
+	// (e.g. "nodes-ready", "usable"), measured from the start of Up.
+	Startup map[string]time.Duration
 	// Endpoints maps names such as "kube-apiserver" or "nodeagent-metrics"
 	// to URLs that collectors may scrape.
 	Endpoints map[string]string

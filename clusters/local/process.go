@@ -30,9 +30,13 @@ type proc struct {
 	PID  int      `json:"pid"`
 	Log  string   `json:"log"`
 	Args []string `json:"args"`
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returns
-	err  error         // cmd.Wait's result, valid after done
+	// StartTicks is the process's start time in clock ticks since boot
+	// (/proc/<pid>/stat field 22): with the pid, it identifies the process
+	// even after the pid is recycled.
+	StartTicks uint64 `json:"startTicks"`
+	cmd        *exec.Cmd
+	done       chan struct{} // closed when cmd.Wait returns
+	err        error         // cmd.Wait's result, valid after done
 }
 
 // startProcess starts c in its own process group, so that a terminal's Ctrl-C
@@ -59,6 +63,7 @@ func startProcess(c component, attached bool) (*proc, error) {
 		return nil, fmt.Errorf("%s: starting %s: %w", c.Name, c.Path, err)
 	}
 	p := &proc{Name: c.Name, PID: cmd.Process.Pid, Log: c.Log, Args: append([]string{c.Path}, c.Args...), cmd: cmd, done: make(chan struct{})}
+	p.StartTicks, _ = startTicks(p.PID)
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -95,7 +100,7 @@ func waitHealthy(ctx context.Context, c component, p *proc, timeout time.Duratio
 }
 
 // alive reports whether p still runs and is the process we started: pids are
-// recycled, so a pid read back from state.json must still have our command line.
+// recycled, so a pid read back from state.json must still have our start time.
 func (p *proc) alive() bool {
 	if p.done != nil {
 		select {
@@ -105,40 +110,45 @@ func (p *proc) alive() bool {
 			return true
 		}
 	}
-	return pidMatches(p.PID, p.Args)
+	return pidMatches(p.PID, p.StartTicks)
 }
 
-func pidMatches(pid int, args []string) bool {
-	if pid <= 0 {
+func pidMatches(pid int, ticks uint64) bool {
+	if pid <= 0 || ticks == 0 {
 		return false
 	}
-	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(raw) == 0 {
-		return false
+	got, err := startTicks(pid)
+	return err == nil && got == ticks && !zombie(pid)
+}
+
+// procStat returns the fields of /proc/<pid>/stat after the command name
+// (which is parenthesised and may hold spaces): [0] is the state.
+func procStat(pid int) ([]string, error) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil, err
 	}
-	if zombie(pid) {
-		return false
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("malformed /proc/%d/stat", pid)
 	}
-	got := strings.Split(strings.TrimRight(string(raw), "\x00"), "\x00")
-	if len(got) != len(args) {
-		return false
+	return strings.Fields(string(stat[i+1:])), nil
+}
+
+func startTicks(pid int) (uint64, error) {
+	f, err := procStat(pid)
+	if err != nil {
+		return 0, err
 	}
-	for i := range got {
-		if got[i] != args[i] {
-			return false
-		}
+	if len(f) < 20 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	return true
+	return strconv.ParseUint(f[19], 10, 64) // field 22 overall
 }
 
 func zombie(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// The state follows the parenthesised command name, which may hold spaces.
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
+	f, err := procStat(pid)
+	return err != nil || len(f) == 0 || f[0] == "Z" || f[0] == "X"
 }
 
 // stop sends SIGTERM to p's process group, waits up to grace, then SIGKILLs
@@ -171,7 +181,7 @@ func (p *proc) waitGone(d time.Duration) bool {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if !pidMatches(p.PID, p.Args) {
+		if !pidMatches(p.PID, p.StartTicks) {
 			return true
 		}
 		select {

@@ -243,10 +243,9 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (_ *clusters.Clus
 	}
 
 	p.opts.Logf("starting cluster %q: %d nodes, QPS profile %s, sandbox delay %s, work dir %s", spec.Name, spec.Nodes, prof.Name, spec.SandboxDelay, l.Root())
-	if err = startAndWait(pl.etcd()); err != nil {
-		return nil, err
-	}
-	if err = startAndWait(pl.apiserver()); err != nil {
+	// The API server spends its first second initialising before it dials
+	// etcd, and retries until etcd answers: start both at once.
+	if err = startAndWait(pl.etcd(), pl.apiserver()); err != nil {
 		return nil, err
 	}
 	cs, err := kubernetes.NewForConfig(restCfg)
@@ -259,19 +258,25 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (_ *clusters.Clus
 	if err = startAndWait(pl.controllerManager(), pl.scheduler(), pl.nodeAgent()); err != nil {
 		return nil, err
 	}
-	ready, err := waitClusterReady(ctx, cs, spec.Nodes, p.opts.StartTimeout)
+	ready, err := waitNodesReady(ctx, cs, spec.Nodes, p.opts.StartTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%w; see %s and %s", err, l.Log(nodeAgentComponent), l.Log(kcmComponent))
+	}
+	nodesReady := time.Since(start)
+	p.opts.Logf("  %d nodes Ready %s after start", ready, nodesReady.Round(time.Millisecond))
+	if err = waitServiceAccount(ctx, cs, p.opts.StartTimeout); err != nil {
+		return nil, fmt.Errorf("%w; see %s", err, l.Log(kcmComponent))
 	}
 	p.mu.Lock()
 	p.procs[spec.Name] = st.Procs
 	p.mu.Unlock()
-	p.opts.Logf("cluster %q up: %d nodes Ready in %s; kubeconfig %s", spec.Name, ready, time.Since(start).Round(time.Millisecond), l.Kubeconfig())
+	p.opts.Logf("cluster %q usable %s after start; kubeconfig %s", spec.Name, time.Since(start).Round(time.Millisecond), l.Kubeconfig())
 
 	c := &clusters.Cluster{
 		Name: spec.Name, Provider: ProviderName, Kubeconfig: l.Kubeconfig(), REST: restCfg,
 		Nodes: ready, QPSProfile: prof.Name, SandboxDelay: spec.SandboxDelay,
 		Components: map[string]string{}, Flags: map[string][]string{},
+		Startup:    map[string]time.Duration{"nodes-ready": nodesReady, "usable": time.Since(start)},
 		Endpoints: map[string]string{
 			apiserverComponent: server,
 			kcmComponent:       fmt.Sprintf("https://127.0.0.1:%d", pl.p.KCM),

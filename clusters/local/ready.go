@@ -13,28 +13,40 @@ import (
 
 var etcdServerVersion = version.Version
 
-// waitClusterReady waits until want nodes are Ready and the default
-// namespace's service account exists (pods cannot be admitted before it).
-func waitClusterReady(ctx context.Context, cs kubernetes.Interface, want int, timeout time.Duration) (int, error) {
+// waitNodesReady waits until want nodes are Ready.
+func waitNodesReady(ctx context.Context, cs kubernetes.Interface, want int, timeout time.Duration) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var n int
-	var err error
 	for {
-		n, err = readyNodes(ctx, cs)
+		n, err := readyNodes(ctx, cs)
 		if err == nil && n >= want {
-			_, err = cs.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
-			if err == nil {
-				return n, nil
-			}
-			err = fmt.Errorf("service account default/default not created yet: %w", err)
+			return n, nil
 		}
 		select {
 		case <-ctx.Done():
 			if err == nil {
 				err = fmt.Errorf("%d of %d nodes Ready", n, want)
 			}
-			return n, fmt.Errorf("cluster not ready after %s: %w", timeout, err)
+			return n, fmt.Errorf("nodes not Ready after %s: %w", timeout, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// waitServiceAccount waits for the default namespace's service account,
+// without which pods cannot be admitted; the controller-manager creates it
+// once all its controllers have started and synced.
+func waitServiceAccount(ctx context.Context, cs kubernetes.Interface, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		_, err := cs.CoreV1().ServiceAccounts(metav1.NamespaceDefault).Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("service account default/default not created after %s: %w", timeout, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

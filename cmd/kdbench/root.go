@@ -16,6 +16,9 @@ func newRootCmd() *cobra.Command {
 		newPlotCmd(),
 		newCompareCmd(),
 		newTraceCmd(),
+		newClusterCmd(),
+		newInternalCmd(),
+		newRunCmd(),
 	)
 	return root
 }

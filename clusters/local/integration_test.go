@@ -1,0 +1,181 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/workloads/burst"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// kdbenchBinary returns the kdbench executable that runs etcd and the node
+// agent: $KDBENCH_BIN (the Makefile sets it) or a fresh build.
+func kdbenchBinary(t testing.TB) string {
+	t.Helper()
+	if b := os.Getenv("KDBENCH_BIN"); b != "" {
+		return b
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kdbench-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "kdbench")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/kdbench")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = err
+			builtBin = string(out)
+		}
+	})
+	require.NoError(t, buildErr, "building kdbench: %s", builtBin)
+	return builtBin
+}
+
+// requireUpstream fails (not skips) without the Kubernetes binaries: `make
+// test` builds them, and a test that silently skips proves nothing.
+func requireUpstream(t testing.TB) {
+	t.Helper()
+	_, err := checkBinaries(context.Background(), DefaultBinDir())
+	require.NoError(t, err)
+}
+
+func requireCluster(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real cluster; skipped with -short")
+	}
+	requireUpstream(t)
+}
+
+// leftovers lists processes whose command line mentions dir: every process a
+// cluster starts has its work directory in its flags.
+func leftovers(dir string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		raw, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(raw, []byte(dir)) {
+			continue
+		}
+		var pid int
+		if _, err := fmtSscan(e.Name(), &pid); err == nil && !zombie(pid) {
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(raw), "\x00", " "))
+		}
+	}
+	return out
+}
+
+func requireNoLeftovers(t *testing.T, dir string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(leftovers(dir)) == 0 }, 20*time.Second, 50*time.Millisecond,
+		"processes left behind: %v", leftovers(dir))
+}
+
+// TestLocalClusterScalesDeployment is the [cluster] issue's acceptance test:
+// 80 simulated nodes, a Deployment of 100 pods all Ready through informers,
+// and nothing left running after Down.
+func TestLocalClusterScalesDeployment(t *testing.T) {
+	requireCluster(t)
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p := New(Options{Root: home, Self: kdbenchBinary(t), Attached: true, Logf: t.Logf})
+	c, err := p.Up(ctx, clusters.Spec{Name: "it", Nodes: 80})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Down(context.Background(), "it") })
+	require.Equal(t, 80, c.Nodes)
+	require.Equal(t, "v1.32.13", c.Components["kube-apiserver"])
+	require.FileExists(t, c.Kubeconfig)
+
+	_, err = New(Options{Root: home, Self: kdbenchBinary(t)}).Up(ctx, clusters.Spec{Name: "it", Nodes: 1})
+	require.ErrorContains(t, err, `cluster "it" is already running`)
+
+	st, err := p.Status(ctx, "it")
+	require.NoError(t, err)
+	require.True(t, st.Running, "%v", st.Problems)
+	require.Equal(t, 80, st.NodesReady)
+
+	rc := *c.REST
+	rc.QPS, rc.Burst = 1000, 2000
+	cs, err := kubernetes.NewForConfig(&rc)
+	require.NoError(t, err)
+	require.NoError(t, burst.Prepare(ctx, cs, "it", []string{"fn-0"}))
+	res, err := burst.Scale(ctx, cs, "it", []string{"fn-0"}, 100, nil)
+	require.NoError(t, err)
+	require.Len(t, res.Ready, 100)
+	lat := res.Latencies()
+	t.Logf("100 pods Ready: p50 %s, p90 %s, max %s", burst.Percentile(lat, .5), burst.Percentile(lat, .9), lat[len(lat)-1])
+
+	require.NoError(t, p.Down(ctx, "it"))
+	requireNoLeftovers(t, home)
+	st, err = p.Status(ctx, "it")
+	require.NoError(t, err)
+	require.False(t, st.Running)
+	require.NoError(t, p.Down(ctx, "it"), "down is idempotent")
+}
+
+// TestCLIUpDownAndInterrupt drives the real command: a detached `cluster up`
+// whose processes outlive it until `cluster down` from another process, and
+// an `up` interrupted by SIGINT that must leave nothing behind.
+func TestCLIUpDownAndInterrupt(t *testing.T) {
+	requireCluster(t)
+	bin := kdbenchBinary(t)
+	home := t.TempDir()
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append(args, "--home", home)...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out, err := run("cluster", "up", "--name", "cli", "--nodes", "5")
+	require.NoError(t, err, out)
+	require.Contains(t, out, `cluster "cli" (local) is up with 5 Ready nodes`)
+	require.NotEmpty(t, leftovers(home), "a detached cluster outlives `cluster up`")
+	out, err = run("cluster", "status", "--name", "cli")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "running, 5 nodes Ready")
+	out, err = run("cluster", "down", "--name", "cli")
+	require.NoError(t, err, out)
+	requireNoLeftovers(t, home)
+	out, err = run("cluster", "status", "--name", "cli")
+	require.Error(t, err, "status exits non-zero for a stopped cluster")
+	require.Contains(t, out, "not running")
+
+	// Interrupt start-up once the API server has been launched.
+	cmd := exec.Command(bin, "cluster", "up", "--name", "sig", "--nodes", "5", "--home", home)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	require.NoError(t, cmd.Start())
+	statePath := filepath.Join(home, "clusters", "sig", "state.json")
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(statePath)
+		return err == nil && bytes.Contains(b, []byte(`"kube-apiserver"`))
+	}, 60*time.Second, 5*time.Millisecond, "api server never launched: %s", &buf)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err = cmd.Wait()
+	require.Error(t, err, "an interrupted up fails: %s", &buf)
+	require.Contains(t, buf.String(), "stopping what was started")
+	requireNoLeftovers(t, home)
+}

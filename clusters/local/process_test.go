@@ -1,0 +1,168 @@
+package local
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func script(t *testing.T, dir, name, body string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755))
+	return p
+}
+
+func TestCheckBinaries(t *testing.T) {
+	ctx := context.Background()
+	t.Run("missing", func(t *testing.T) {
+		dir := t.TempDir()
+		_, err := checkBinaries(ctx, dir)
+		require.ErrorContains(t, err, filepath.Join(dir, "kube-apiserver")+": missing")
+		require.ErrorContains(t, err, "make k8s")
+	})
+	t.Run("stale", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, b := range upstreamBinaries {
+			script(t, dir, b, `echo "Kubernetes v1.31.0"`)
+		}
+		_, err := checkBinaries(ctx, dir)
+		require.ErrorContains(t, err, "reports v1.31.0, want v1.32.13 (stale build)")
+	})
+	t.Run("garbage", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, b := range upstreamBinaries {
+			script(t, dir, b, `echo "hello"`)
+		}
+		_, err := checkBinaries(ctx, dir)
+		require.ErrorContains(t, err, `--version printed "hello"`)
+	})
+	t.Run("ok", func(t *testing.T) {
+		dir := t.TempDir()
+		for _, b := range upstreamBinaries {
+			script(t, dir, b, `echo "Kubernetes v1.32.13"`)
+		}
+		v, err := checkBinaries(ctx, dir)
+		require.NoError(t, err)
+		require.Equal(t, "v1.32.13", v["kube-scheduler"])
+	})
+}
+
+func TestPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	err = checkPortFree("kube-apiserver", port)
+	require.ErrorContains(t, err, "kube-apiserver: port "+strconv.Itoa(port)+" on 127.0.0.1 is in use")
+
+	p := New(Options{APIServerPort: port})
+	_, err = p.allocatePorts()
+	require.ErrorContains(t, err, "is in use")
+}
+
+func TestComponentExitsDuringStartup(t *testing.T) {
+	dir := t.TempDir()
+	c := component{
+		Name: "kube-apiserver",
+		Path: script(t, dir, "fake", `echo "E0101 flag provided but not defined: -bogus" >&2; exit 1`),
+		Log:  filepath.Join(dir, "kube-apiserver.log"),
+		Healthy: func(context.Context) error {
+			return os.ErrNotExist
+		},
+	}
+	p, err := startProcess(c, true)
+	require.NoError(t, err)
+	err = waitHealthy(context.Background(), c, p, 30*time.Second)
+	require.ErrorContains(t, err, "kube-apiserver exited during start-up")
+	require.ErrorContains(t, err, c.Log, "the error names the log to read")
+	require.ErrorContains(t, err, "flag provided but not defined", "and quotes its tail")
+}
+
+func TestComponentNeverHealthy(t *testing.T) {
+	dir := t.TempDir()
+	c := component{Name: "kube-scheduler", Path: script(t, dir, "fake", "exec sleep 60"), Log: filepath.Join(dir, "s.log"),
+		Healthy: func(context.Context) error { return os.ErrDeadlineExceeded }}
+	p, err := startProcess(c, true)
+	require.NoError(t, err)
+	defer p.stop(time.Second)
+	err = waitHealthy(context.Background(), c, p, 200*time.Millisecond)
+	require.ErrorContains(t, err, "kube-scheduler not healthy after 200ms")
+}
+
+func TestMissingBinary(t *testing.T) {
+	_, err := startProcess(component{Name: "etcd", Path: "/nonexistent/kdbench", Log: filepath.Join(t.TempDir(), "l")}, false)
+	require.ErrorContains(t, err, "etcd: binary /nonexistent/kdbench")
+}
+
+// TestStopKillsProcessGroup checks that stopping a component also stops what
+// it forked, and that a process that ignores SIGTERM is killed after grace.
+func TestStopKillsProcessGroup(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	c := component{Name: "stubborn", Log: filepath.Join(dir, "log"),
+		Path: script(t, dir, "fake", `trap "" TERM; sleep 300 & echo $! > `+pidFile+`; while true; do sleep 1; done`)}
+	p, err := startProcess(c, false)
+	require.NoError(t, err)
+	var child int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(pidFile)
+		if err != nil || len(strings.TrimSpace(string(b))) == 0 {
+			return false
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond)
+
+	p.stop(300 * time.Millisecond)
+	require.False(t, p.alive())
+	require.Eventually(t, func() bool {
+		return syscall.Kill(child, 0) != nil || zombie(child)
+	}, 5*time.Second, 10*time.Millisecond, "the forked child %d must die with its group", child)
+}
+
+// TestStateRoundTripFindsProcess checks that a process recorded in state.json
+// by one kdbench is recognised by another, and a recycled pid is not.
+func TestStateRoundTripFindsProcess(t *testing.T) {
+	dir := t.TempDir()
+	l := layout{root: dir}
+	c := component{Name: "sleeper", Log: filepath.Join(dir, "log"), Path: script(t, dir, "fake", "exec sleep 300")}
+	p, err := startProcess(c, true)
+	require.NoError(t, err)
+	defer p.stop(time.Second)
+	require.NoError(t, l.writeState(&state{Name: "x", Procs: []*proc{p}}))
+
+	st, err := l.readState()
+	require.NoError(t, err)
+	require.Len(t, st.Procs, 1)
+	other := st.Procs[0]
+	require.Nil(t, other.cmd, "read back from disk: not our child object")
+	// The script execs sleep, so its command line changes; the start time
+	// does not, and a different start time means a recycled pid.
+	require.True(t, other.alive())
+	require.False(t, pidMatches(other.PID, other.StartTicks+1))
+	other.stop(time.Second)
+	require.Eventually(t, func() bool { return !p.alive() }, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestLockExcludesSecondCommand(t *testing.T) {
+	l := layout{root: t.TempDir()}
+	unlock, err := l.lock()
+	require.NoError(t, err)
+	// flock locks belong to open file descriptions, so a second open in the
+	// same process conflicts just as another process would.
+	_, err = l.lock()
+	require.ErrorContains(t, err, "another kdbench command is starting or stopping this cluster")
+	unlock()
+	unlock2, err := l.lock()
+	require.NoError(t, err)
+	unlock2()
+}

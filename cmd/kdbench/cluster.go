@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdbench/kdbench/clusters"
+	_ "github.com/kdbench/kdbench/clusters/existing"
+	"github.com/kdbench/kdbench/clusters/local"
+)
+
+// clusterFlags are shared by the cluster subcommands.
+type clusterFlags struct {
+	provider   string
+	spec       clusters.Spec
+	local      local.Options
+	quiet      bool
+	printState bool
+}
+
+func (f *clusterFlags) providerFor(cmd *cobra.Command) (clusters.Provider, error) {
+	if f.provider == local.ProviderName {
+		o := f.local
+		if !f.quiet {
+			o.Logf = func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }
+		}
+		return local.New(o), nil
+	}
+	return clusters.Get(f.provider)
+}
+
+func newClusterCmd() *cobra.Command {
+	f := &clusterFlags{}
+	cmd := &cobra.Command{
+		Use:   "cluster",
+		Short: "Bring a cluster up, check it, tear it down",
+	}
+	cmd.PersistentFlags().StringVar(&f.provider, "provider", local.ProviderName, fmt.Sprintf("cluster provider %v", clusters.Names()))
+	cmd.PersistentFlags().StringVar(&f.spec.Name, "name", "kdbench", "cluster name")
+	cmd.PersistentFlags().StringVar(&f.local.Root, "home", "", "directory holding local clusters' work directories (default $KDBENCH_HOME or ./.kdbench)")
+
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start a cluster and wait until every node is Ready",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := f.providerFor(cmd)
+			if err != nil {
+				return err
+			}
+			c, err := p.Up(cmd.Context(), f.spec)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster %q (%s) is up with %d Ready nodes\n  export KUBECONFIG=%s\n", c.Name, c.Provider, c.Nodes, c.Kubeconfig)
+			return nil
+		},
+	}
+	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local)")
+	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local)", local.ProfileNames()))
+	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local)")
+	up.Flags().StringVar(&f.spec.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (existing)")
+	up.Flags().StringVar(&f.local.BinDir, "bin-dir", "", "directory with kube-apiserver, kube-controller-manager, kube-scheduler (default $KDBENCH_K8S_BIN_DIR or the make k8s cache)")
+	up.Flags().IntVar(&f.local.APIServerPort, "apiserver-port", 0, "API server port on 127.0.0.1 (0 picks a free one)")
+	up.Flags().BoolVar(&f.local.EtcdUnsafeNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync (faster, not crash-safe; recorded)")
+	up.Flags().DurationVar(&f.local.StartTimeout, "start-timeout", 60*time.Second, "how long each component may take to become healthy")
+	up.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print no progress")
+
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process of a cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := f.providerFor(cmd)
+			if err != nil {
+				return err
+			}
+			if err := p.Down(cmd.Context(), f.spec.Name); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cluster %q is down\n", f.spec.Name)
+			return nil
+		},
+	}
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Report a cluster's processes and Ready nodes",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := f.providerFor(cmd)
+			if err != nil {
+				return err
+			}
+			s, err := p.Status(cmd.Context(), f.spec.Name)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			state := "not running"
+			if s.Running {
+				state = "running"
+			}
+			fmt.Fprintf(out, "cluster %q (%s): %s, %d nodes Ready\n", s.Name, s.Provider, state, s.NodesReady)
+			names := make([]string, 0, len(s.Components))
+			for n := range s.Components {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(out, "  %-24s %s\n", n, s.Components[n])
+			}
+			for _, pr := range s.Problems {
+				fmt.Fprintf(out, "  problem: %s\n", pr)
+			}
+			if s.Running {
+				fmt.Fprintf(out, "  export KUBECONFIG=%s\n", s.Kubeconfig)
+				return nil
+			}
+			os.Exit(3) // scripts can test `kdbench cluster status` without parsing
+			return nil
+		},
+	}
+	cmd.AddCommand(up, down, status)
+	return cmd
+}

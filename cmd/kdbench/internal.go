@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/kdbench/kdbench/clusters/local/etcd"
+)
+
+// newInternalCmd groups the components that the local cluster runs as
+// processes of this same binary. They are not for users.
+func newInternalCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "internal",
+		Short:  "Components run by the local cluster (not for direct use)",
+		Hidden: true,
+	}
+	var ec etcd.Config
+	etcdCmd := &cobra.Command{
+		Use:   "etcd",
+		Short: "Run the embedded etcd server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return etcd.Run(cmd.Context(), ec)
+		},
+	}
+	ec.AddFlags(etcdCmd.Flags())
+	cmd.AddCommand(etcdCmd, newNodeAgentCmd())
+	return cmd
+}

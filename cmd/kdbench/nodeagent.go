@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
+)
+
+// newNodeAgentCmd runs the simulated kubelets of the local cluster and serves
+// their metrics plus a /readyz that turns 200 once every node is registered.
+func newNodeAgentCmd() *cobra.Command {
+	cfg := nodeagent.DefaultConfig()
+	var kubeconfig, metricsAddr string
+	cmd := &cobra.Command{
+		Use:   "nodeagent",
+		Short: "Run the simulated kubelets of the local cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			if err != nil {
+				return fmt.Errorf("nodeagent: kubeconfig %q: %w", kubeconfig, err)
+			}
+			cs, err := kubernetes.NewForConfig(cfg.RESTConfig(base))
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			agent, err := nodeagent.New(cs, cfg, nodeagent.WithRegisterer(reg))
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", metricsAddr)
+			if err != nil {
+				return fmt.Errorf("nodeagent: metrics address %s: %w", metricsAddr, err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+				select {
+				case <-agent.Ready():
+					fmt.Fprintln(w, "ok")
+				default:
+					http.Error(w, "registering nodes", http.StatusServiceUnavailable)
+				}
+			})
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			go func() { _ = srv.Serve(ln) }()
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			err = agent.Run(cmd.Context())
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the node agent's identity")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics and /readyz")
+	cfg.AddFlags(cmd.Flags())
+	return cmd
+}
