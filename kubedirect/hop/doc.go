@@ -10,8 +10,9 @@
 //
 //   - Handshake: U sends Hello proposing an epoch above any it used; D picks
 //     max(proposal, its last epoch+1, its clock), which supersedes every older
-//     stream even across restarts, and
-//     replies with its truth: every record it reports upstream. Frames carry the
+//     stream even across restarts, and replies with its truth: every record it
+//     reports upstream (a reply's Seq counts the batches that continue the
+//     truth; U treats it as complete only after the last). Frames carry the
 //     epoch and a sequence number; frames of any other epoch are rejected and
 //     their stream dropped.
 //   - Resync: U merges D's truth, then re-forwards every record routed to D that
