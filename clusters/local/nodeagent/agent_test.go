@@ -3,8 +3,10 @@ package nodeagent
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 	corev1 "k8s.io/api/core/v1"
@@ -100,5 +102,54 @@ func TestMetricsRegistered(t *testing.T) {
 	// A second agent on the same registry is refused, not a panic.
 	if _, err := New(h.client, Config{Nodes: 1}, WithRegisterer(h.reg)); err == nil {
 		t.Error("two agents registered the same metrics")
+	}
+}
+
+// TestPolicyRulesCoverRequests runs every path of the agent and checks each request it
+// made against PolicyRules, so the ClusterRole cannot fall behind the code.
+func TestPolicyRulesCoverRequests(t *testing.T) {
+	h := newHarness(t, Config{Nodes: 2, DeleteNodesOnExit: true, LeaseRenewInterval: time.Second, StatusInterval: time.Second},
+		[]harnessOpt{withObjects(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kd-node-1"}})}).start()
+	// The test's own writes go to the tracker directly, so Actions holds only the agent's.
+	podsGVR := corev1.SchemeGroupVersion.WithResource("pods")
+	if err := h.client.Tracker().Create(podsGVR, boundPod("web", "kd-node-0"), "default"); err != nil {
+		t.Fatal(err)
+	}
+	p := h.waitReady("default", "web")
+	now := metav1.NewTime(h.clock.Now())
+	p.DeletionTimestamp = &now
+	if err := h.client.Tracker().Update(podsGVR, p, "default"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventuallyAdvancing("renewals, heartbeats and deletion", time.Second, func() (bool, error) {
+		return h.metric("kdbench_nodeagent_pods_deleted_total") == 1, nil
+	})
+	h.stop()
+
+	allowed := func(group, resource, verb string) bool {
+		for _, r := range PolicyRules() {
+			if slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, resource) && slices.Contains(r.Verbs, verb) {
+				return true
+			}
+		}
+		return false
+	}
+	seen := map[string]bool{}
+	for _, a := range h.client.Actions() {
+		res := a.GetResource().Resource
+		if a.GetSubresource() != "" {
+			res += "/" + a.GetSubresource()
+		}
+		seen[a.GetVerb()+" "+res] = true
+		if !allowed(a.GetResource().Group, res, a.GetVerb()) {
+			t.Errorf("%s %s (group %q) is not in PolicyRules", a.GetVerb(), res, a.GetResource().Group)
+		}
+	}
+	// The scenario did exercise the paths that need each rule.
+	for _, want := range []string{"create nodes", "update nodes", "update nodes/status", "patch nodes/status",
+		"delete nodes", "watch pods", "update pods/status", "delete pods", "create leases", "update leases", "delete leases"} {
+		if !seen[want] {
+			t.Errorf("scenario made no %q request", want)
+		}
 	}
 }
