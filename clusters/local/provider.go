@@ -276,7 +276,7 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (_ *clusters.Clus
 		Name: spec.Name, Provider: ProviderName, Kubeconfig: l.Kubeconfig(), REST: restCfg,
 		Nodes: ready, QPSProfile: prof.Name, SandboxDelay: spec.SandboxDelay,
 		Components: map[string]string{}, Flags: map[string][]string{},
-		Startup:    map[string]time.Duration{"nodes-ready": nodesReady, "usable": time.Since(start)},
+		Startup: map[string]time.Duration{"nodes-ready": nodesReady, "usable": time.Since(start)},
 		Endpoints: map[string]string{
 			apiserverComponent: server,
 			kcmComponent:       fmt.Sprintf("https://127.0.0.1:%d", pl.p.KCM),
