@@ -80,6 +80,7 @@ func TestMetricsRegistered(t *testing.T) {
 	}
 	for _, name := range []string{
 		"kdbench_nodeagent_pod_ready_lag_seconds",
+		"kdbench_nodeagent_pod_status_update_duration_seconds",
 		"kdbench_nodeagent_pods_started_total",
 		"kdbench_nodeagent_pods_deleted_total",
 		"kdbench_nodeagent_pod_status_update_errors_total",

@@ -267,9 +267,11 @@ func (l *lifecycle) markReady(ctx context.Context, key types.NamespacedName, pod
 	for attempt := 0; ; attempt++ {
 		upd := pod.DeepCopy()
 		upd.Status = runningStatus(pod, hostIP, podIP, boundAt, l.clock.Now())
+		sent := l.clock.Now()
 		_, err := pods.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
 		if err == nil {
 			readyAt := l.clock.Now()
+			l.m.statusUpdate.Observe(readyAt.Sub(sent).Seconds())
 			l.mu.Lock()
 			if st := l.pods[key]; st != nil && st.uid == pod.UID {
 				st.readyAt = readyAt

@@ -16,6 +16,7 @@ const (
 // minus the configured sandbox delay, i.e. what the simulator itself adds.
 type metrics struct {
 	readyLag           prometheus.Histogram
+	statusUpdate       prometheus.Histogram
 	podsStarted        prometheus.Counter
 	podsDeleted        prometheus.Counter
 	statusUpdateErrors prometheus.Counter
@@ -46,6 +47,12 @@ func newMetrics() *metrics {
 			// 0.5ms .. ~33s: sub-millisecond when idle, seconds when the API server is saturated.
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 17),
 		}),
+		statusUpdate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Subsystem: metricsSubsystem,
+			Name:    "pod_status_update_duration_seconds",
+			Help:    "Latency of successful pod status writes to the API server: the share of the ready lag that is the API server's.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 17),
+		}),
 		podsStarted:        counter("pods_started_total", "Pods the agent marked Running and Ready."),
 		podsDeleted:        counter("pods_deleted_total", "Terminating pods the agent deleted with grace period 0."),
 		statusUpdateErrors: counter("pod_status_update_errors_total", "Failed pod status updates (each is retried)."),
@@ -61,7 +68,7 @@ func newMetrics() *metrics {
 
 func (m *metrics) register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
-		m.readyLag, m.podsStarted, m.podsDeleted, m.statusUpdateErrors, m.deleteErrors,
+		m.readyLag, m.statusUpdate, m.podsStarted, m.podsDeleted, m.statusUpdateErrors, m.deleteErrors,
 		m.leaseRenewErrors, m.nodeStatusErrors, m.nodes, m.pods, m.registration, m.sandboxDelay,
 	} {
 		if err := r.Register(c); err != nil {
