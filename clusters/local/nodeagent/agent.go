@@ -79,6 +79,7 @@ func New(client kubernetes.Interface, cfg Config, opts ...Option) (*Agent, error
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	cfg.resolve()
 	cidrs, err := newPodCIDRs(cfg.PodCIDR, cfg.NodeCIDRMaskSize, cfg.Nodes, cfg.MaxPods)
 	if err != nil {
 		return nil, err // validate already checked; kept for safety
@@ -129,7 +130,8 @@ func New(client kubernetes.Interface, cfg Config, opts ...Option) (*Agent, error
 	return a, nil
 }
 
-// Config returns the completed configuration the agent runs with (for manifests).
+// Config returns the configuration the agent runs with, defaults and derived values
+// filled in (for manifests).
 func (a *Agent) Config() Config { return *a.cfg }
 
 // NodeNames returns the names of the agent's nodes, in index order.

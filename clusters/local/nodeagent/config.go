@@ -16,19 +16,24 @@ import (
 // Defaults. The node shape is the paper's testbed (CloudLab xl170: 10 cores, 64 GB);
 // 110 pods is the kubelet's default max-pods.
 const (
-	DefaultNodes               = 80
-	DefaultNamePrefix          = "kd-node-"
-	DefaultCPU                 = "10"
-	DefaultMemory              = "64Gi"
-	DefaultMaxPods             = 110
-	DefaultPodCIDR             = "10.128.0.0/9"
-	DefaultNodeCIDRMaskSize    = 24
-	DefaultNodeIPRange         = "172.16.0.0/12"
-	DefaultLeaseDuration       = 40 * time.Second // the kubelet's default
-	DefaultStatusInterval      = 5 * time.Minute  // the kubelet's nodeStatusReportFrequency
-	DefaultQPS                 = 1000
-	DefaultBurst               = 2000
-	DefaultWorkers             = 32
+	DefaultNodes            = 80
+	DefaultNamePrefix       = "kd-node-"
+	DefaultCPU              = "10"
+	DefaultMemory           = "64Gi"
+	DefaultMaxPods          = 110
+	DefaultPodCIDR          = "10.128.0.0/9"
+	DefaultNodeCIDRMaskSize = 24
+	DefaultNodeIPRange      = "172.16.0.0/12"
+	DefaultLeaseDuration    = 40 * time.Second // the kubelet's default
+	DefaultStatusInterval   = 5 * time.Minute  // the kubelet's nodeStatusReportFrequency
+	DefaultQPS              = 1000
+	DefaultBurst            = 2000
+	// The pod worker pool is one worker per node, as each kubelet's status manager
+	// writes its pods' statuses on its own, within [MinWorkers, MaxWorkers]: enough
+	// that the agent is not the bottleneck of a burst, few enough for one HTTP/2
+	// connection's streams.
+	MinWorkers                 = 32
+	MaxWorkers                 = 128
 	DefaultRegisterParallelism = 64
 
 	// leaseRenewBudget caps the automatic renew interval's request rate: with many
@@ -87,8 +92,9 @@ type Config struct {
 	QPS   float32
 	Burst int
 
-	// Workers is the size of the pod worker pool; RegisterParallelism bounds the
-	// concurrent requests while registering nodes.
+	// Workers is the size of the pod worker pool (0: one per node within
+	// [MinWorkers, MaxWorkers]); RegisterParallelism bounds the concurrent requests
+	// while registering nodes.
 	Workers             int
 	RegisterParallelism int
 
@@ -142,12 +148,18 @@ func (c *Config) complete() {
 	if c.Burst == 0 {
 		c.Burst = DefaultBurst
 	}
-	if c.Workers == 0 {
-		c.Workers = DefaultWorkers
-	}
 	if c.RegisterParallelism == 0 {
 		c.RegisterParallelism = DefaultRegisterParallelism
 	}
+}
+
+// resolve replaces the "derive it" zero values with what the agent will use, so that
+// Agent.Config reports the effective settings.
+func (c *Config) resolve() {
+	if c.Workers == 0 {
+		c.Workers = min(max(c.Nodes, MinWorkers), MaxWorkers)
+	}
+	c.LeaseRenewInterval = c.renewInterval()
 }
 
 // renewInterval is the effective lease renew interval (see LeaseRenewInterval).

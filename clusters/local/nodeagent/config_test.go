@@ -173,3 +173,26 @@ func TestRESTConfig(t *testing.T) {
 		t.Error("RESTConfig modified its base")
 	}
 }
+
+func TestResolvedConfig(t *testing.T) {
+	tests := []struct {
+		in          Config
+		wantWorkers int
+		wantRenew   time.Duration
+	}{
+		{Config{Nodes: 5}, MinWorkers, 10 * time.Second},
+		{Config{Nodes: 80}, 80, 10 * time.Second},
+		{Config{Nodes: 2000}, MaxWorkers, 20 * time.Second},
+		{Config{Nodes: 2000, Workers: 7, LeaseRenewInterval: 3 * time.Second}, 7, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		a, err := New(fake.NewClientset(), tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := a.Config()
+		if got.Workers != tt.wantWorkers || got.LeaseRenewInterval != tt.wantRenew {
+			t.Errorf("%d nodes: workers %d, renew %s; want %d, %s", tt.in.Nodes, got.Workers, got.LeaseRenewInterval, tt.wantWorkers, tt.wantRenew)
+		}
+	}
+}

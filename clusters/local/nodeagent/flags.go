@@ -29,7 +29,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.StatusInterval, "node-status-interval", c.StatusInterval, "How often each node posts a status heartbeat.")
 	fs.Float32Var(&c.QPS, "kube-api-qps", c.QPS, "QPS of the agent's API client (shared by all nodes).")
 	fs.IntVar(&c.Burst, "kube-api-burst", c.Burst, "Burst of the agent's API client.")
-	fs.IntVar(&c.Workers, "workers", c.Workers, "Pod status workers.")
+	fs.IntVar(&c.Workers, "workers", c.Workers, "Pod status workers; 0 is one per node, at least 32 and at most 128.")
 	fs.IntVar(&c.RegisterParallelism, "register-parallelism", c.RegisterParallelism, "Concurrent requests while registering nodes.")
 	fs.BoolVar(&c.DeleteNodesOnExit, "delete-nodes-on-exit", c.DeleteNodesOnExit, "Delete the nodes and their Leases on shutdown.")
 }
