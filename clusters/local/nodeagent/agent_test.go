@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,5 +153,63 @@ func TestPolicyRulesCoverRequests(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("scenario made no %q request", want)
 		}
+	}
+}
+
+// chanSource is a PodSource fed by a test, standing in for Kubedirect's direct link.
+type chanSource struct {
+	pods   chan *corev1.Pod
+	synced atomic.Bool
+}
+
+func (s *chanSource) HasSynced() bool { return s.synced.Load() }
+
+func (s *chanSource) Run(ctx context.Context, sink PodSink) error {
+	for {
+		select {
+		case p := <-s.pods:
+			sink.PodBound(p)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+func TestExtraPodSource(t *testing.T) {
+	src := &chanSource{pods: make(chan *corev1.Pod, 1)}
+	// The pod exists unbound in the API server: only the extra source says where it runs.
+	unbound := boundPod("direct", "")
+	h := newHarness(t, Config{Nodes: 1}, []harnessOpt{withObjects(unbound)}, WithPodSource(src))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- h.agent.Run(ctx) }()
+
+	// Ready waits for every source to sync.
+	for _, r := range []string{"pods", "nodes"} {
+		ch, _ := h.watches.LoadOrStore(r, make(chan struct{}))
+		select { // the informers have listed: only the extra source holds Ready back
+		case <-ch.(chan struct{}):
+		case <-time.After(waitTimeout):
+			t.Fatalf("no %s watch", r)
+		}
+	}
+	select {
+	case <-h.agent.Ready():
+		t.Fatal("Ready before the extra source synced")
+	default:
+	}
+	src.synced.Store(true)
+	if err := h.agent.WaitForNodes(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	bound := unbound.DeepCopy()
+	bound.Spec.NodeName = "kd-node-0"
+	src.pods <- bound
+	h.waitReady("default", "direct")
+	cancel()
+	if err := <-runErr; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }
