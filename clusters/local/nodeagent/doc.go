@@ -16,5 +16,14 @@
 //     (one shared pod informer for all nodes);
 //   - lifecycle.go owns per-pod state and the worker pool that marks pods Running and
 //     Ready and deletes pods that are being deleted;
-//   - podstatus.go computes the Running status, ipam.go hands out pod IPs.
+//   - podstatus.go computes the Running status, ipam.go hands out pod IPs;
+//   - rbac.go lists the permissions the agent's identity needs.
+//
+// Metrics (on the registry given with WithRegisterer), all prefixed kdbench_nodeagent_:
+// pod_ready_lag_seconds (bound seen → Ready written, minus the sandbox delay: the
+// "node-agent lag" self-check), pod_status_update_duration_seconds (the API server's
+// share of it), pods_started_total, pods_deleted_total, pod_status_update_errors_total,
+// pod_delete_errors_total, lease_renew_errors_total, node_status_update_errors_total,
+// nodes, pods, pod_queue_length, node_registration_duration_seconds and
+// sandbox_delay_seconds.
 package nodeagent
