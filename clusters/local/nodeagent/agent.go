@@ -24,7 +24,7 @@ const deleteTimeout = 30 * time.Second
 type Agent struct {
 	cfg      *Config
 	client   kubernetes.Interface
-	clock    clock.WithTicker
+	clock    Clock
 	m        *metrics
 	logger   logr.Logger
 	nodeList []*simNode
@@ -44,6 +44,13 @@ type Agent struct {
 	runErr  error
 }
 
+// Clock is what the agent needs of time: clock.WithTicker for its work queues and
+// AfterFunc for its delays. clock.RealClock and the testing FakeClock satisfy it.
+type Clock interface {
+	clock.WithTicker
+	AfterFunc(d time.Duration, f func()) clock.Timer
+}
+
 // Option customises an Agent.
 type Option func(*Agent)
 
@@ -54,7 +61,7 @@ func WithRegisterer(r prometheus.Registerer) Option {
 }
 
 // WithClock replaces the wall clock, for tests that script time.
-func WithClock(c clock.WithTicker) Option {
+func WithClock(c Clock) Option {
 	return func(a *Agent) { a.clock = c }
 }
 

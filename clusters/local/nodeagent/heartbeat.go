@@ -49,8 +49,8 @@ func (a *Agent) scheduleHeartbeats() {
 	n := time.Duration(len(a.nodeList))
 	for i := range a.nodeList {
 		d := time.Duration(i + 1)
-		a.beats.AddAfter(beatKey{node: i, kind: beatLease}, renew*d/n)
-		a.beats.AddAfter(beatKey{node: i, kind: beatStatus}, status*d/n)
+		a.beatAfter(beatKey{node: i, kind: beatLease}, renew*d/n)
+		a.beatAfter(beatKey{node: i, kind: beatStatus}, status*d/n)
 	}
 }
 
@@ -94,8 +94,14 @@ func (a *Agent) processBeat(ctx context.Context) bool {
 		return true
 	}
 	a.beats.Forget(key)
-	a.beats.AddAfter(key, jitter(interval))
+	a.beatAfter(key, jitter(interval))
 	return true
+}
+
+// beatAfter queues key after d. Like the pod delays it uses a clock timer, whose
+// deadline is fixed at the call; after shutdown the timer's Add is a no-op.
+func (a *Agent) beatAfter(key beatKey, d time.Duration) {
+	a.clock.AfterFunc(d, func() { a.beats.Add(key) })
 }
 
 func jitter(d time.Duration) time.Duration {

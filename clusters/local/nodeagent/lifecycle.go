@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 )
 
@@ -60,7 +59,7 @@ type podState struct {
 type lifecycle struct {
 	cfg      *Config
 	client   kubernetes.Interface
-	clock    clock.WithTicker
+	clock    Clock
 	m        *metrics
 	nodes    map[string]*simNode // read-only after New
 	observer Observer
@@ -74,7 +73,7 @@ type lifecycle struct {
 	onSync func(key types.NamespacedName, after time.Duration, err error)
 }
 
-func newLifecycle(cfg *Config, client kubernetes.Interface, clk clock.WithTicker, m *metrics,
+func newLifecycle(cfg *Config, client kubernetes.Interface, clk Clock, m *metrics,
 	nodes map[string]*simNode, obs Observer) *lifecycle {
 	// Per-pod exponential backoff, capped low so that pods resume within seconds once
 	// an unavailable API server is back; the overall bucket keeps a storm of failures
@@ -198,7 +197,10 @@ func (l *lifecycle) processNext(ctx context.Context) bool {
 		l.queue.AddRateLimited(key)
 	case after > 0:
 		l.queue.Forget(key)
-		l.queue.AddAfter(key, after)
+		// A clock timer rather than the queue's AddAfter: the timer's deadline is fixed
+		// here, synchronously, which keeps scripted (fake-clock) time exact; the
+		// queue's waiting loop reads the clock again later.
+		l.clock.AfterFunc(after, func() { l.queue.Add(key) })
 	default:
 		l.queue.Forget(key)
 	}
