@@ -31,7 +31,9 @@ type Agent struct {
 	nodes    map[string]*simNode
 	life     *lifecycle
 	beats    workqueue.TypedRateLimitingInterface[beatKey]
-	sources  []PodSource
+	// beatTimers holds each node's pending lease and status heartbeat timers.
+	beatTimers [][2]clock.Timer
+	sources    []PodSource
 
 	registerer prometheus.Registerer
 	observer   Observer
@@ -117,6 +119,7 @@ func New(client kubernetes.Interface, cfg Config, opts ...Option) (*Agent, error
 	}
 	a.life = newLifecycle(a.cfg, client, a.clock, a.m, a.nodes, a.observer)
 	a.beats = newHeartbeatQueue(a)
+	a.beatTimers = make([][2]clock.Timer, len(a.nodeList))
 	a.sources = append([]PodSource{newInformerSource(client)}, a.sources...)
 
 	reg := a.registerer
@@ -197,6 +200,8 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		a.beats.ShutDown()
 		cancel()
 		wg.Wait()
+		a.stopBeatTimers()
+		a.life.stopTimers()
 		if a.cfg.DeleteNodesOnExit {
 			if derr := a.deleteAll(deleteTimeout); derr != nil {
 				err = errors.Join(err, derr)

@@ -99,9 +99,26 @@ func (a *Agent) processBeat(ctx context.Context) bool {
 }
 
 // beatAfter queues key after d. Like the pod delays it uses a clock timer, whose
-// deadline is fixed at the call; after shutdown the timer's Add is a no-op.
+// deadline is fixed at the call. Only scheduleHeartbeats (before the workers start)
+// and the worker holding key call it, so the key's timer slot needs no lock.
 func (a *Agent) beatAfter(key beatKey, d time.Duration) {
-	a.clock.AfterFunc(d, func() { a.beats.Add(key) })
+	slot := &a.beatTimers[key.node][key.kind]
+	if *slot != nil {
+		(*slot).Stop()
+	}
+	*slot = a.clock.AfterFunc(d, func() { a.beats.Add(key) })
+}
+
+// stopBeatTimers cancels the pending heartbeats once the workers have exited, so a
+// stopped agent holds no timers (and nothing keeps it reachable).
+func (a *Agent) stopBeatTimers() {
+	for i := range a.beatTimers {
+		for _, t := range a.beatTimers[i] {
+			if t != nil {
+				t.Stop()
+			}
+		}
+	}
 }
 
 func jitter(d time.Duration) time.Duration {

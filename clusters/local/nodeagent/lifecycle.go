@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 )
 
@@ -51,6 +52,7 @@ type podState struct {
 	ip         netip.Addr // allocated pod IP (invalid for hostNetwork pods)
 	readyAt    time.Time  // zero until the Ready status is written
 	deleted    bool       // the grace-period-0 delete succeeded
+	timer      clock.Timer
 }
 
 // lifecycle drives pods on the agent's nodes: bound → (SandboxDelay) → Running and
@@ -163,6 +165,9 @@ func (l *lifecycle) nodeGone(n *simNode) {
 }
 
 func (l *lifecycle) dropLocked(key types.NamespacedName, st *podState) {
+	if st.timer != nil {
+		st.timer.Stop()
+	}
 	if st.ip.IsValid() {
 		st.node.ips.release(st.ip)
 	}
@@ -197,10 +202,7 @@ func (l *lifecycle) processNext(ctx context.Context) bool {
 		l.queue.AddRateLimited(key)
 	case after > 0:
 		l.queue.Forget(key)
-		// A clock timer rather than the queue's AddAfter: the timer's deadline is fixed
-		// here, synchronously, which keeps scripted (fake-clock) time exact; the
-		// queue's waiting loop reads the clock again later.
-		l.clock.AfterFunc(after, func() { l.queue.Add(key) })
+		l.wakeAfter(key, after)
 	default:
 		l.queue.Forget(key)
 	}
@@ -208,6 +210,35 @@ func (l *lifecycle) processNext(ctx context.Context) bool {
 		l.onSync(key, after, err)
 	}
 	return true
+}
+
+// wakeAfter queues key again after d. It uses a clock timer rather than the queue's
+// AddAfter: the deadline is fixed here, synchronously, which keeps scripted
+// (fake-clock) time exact, where the queue's waiting loop reads the clock again later.
+// The timer lives in the pod's state so that dropping the pod or stopping the agent
+// releases it.
+func (l *lifecycle) wakeAfter(key types.NamespacedName, d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.pods[key]
+	if st == nil {
+		return
+	}
+	if st.timer != nil {
+		st.timer.Stop()
+	}
+	st.timer = l.clock.AfterFunc(d, func() { l.queue.Add(key) })
+}
+
+// stopTimers cancels every pending wake-up (shutdown).
+func (l *lifecycle) stopTimers() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, st := range l.pods {
+		if st.timer != nil {
+			st.timer.Stop()
+		}
+	}
 }
 
 // sync moves one pod one step. It returns a delay after which to look again, or an
