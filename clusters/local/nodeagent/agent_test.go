@@ -26,12 +26,16 @@ func TestShutdown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-			h := newHarness(t, Config{Nodes: 3, DeleteNodesOnExit: tt.deleteOnExit, SandboxDelay: 1}, nil).start()
+			h := newHarness(t, Config{Nodes: 3, DeleteNodesOnExit: tt.deleteOnExit, SandboxDelay: time.Hour}, nil).start()
 			for i := range 20 {
 				h.createPod(boundPod(fmt.Sprintf("p%d", i), nodeName(DefaultNamePrefix, i%3)))
 			}
 			h.clock.Step(1)
 			h.stop()
+			// No timer outlives the agent (pending ones would keep it reachable).
+			if n := h.timers.pending.Load(); n != 0 {
+				t.Errorf("%d timers still pending after Run returned", n)
+			}
 
 			ctx := context.Background()
 			nodes, err := h.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})

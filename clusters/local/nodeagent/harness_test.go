@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/klog/v2/ktesting"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 )
 
@@ -42,6 +44,7 @@ type harness struct {
 	t       testing.TB
 	client  *fake.Clientset
 	clock   *clocktesting.FakeClock
+	timers  *countingClock // clock with a count of pending AfterFunc timers
 	agent   *Agent
 	reg     *prometheus.Registry
 	cancel  context.CancelFunc
@@ -118,7 +121,8 @@ func newHarness(t testing.TB, cfg Config, hopts []harnessOpt, opts ...Option) *h
 	for _, o := range hopts {
 		o(h)
 	}
-	a, err := New(h.client, cfg, append([]Option{WithClock(h.clock), WithRegisterer(h.reg)}, opts...)...)
+	h.timers = &countingClock{FakeClock: h.clock}
+	a, err := New(h.client, cfg, append([]Option{WithClock(h.timers), WithRegisterer(h.reg)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -292,3 +296,30 @@ func boundPod(name, node string) *corev1.Pod {
 }
 
 var errInjected = errors.New("injected")
+
+// countingClock counts the AfterFunc timers that have neither fired nor been stopped.
+type countingClock struct {
+	*clocktesting.FakeClock
+	pending atomic.Int64
+}
+
+func (c *countingClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	t := &countedTimer{c: c}
+	c.pending.Add(1)
+	t.Timer = c.FakeClock.AfterFunc(d, func() { t.done(); f() })
+	return t
+}
+
+type countedTimer struct {
+	clock.Timer
+	c    *countingClock
+	once sync.Once
+}
+
+func (t *countedTimer) done() { t.once.Do(func() { t.c.pending.Add(-1) }) }
+
+func (t *countedTimer) Stop() bool {
+	r := t.Timer.Stop()
+	t.done()
+	return r
+}
