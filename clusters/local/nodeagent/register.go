@@ -23,8 +23,9 @@ type permanentError struct{ error }
 
 func (e permanentError) Unwrap() error { return e.error }
 
-// retriable reports whether err may go away by itself: network errors and the API
-// server's overload, timeout and conflict answers.
+// retriable reports whether err may go away by itself: network errors, the API
+// server's overload, timeout and conflict answers, and NotFound (kube-node-lease is
+// created by the API server shortly after it starts serving).
 func retriable(err error) bool {
 	var pe permanentError
 	if errors.As(err, &pe) {
@@ -35,7 +36,8 @@ func retriable(err error) bool {
 		return true // no answer from the server at all
 	}
 	return apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
-		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || apierrors.IsConflict(err)
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) || apierrors.IsConflict(err) ||
+		apierrors.IsNotFound(err)
 }
 
 // registerAll creates every node and its Lease, RegisterParallelism at a time. The

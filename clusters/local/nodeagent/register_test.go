@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -175,17 +176,33 @@ func TestRegisterErrors(t *testing.T) {
 }
 
 func TestRegisterRetriesTransientErrors(t *testing.T) {
-	h := newHarness(t, Config{Nodes: 4}, nil)
-	fails := 0
-	h.client.PrependReactor("create", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
-		if fails < 3 {
-			fails++
-			return true, nil, apierrors.NewTooManyRequests("slow down", 0)
-		}
-		return false, nil, nil
-	})
-	h.start()
-	if n, _ := h.client.CoreV1().Nodes().List(context.Background(), metav1.ListOptions{}); len(n.Items) != 4 {
-		t.Errorf("%d nodes after transient errors, want 4", len(n.Items))
+	tests := []struct {
+		name     string
+		resource string
+		err      error
+	}{
+		{"throttled", "nodes", apierrors.NewTooManyRequests("slow down", 0)},
+		{"connection refused", "nodes", fmt.Errorf("dial tcp 127.0.0.1:6443: connect: connection refused")},
+		{"kube-node-lease not created yet", "leases", apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "kube-node-lease")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{Nodes: 4}, nil)
+			fails := 0
+			h.client.PrependReactor("create", tt.resource, func(k8stesting.Action) (bool, runtime.Object, error) {
+				if fails < 3 {
+					fails++
+					return true, nil, tt.err
+				}
+				return false, nil, nil
+			})
+			h.start()
+			ctx := context.Background()
+			n, _ := h.client.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+			l, _ := h.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).List(ctx, metav1.ListOptions{})
+			if len(n.Items) != 4 || len(l.Items) != 4 || fails != 3 {
+				t.Errorf("%d nodes and %d leases after %d transient errors, want 4 and 4 after 3", len(n.Items), len(l.Items), fails)
+			}
+		})
 	}
 }
