@@ -17,6 +17,7 @@
 //   - lifecycle.go owns per-pod state and the worker pool that marks pods Running and
 //     Ready and deletes pods that are being deleted;
 //   - podstatus.go computes the Running status, ipam.go hands out pod IPs;
+//   - timings.go keeps per-pod bound/ready times for the harness (served as CSV);
 //   - rbac.go lists the permissions the agent's identity needs.
 //
 // Metrics (on the registry given with WithRegisterer), all prefixed kdbench_nodeagent_:
