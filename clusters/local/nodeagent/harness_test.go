@@ -113,6 +113,10 @@ func newHarness(t testing.TB, cfg Config, hopts []harnessOpt, opts ...Option) *h
 		if m.GetUID() == "" {
 			m.SetUID(uuid.NewUUID())
 		}
+		if n, ok := obj.(*corev1.Node); ok {
+			// The TaintNodesByCondition admission plugin (on by default).
+			n.Spec.Taints = append(n.Spec.Taints, corev1.Taint{Key: corev1.TaintNodeNotReady, Effect: corev1.TaintEffectNoSchedule})
+		}
 		if err := h.client.Tracker().Create(action.GetResource(), obj, action.GetNamespace()); err != nil {
 			return true, nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -107,8 +108,59 @@ func (a *Agent) registerNode(ctx context.Context, n *simNode) error {
 	if err != nil {
 		return err
 	}
+	if hasConditionTaint(got.Spec.Taints) {
+		// The TaintNodesByCondition admission plugin taints every new node
+		// not-ready:NoSchedule until the node lifecycle controller sees it Ready. That
+		// controller clears about 10 nodes a second at the default client QPS, so 80
+		// nodes would be unschedulable for seconds and 2000 for minutes: the node is
+		// Ready from birth, so clear it at once (the API server does not re-add it on
+		// update).
+		if got, err = a.clearConditionTaints(ctx, got); err != nil {
+			return err
+		}
+	}
 	n.uid = got.UID
 	return a.ensureLease(ctx, n)
+}
+
+// conditionTaintKeys are the taints the node lifecycle controller derives from a node
+// not being Ready; they contradict the Ready status the agent posts.
+var conditionTaintKeys = []string{corev1.TaintNodeNotReady, corev1.TaintNodeUnreachable}
+
+func hasConditionTaint(ts []corev1.Taint) bool {
+	for _, t := range ts {
+		if slices.Contains(conditionTaintKeys, t.Key) {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutConditionTaints(ts []corev1.Taint) []corev1.Taint {
+	return slices.DeleteFunc(slices.Clone(ts), func(t corev1.Taint) bool {
+		return slices.Contains(conditionTaintKeys, t.Key)
+	})
+}
+
+// clearConditionTaints removes the not-ready and unreachable taints from node,
+// re-reading it after a conflict (the node lifecycle controller may be removing them
+// too).
+func (a *Agent) clearConditionTaints(ctx context.Context, node *corev1.Node) (*corev1.Node, error) {
+	nodes := a.client.CoreV1().Nodes()
+	for attempt := 0; ; attempt++ {
+		upd := node.DeepCopy()
+		upd.Spec.Taints = withoutConditionTaints(upd.Spec.Taints)
+		got, err := nodes.Update(ctx, upd, metav1.UpdateOptions{})
+		if err == nil || !apierrors.IsConflict(err) || attempt >= maxConflictRetries {
+			return got, err
+		}
+		if node, err = nodes.Get(ctx, node.Name, metav1.GetOptions{}); err != nil {
+			return nil, err
+		}
+		if !hasConditionTaint(node.Spec.Taints) {
+			return node, nil
+		}
+	}
 }
 
 func (a *Agent) adoptNode(ctx context.Context, want *corev1.Node) (*corev1.Node, error) {
@@ -132,6 +184,9 @@ func (a *Agent) adoptNode(ctx context.Context, want *corev1.Node) (*corev1.Node,
 	}
 	maps.Copy(upd.Annotations, want.Annotations)
 	upd.Spec.PodCIDR, upd.Spec.PodCIDRs = want.Spec.PodCIDR, want.Spec.PodCIDRs
+	// A previous run's node may carry not-ready or unreachable taints; the status
+	// posted below says Ready, so drop them, as the lifecycle controller would.
+	upd.Spec.Taints = withoutConditionTaints(upd.Spec.Taints)
 	for _, t := range want.Spec.Taints {
 		if !hasTaint(upd.Spec.Taints, t) {
 			upd.Spec.Taints = append(upd.Spec.Taints, t)

@@ -54,7 +54,8 @@ func TestRegisterNodes(t *testing.T) {
 						t.Errorf("node %s lacks configured label %s=%s", n.Name, k, v)
 					}
 				}
-				if len(n.Spec.Taints) != len(cfg.Taints) {
+				// Only the configured taints: not the admission plugin's not-ready one.
+				if len(n.Spec.Taints) != len(cfg.Taints) || hasConditionTaint(n.Spec.Taints) {
 					t.Errorf("node %s taints = %v, want %v", n.Name, n.Spec.Taints, cfg.Taints)
 				}
 				if got := n.Status.Allocatable[corev1.ResourceCPU]; got.Cmp(cfg.CPU) != 0 {
@@ -109,7 +110,7 @@ func nodeReady(n *corev1.Node) bool {
 
 func TestRegisterAdoptsExistingNode(t *testing.T) {
 	// A node left NotReady by a previous run, with a taint the node lifecycle
-	// controller added and a stale lease.
+	// controller added (which the agent drops: it posts Ready).
 	old := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: "kd-node-1", UID: "old-uid", Labels: map[string]string{"keep": "me"}},
 		Spec: corev1.NodeSpec{PodCIDR: "10.128.1.0/24", PodCIDRs: []string{"10.128.1.0/24"},
@@ -121,7 +122,7 @@ func TestRegisterAdoptsExistingNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !nodeReady(n) || n.Labels["keep"] != "me" || n.Labels["type"] != "kdbench-sim" || len(n.Spec.Taints) != 1 {
+	if !nodeReady(n) || n.Labels["keep"] != "me" || n.Labels["type"] != "kdbench-sim" || len(n.Spec.Taints) != 0 {
 		t.Errorf("adopted node = labels %v, taints %v, conditions %v", n.Labels, n.Spec.Taints, n.Status.Conditions)
 	}
 	l, err := h.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(context.Background(), "kd-node-1", metav1.GetOptions{})
@@ -202,6 +203,37 @@ func TestRegisterRetriesTransientErrors(t *testing.T) {
 			l, _ := h.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).List(ctx, metav1.ListOptions{})
 			if len(n.Items) != 4 || len(l.Items) != 4 || fails != 3 {
 				t.Errorf("%d nodes and %d leases after %d transient errors, want 4 and 4 after 3", len(n.Items), len(l.Items), fails)
+			}
+		})
+	}
+}
+
+func TestClearNotReadyTaintAfterConflict(t *testing.T) {
+	tests := []struct {
+		name      string
+		conflicts int
+	}{
+		{"one conflict", 1},
+		{"conflicts beyond the inline retries, then the registration retry", maxConflictRetries + 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{Nodes: 1}, nil)
+			n := 0
+			h.client.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+				if a.GetSubresource() != "" || n >= tt.conflicts {
+					return false, nil, nil
+				}
+				n++
+				return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "nodes"}, "kd-node-0", fmt.Errorf("modified"))
+			})
+			h.start()
+			node, err := h.client.CoreV1().Nodes().Get(context.Background(), "kd-node-0", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hasConditionTaint(node.Spec.Taints) || n != tt.conflicts {
+				t.Errorf("taints %v after %d conflicts; want the not-ready taint gone after %d", node.Spec.Taints, n, tt.conflicts)
 			}
 		})
 	}
