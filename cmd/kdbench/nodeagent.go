@@ -19,7 +19,8 @@ import (
 )
 
 // newNodeAgentCmd runs the simulated kubelets of the local cluster and serves
-// their metrics plus a /readyz that turns 200 once every node is registered.
+// their metrics, per-pod timings, and a /readyz that turns 200 once every
+// node is registered.
 func newNodeAgentCmd() *cobra.Command {
 	cfg := nodeagent.DefaultConfig()
 	var kubeconfig, metricsAddr string
@@ -38,7 +39,8 @@ func newNodeAgentCmd() *cobra.Command {
 			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			agent, err := nodeagent.New(cs, cfg, nodeagent.WithRegisterer(reg))
+			timings := nodeagent.NewTimingLog(0)
+			agent, err := nodeagent.New(cs, cfg, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(timings))
 			if err != nil {
 				return err
 			}
@@ -48,6 +50,7 @@ func newNodeAgentCmd() *cobra.Command {
 			}
 			mux := http.NewServeMux()
 			mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+			mux.Handle("/timings", timings) // per-pod bound/Ready times for the harness's self-checks
 			mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 				select {
 				case <-agent.Ready():

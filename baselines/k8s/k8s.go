@@ -1,0 +1,58 @@
+// Package k8s is the vanilla Kubernetes baseline: upstream controllers, every
+// hop through the API server. "k8s+" is the same control plane with the
+// artifact's custom pod lifecycle (sandbox Ready 200 ms after binding).
+package k8s
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+)
+
+// PlusSandboxDelay is the delay the artifact's scripts pass for the "+"
+// systems' kubelet lifecycle.
+const PlusSandboxDelay = 200 * time.Millisecond
+
+func init() {
+	baselines.Register(System{name: "k8s"})
+	baselines.Register(System{name: "k8s+", sandboxDelay: PlusSandboxDelay})
+}
+
+// System is upstream Kubernetes, unmodified.
+type System struct {
+	name         string
+	sandboxDelay time.Duration
+}
+
+func (s System) Name() string { return s.name }
+
+func (s System) Cluster(spec clusters.Spec) clusters.Spec {
+	spec.SandboxDelay = s.sandboxDelay
+	return spec
+}
+
+// Prepare has nothing to deploy: the cluster's own controllers are the system.
+func (System) Prepare(context.Context, baselines.Env) error { return nil }
+
+// Scale writes the Deployment's scale subresource, as the artifact's
+// autoscaler and `kubectl scale` do.
+func (System) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
+	_, err := env.Client.AppsV1().Deployments(namespace).UpdateScale(ctx, function, &autoscalingv1.Scale{
+		ObjectMeta: metav1.ObjectMeta{Name: function, Namespace: namespace},
+		Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
+	}, metav1.UpdateOptions{})
+	if err != nil {
+		return fmt.Errorf("scaling deployment %s/%s to %d: %w", namespace, function, replicas, err)
+	}
+	return nil
+}
+
+func (System) Stages() []string { return baselines.KubernetesStages }
+
+func (System) Teardown(context.Context, baselines.Env) error { return nil }

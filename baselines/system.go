@@ -1,0 +1,113 @@
+// Package baselines defines the unit of comparison: a System under test.
+// Each system is one package implementing System and registering itself;
+// experiments drive systems only through this interface and never switch on
+// a system's name.
+package baselines
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdbench/kdbench/clusters"
+)
+
+// Env is what a system gets to work with on a running cluster.
+type Env struct {
+	Cluster *clusters.Cluster
+	// Client is the harness's client (QPS high enough not to throttle).
+	Client kubernetes.Interface
+	Logf   func(format string, args ...any)
+}
+
+// System is one system under test (k8s, k8s+, kd, kd+, kn-k8s, …).
+type System interface {
+	// Name is the system's name on the command line and in results.
+	Name() string
+	// Cluster returns the cluster the system needs, given the one the user
+	// asked for: the "+" systems set the simulated sandbox delay. Systems
+	// whose specs come out equal share one cluster.
+	Cluster(spec clusters.Spec) clusters.Spec
+	// Prepare deploys the system's own components (controllers, front-ends)
+	// on the cluster; a no-op for vanilla Kubernetes.
+	Prepare(ctx context.Context, env Env) error
+	// Scale asks for replicas of one function (a Deployment), the way the
+	// system's autoscaler does. It returns once the request is accepted.
+	Scale(ctx context.Context, env Env, namespace, function string, replicas int32) error
+	// Stages names the latency-breakdown stages the system reports, in
+	// order along the scale-out path.
+	Stages() []string
+	// Teardown removes what Prepare deployed.
+	Teardown(ctx context.Context, env Env) error
+}
+
+// KubernetesStages is the scale-out path of the Kubedirect paper's breakdown.
+var KubernetesStages = []string{"deployment_ctrl", "replicaset_ctrl", "scheduler", "kubelet"}
+
+var (
+	mu      sync.Mutex
+	systems = map[string]System{}
+)
+
+// Register makes a system available by name; system packages call it from init.
+func Register(s System) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := systems[s.Name()]; dup {
+		panic(fmt.Sprintf("baselines: system %q registered twice", s.Name()))
+	}
+	systems[s.Name()] = s
+}
+
+// Get returns the named system, or an error listing the known ones.
+func Get(name string) (System, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	s, ok := systems[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown system %q (known: %s)", name, strings.Join(namesLocked(), ", "))
+	}
+	return s, nil
+}
+
+// Parse resolves a list of system names, rejecting unknown and repeated ones.
+func Parse(names []string) ([]System, error) {
+	if len(names) == 0 {
+		return nil, fmt.Errorf("no system given (known: %s)", strings.Join(Names(), ", "))
+	}
+	seen := map[string]bool{}
+	var out []System
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if seen[n] {
+			return nil, fmt.Errorf("system %q given twice", n)
+		}
+		seen[n] = true
+		s, err := Get(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// Names lists the registered systems.
+func Names() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	return namesLocked()
+}
+
+func namesLocked() []string {
+	out := make([]string, 0, len(systems))
+	for n := range systems {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
