@@ -14,9 +14,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/collectors/timeline"
 	"github.com/kdbench/kdbench/workloads/burst"
 )
 
@@ -122,11 +128,23 @@ func TestLocalClusterScalesDeployment(t *testing.T) {
 	cs, err := kubernetes.NewForConfig(&rc)
 	require.NoError(t, err)
 	require.NoError(t, burst.Prepare(ctx, cs, "it", []string{"fn-0"}))
-	res, err := burst.Scale(ctx, cs, "it", []string{"fn-0"}, 100, nil)
+	col := timeline.New(cs, "it", labels.Everything(), clock.RealClock{})
+	require.NoError(t, col.Start(ctx))
+	defer col.Stop()
+	col.MarkBurstStart(time.Now(), map[string]int32{"fn-0": 100})
+	_, err = cs.AppsV1().Deployments("it").UpdateScale(ctx, "fn-0", &autoscalingv1.Scale{
+		ObjectMeta: metav1.ObjectMeta{Name: "fn-0", Namespace: "it"}, Spec: autoscalingv1.ScaleSpec{Replicas: 100}}, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	require.Len(t, res.Ready, 100)
-	lat := res.Latencies()
-	t.Logf("100 pods Ready: p50 %s, p90 %s, max %s", burst.Percentile(lat, .5), burst.Percentile(lat, .9), lat[len(lat)-1])
+	require.NoError(t, col.WaitReady(ctx, 100, nil))
+	recs := col.Records(results.RepID{System: "k8s", Size: 100}, "scale-pods")
+	require.Len(t, recs, 100)
+	nodes := map[string]bool{}
+	for _, r := range recs {
+		require.NotZero(t, r.Ready, r.Pod)
+		require.NotEmpty(t, r.Node, r.Pod)
+		nodes[r.Node] = true
+	}
+	t.Logf("100 pods Ready on %d nodes", len(nodes))
 
 	require.NoError(t, p.Down(ctx, "it"))
 	requireNoLeftovers(t, home)

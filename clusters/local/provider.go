@@ -156,8 +156,10 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (_ *clusters.Clus
 				return nil, fmt.Errorf("cluster %q is already running (%s pid %d); stop it with `kdbench cluster down --name %s`", spec.Name, pr.Name, pr.PID, spec.Name)
 			}
 		}
-		p.opts.Logf("cleaning up stale cluster %q left by an earlier run", spec.Name)
-		stopAll(old.Procs)
+		if len(old.Procs) > 0 {
+			p.opts.Logf("cleaning up stale cluster %q left by an earlier run", spec.Name)
+			stopAll(old.Procs)
+		}
 	}
 	// A fresh cluster every time: old etcd data or certificates would make
 	// runs depend on what came before.

@@ -1,80 +1,103 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"text/tabwriter"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/kdbench/kdbench/baselines"
+	_ "github.com/kdbench/kdbench/baselines/k8s"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/collectors/scrape"
+	"github.com/kdbench/kdbench/internal/stats"
+	"github.com/kdbench/kdbench/plots"
 	"github.com/kdbench/kdbench/workloads/burst"
 )
 
 func newRunCmd() *cobra.Command {
 	var (
-		system string
-		sizes  []int
-		reps   int
-		spec   = clusters.Spec{Name: "kdbench-run", Nodes: 80}
-		home   string
+		systems, profiles []string
+		cfg               = burst.Config{Base: clusters.Spec{Name: "kdbench-run"}}
+		provider, home    string
+		metricsAddr       string
+		noPlots           bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run <experiment>",
-		Short: "Run an experiment on a fresh local cluster (experiments: scale-pods)",
-		Args:  cobra.ExactArgs(1),
+		Short: "Run an experiment: scale-pods, scale-funcs or scale-nodes",
+		Long: `Run brings up a cluster per configuration (local by default), runs each
+system's bursts --warmup + --reps times per size, and writes a results
+directory (manifest.json, pods.csv, summary.json, selfchecks.json, metrics/,
+figures/). Ctrl-C stops the cluster and keeps what was measured.`,
+		Example: "  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "scale-pods" {
-				return fmt.Errorf("unknown experiment %q (known: scale-pods)", args[0])
-			}
-			if system != "k8s" && system != "k8s+" {
-				return fmt.Errorf("unknown system %q (known: k8s, k8s+)", system)
-			}
-			if system == "k8s+" {
-				spec.SandboxDelay = 200 * time.Millisecond
-			}
-			logf := func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }
-			p := local.New(local.Options{Root: home, Attached: true, Logf: logf})
-			c, err := p.Up(cmd.Context(), spec)
+			shape, err := burst.LookupShape(args[0])
 			if err != nil {
 				return err
 			}
-			// Tear down even after Ctrl-C: use a fresh context for Down.
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-				defer cancel()
-				if err := p.Down(ctx, spec.Name); err != nil {
-					logf("tearing down: %v", err)
-				} else {
-					logf("cluster %q torn down", spec.Name)
+			if cfg.Systems, err = baselines.Parse(systems); err != nil {
+				return err
+			}
+			for _, p := range profiles {
+				if _, ok := local.Profiles[p]; !ok && provider == local.ProviderName {
+					return fmt.Errorf("--qps-profile %q: known profiles are %s", p, strings.Join(local.ProfileNames(), ", "))
 				}
-			}()
-			rc := *c.REST
-			rc.QPS, rc.Burst = 1000, 2000 // the harness must not be what throttles
-			cs, err := kubernetes.NewForConfig(&rc)
-			if err != nil {
+			}
+			cfg.Shape, cfg.QPSProfiles, cfg.Log = shape, profiles, cmd.ErrOrStderr()
+			if provider == local.ProviderName {
+				cfg.Provider = local.New(local.Options{Root: home, Attached: true,
+					Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }})
+			} else if cfg.Provider, err = clusters.Get(provider); err != nil {
 				return err
 			}
-			res, err := burst.ScalePods(cmd.Context(), cs, sizes, reps, cmd.ErrOrStderr())
-			tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintf(tw, "system\tsize\trep\tp50\tp90\tp99\tmax\t(%d nodes, QPS profile %s)\n", c.Nodes, c.QPSProfile)
-			for _, r := range res {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t\n", system, r.Size, r.Rep, r.P50.Round(time.Millisecond),
-					r.P90.Round(time.Millisecond), r.P99.Round(time.Millisecond), r.Max.Round(time.Millisecond))
+			if metricsAddr != "" {
+				stop, err := scrape.Serve(metricsAddr)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
-			tw.Flush()
+			run, err := burst.Run(cmd.Context(), cfg)
+			if run == nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if terr := results.WriteTable(out, run, nil, stats.DefaultBootstrap); terr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: result table: %v\n", terr)
+			}
+			if !noPlots {
+				paths, perr := plots.Render([]*results.Run{run}, plots.Options{OutDir: run.FiguresPath(), Formats: []string{"png", "svg"}, Stat: "p90"})
+				if perr != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: figures: %v\n", perr)
+				}
+				for _, p := range paths {
+					fmt.Fprintf(out, "figure: %s\n", p)
+				}
+			}
+			fmt.Fprintf(out, "results: %s\n", run.Dir)
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&system, "system", "k8s", "system under test (k8s, k8s+)")
-	cmd.Flags().IntSliceVar(&sizes, "sizes", []int{100}, "burst sizes")
-	cmd.Flags().IntVar(&reps, "reps", 1, "repetitions per size")
-	cmd.Flags().IntVar(&spec.Nodes, "nodes", 80, "simulated nodes")
-	cmd.Flags().StringVar(&spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("QPS profile %v", local.ProfileNames()))
-	cmd.Flags().StringVar(&home, "home", "", "directory for the cluster's work directory (default $KDBENCH_HOME or ./.kdbench)")
+	f := cmd.Flags()
+	f.StringSliceVar(&systems, "system", []string{"k8s"}, "systems under test, comma-separated: "+strings.Join(baselines.Names(), ", "))
+	f.IntSliceVar(&cfg.Sizes, "sizes", nil, "burst sizes (default: the experiment's, e.g. 100,200,300,600 pods)")
+	f.IntVar(&cfg.Reps, "reps", 5, "measured repetitions per system and size")
+	f.IntVar(&cfg.Warmups, "warmup", 1, "warm-up repetitions before them, excluded from statistics")
+	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: default, tuned (both: default,tuned)")
+	f.IntVar(&cfg.Base.Nodes, "nodes", 80, "simulated nodes (scale-nodes sets its own per size)")
+	f.StringVar(&cfg.Base.Name, "cluster-name", "kdbench-run", "name of the cluster the run brings up")
+	f.StringVar(&cfg.Base.Kubeconfig, "kubeconfig", "", "kubeconfig, with --provider existing")
+	f.StringVar(&provider, "provider", local.ProviderName, "cluster provider: local or existing")
+	f.StringVar(&home, "home", "", "directory for local clusters (default $KDBENCH_HOME or ./.kdbench)")
+	f.StringVar(&cfg.ResultsRoot, "results", "results", "directory that receives the run directory")
+	f.DurationVar(&cfg.Settle, "settle", 2*time.Second, "quiet time between preparing a burst and starting it")
+	f.DurationVar(&cfg.RepTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
+	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
 	return cmd
 }

@@ -1,0 +1,343 @@
+package burst
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/clock"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/collectors/scrape"
+	"github.com/kdbench/kdbench/collectors/selfcheck"
+	"github.com/kdbench/kdbench/collectors/timeline"
+	"github.com/kdbench/kdbench/internal/progress"
+)
+
+// Config is one `kdbench run` of a burst experiment.
+type Config struct {
+	Shape       Shape
+	Systems     []baselines.System
+	Sizes       []int
+	Reps        int
+	Warmups     int
+	QPSProfiles []string
+	// Base is the cluster the user asked for; systems and shapes adjust it.
+	Base     clusters.Spec
+	Provider clusters.Provider
+	// ResultsRoot holds the run directory.
+	ResultsRoot string
+	// Settle is the quiet time between preparing a burst and starting it.
+	Settle time.Duration
+	// RepTimeout bounds one burst, from the scale requests to the last Ready.
+	RepTimeout time.Duration
+	// ClientQPS is the harness client's rate limit: high, so that the harness
+	// is not what throttles (the throttle self-check says if it was).
+	ClientQPS float32
+	// Log receives progress; the result table is not written here.
+	Log io.Writer
+}
+
+func (c *Config) validate() error {
+	if len(c.Systems) == 0 {
+		return errors.New("no system to run")
+	}
+	if len(c.Sizes) == 0 {
+		c.Sizes = c.Shape.DefaultSizes
+	}
+	for _, s := range c.Sizes {
+		if s <= 0 {
+			return fmt.Errorf("size %d: sizes must be positive", s)
+		}
+	}
+	if c.Reps < 1 {
+		return fmt.Errorf("--reps %d: at least one measured repetition", c.Reps)
+	}
+	if c.Warmups < 0 {
+		return fmt.Errorf("--warmup %d: must not be negative", c.Warmups)
+	}
+	if len(c.QPSProfiles) == 0 {
+		c.QPSProfiles = []string{"default"}
+	}
+	if c.RepTimeout <= 0 {
+		c.RepTimeout = 10 * time.Minute
+	}
+	if c.ClientQPS <= 0 {
+		c.ClientQPS = 2000
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	return nil
+}
+
+// job is every repetition of one system at one size on one cluster.
+type job struct {
+	system baselines.System
+	size   int
+	plan   Plan
+}
+
+// group is the jobs that share one cluster.
+type group struct {
+	spec clusters.Spec
+	jobs []job
+}
+
+// groups orders the work so that each distinct cluster is brought up once.
+func (c *Config) groups() []group {
+	var out []group
+	index := map[string]int{}
+	for _, prof := range c.QPSProfiles {
+		for _, sys := range c.Systems {
+			for _, size := range c.Sizes {
+				plan := c.Shape.Plan(size)
+				spec := c.Base
+				spec.QPSProfile = prof
+				if plan.Nodes > 0 {
+					spec.Nodes = plan.Nodes
+				}
+				spec = sys.Cluster(spec)
+				key := fmt.Sprintf("%s/%d/%s", spec.QPSProfile, spec.Nodes, spec.SandboxDelay)
+				i, ok := index[key]
+				if !ok {
+					i = len(out)
+					index[key] = i
+					out = append(out, group{spec: spec})
+				}
+				out[i].jobs = append(out[i].jobs, job{system: sys, size: size, plan: plan})
+			}
+		}
+	}
+	return out
+}
+
+// Run runs the experiment and returns its results directory, which holds
+// whatever was measured even when Run fails or is interrupted.
+func Run(ctx context.Context, cfg Config) (*results.Run, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	names := make([]string, len(cfg.Systems))
+	for i, s := range cfg.Systems {
+		names[i] = s.Name()
+	}
+	run, err := results.Create(cfg.ResultsRoot, results.Manifest{
+		Experiment: cfg.Shape.Name, SizeUnit: cfg.Shape.SizeUnit, Systems: names, Sizes: cfg.Sizes,
+		QPSProfiles: cfg.QPSProfiles, Reps: cfg.Reps, WarmupReps: cfg.Warmups,
+		Params: map[string]string{
+			"settle": cfg.Settle.String(), "repTimeout": cfg.RepTimeout.String(),
+			"harnessClientQPS": strconv.FormatFloat(float64(cfg.ClientQPS), 'f', -1, 32),
+			"podsPerNode":      strconv.Itoa(PodsPerNode),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(cfg.Log, "results: %s\n", run.Dir)
+	var runErr error
+	for _, g := range cfg.groups() {
+		if err := runGroup(ctx, cfg, run, g); err != nil {
+			runErr = errors.Join(runErr, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	if err := run.Finish(runErr); err != nil {
+		return run, errors.Join(runErr, err)
+	}
+	return run, runErr
+}
+
+func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err error) {
+	c, err := cfg.Provider.Up(ctx, g.spec)
+	if err != nil {
+		return fmt.Errorf("cluster for %s profile, %d nodes, sandbox delay %s: %w", g.spec.QPSProfile, g.spec.Nodes, g.spec.SandboxDelay, err)
+	}
+	defer func() {
+		// Tear down even after Ctrl-C, with a context of its own.
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if derr := cfg.Provider.Down(dctx, c.Name); derr != nil {
+			err = errors.Join(err, fmt.Errorf("tearing down cluster %s: %w", c.Name, derr))
+		}
+	}()
+	if err := run.UpdateManifest(func(m *results.Manifest) {
+		m.Clusters = append(m.Clusters, results.ClusterFacts{
+			Provider: c.Provider, Name: c.Name, Nodes: c.Nodes, QPSProfile: c.QPSProfile,
+			SandboxDelay: c.SandboxDelay.String(), Components: c.Components, Flags: c.Flags,
+		})
+	}); err != nil {
+		return err
+	}
+	rc := *c.REST
+	rc.QPS, rc.Burst = cfg.ClientQPS, int(2*cfg.ClientQPS)
+	cs, err := kubernetes.NewForConfig(&rc)
+	if err != nil {
+		return err
+	}
+	env := baselines.Env{Cluster: c, Client: cs, Logf: func(f string, a ...any) { fmt.Fprintf(cfg.Log, f+"\n", a...) }}
+	prepared := map[string]bool{}
+	var errs error
+	for _, j := range g.jobs {
+		if !prepared[j.system.Name()] {
+			if err := j.system.Prepare(ctx, env); err != nil {
+				return fmt.Errorf("preparing %s: %w", j.system.Name(), err)
+			}
+			prepared[j.system.Name()] = true
+			defer func(s baselines.System) {
+				tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if terr := s.Teardown(tctx, env); terr != nil {
+					err = errors.Join(err, fmt.Errorf("tearing down %s: %w", s.Name(), terr))
+				}
+			}(j.system)
+		}
+		for rep := 0; rep < cfg.Warmups+cfg.Reps; rep++ {
+			id := results.RepID{System: j.system.Name(), QPSProfile: g.spec.QPSProfile, Size: j.size, Rep: rep, Warmup: rep < cfg.Warmups}
+			if err := runRep(ctx, cfg, run, env, j, id); err != nil {
+				errs = errors.Join(errs, fmt.Errorf("%s: %w", id, err))
+				if ctx.Err() != nil {
+					return errs
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// namespaceFor gives each repetition a namespace of its own.
+func namespaceFor(exp string, id results.RepID) string {
+	sys := strings.NewReplacer("+", "-plus", "_", "-").Replace(id.System)
+	return fmt.Sprintf("kd-%s-%s-%s-%d-r%d", exp, sys, id.QPSProfile, id.Size, id.Rep)
+}
+
+// runRep is one repetition in ClusterLoader2's phases: prepare (Deployments
+// at zero, cluster quiet), measure (scale, collect), clean up. Whatever it
+// measured is kept, and the repetition is marked ok or failed.
+func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env, j job, id results.RepID) (err error) {
+	ns := namespaceFor(cfg.Shape.Name, id)
+	fns := functionNames(j.plan.Functions)
+	defer func() {
+		cause := err
+		state := results.RepOK
+		if cause != nil {
+			state = results.RepFailed
+		}
+		scrape.RepsTotal.WithLabelValues(id.System, string(state)).Inc()
+		if merr := run.MarkRep(id, state, cause); merr != nil {
+			err = errors.Join(err, merr)
+		}
+		dctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if derr := deleteNamespace(dctx, env.Client, ns); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+
+	if err := Prepare(ctx, env.Client, ns, fns); err != nil {
+		return err
+	}
+	if err := sleepCtx(ctx, cfg.Settle); err != nil {
+		return err
+	}
+	if err := scrape.ScrapeInto(ctx, run, id, "before", env.Cluster); err != nil {
+		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
+	}
+	sel := labels.SelectorFromSet(labels.Set{}) // every pod; the namespace is the repetition's own
+	col := timeline.New(env.Client, ns, sel, clock.RealClock{})
+	if err := col.Start(ctx); err != nil {
+		return err
+	}
+	defer col.Stop()
+
+	targets := make(map[string]int32, len(fns))
+	for _, fn := range fns {
+		targets[fn] = j.plan.Replicas
+	}
+	throttle := selfcheck.StartThrottleWindow()
+	start := time.Now()
+	col.MarkBurstStart(start, targets)
+	errc := make(chan error, len(fns))
+	for _, fn := range fns {
+		go func(fn string) { errc <- j.system.Scale(ctx, env, ns, fn, j.plan.Replicas) }(fn)
+	}
+	var scaleErr error
+	for range fns {
+		scaleErr = errors.Join(scaleErr, <-errc)
+	}
+	want := j.plan.Pods()
+	bar := progress.New(cfg.Log, id.String(), want)
+	var waitErr error
+	if scaleErr == nil {
+		wctx, cancel := context.WithTimeout(ctx, cfg.RepTimeout)
+		waitErr = col.WaitReady(wctx, want, func(ready, _ int) { bar.Set(ready) })
+		cancel()
+	}
+	bar.Finish()
+
+	records := col.Records(id, cfg.Shape.Name)
+	if aerr := run.AppendPods(id, records); aerr != nil {
+		return errors.Join(scaleErr, waitErr, aerr)
+	}
+	checks := []results.SelfCheck{throttle.Check(id)}
+	checks = append(checks, selfcheck.Dropped(ctx, env.Client, ns, col, id)...)
+	if url := env.Cluster.Endpoints["nodeagent"]; url != "" {
+		timings, terr := selfcheck.FetchNodeAgentTimings(ctx, url, start)
+		if terr == nil {
+			checks = append(checks, selfcheck.WatchLag(id, records, timings)...)
+			checks = append(checks, selfcheck.NodeAgentLag(id, timings, env.Cluster.SandboxDelay)...)
+		} else {
+			fmt.Fprintf(cfg.Log, "warning: node agent timings: %v\n", terr)
+		}
+	}
+	if cerr := run.AddSelfChecks(checks...); cerr != nil {
+		return cerr
+	}
+	for _, c := range checks {
+		if c.Verdict == results.VerdictWarn {
+			fmt.Fprintf(cfg.Log, "harness warning: %s\n", c)
+		}
+	}
+	if err := scrape.ScrapeInto(ctx, run, id, "after", env.Cluster); err != nil {
+		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
+	}
+	if scaleErr != nil || waitErr != nil {
+		return errors.Join(scaleErr, waitErr)
+	}
+	lat := make([]time.Duration, 0, len(records))
+	for _, r := range records {
+		if r.Ready > 0 {
+			lat = append(lat, time.Duration(r.Ready-r.BurstStart))
+		}
+	}
+	sortDurations(lat)
+	scrape.PodsReady.WithLabelValues(id.System).Add(float64(len(lat)))
+	scrape.BurstSeconds.WithLabelValues(id.System).Observe(lat[len(lat)-1].Seconds())
+	fmt.Fprintf(cfg.Log, "%s: %d pods Ready, p50 %s p90 %s max %s\n", id, len(lat),
+		Percentile(lat, .5).Round(time.Millisecond), Percentile(lat, .9).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
