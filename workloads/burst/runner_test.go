@@ -1,0 +1,131 @@
+package burst
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kdbench/kdbench/baselines"
+	_ "github.com/kdbench/kdbench/baselines/k8s"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/collectors/results"
+)
+
+func TestConfigValidation(t *testing.T) {
+	sys, err := baselines.Parse([]string{"k8s"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"no system", Config{Shape: Shapes["scale-pods"], Reps: 1}, "no system"},
+		{"zero size", Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100, 0}, Reps: 1}, "size 0: sizes must be positive"},
+		{"negative size", Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{-5}, Reps: 1}, "size -5"},
+		{"no reps", Config{Shape: Shapes["scale-pods"], Systems: sys, Reps: 0}, "--reps 0"},
+		{"negative warm-up", Config{Shape: Shapes["scale-pods"], Systems: sys, Reps: 1, Warmups: -1}, "--warmup -1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Run(context.Background(), tc.cfg)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	_, err = baselines.Parse([]string{"k8s", "borg"})
+	require.ErrorContains(t, err, `unknown system "borg"`)
+	_, err = baselines.Parse([]string{"k8s", "k8s"})
+	require.ErrorContains(t, err, `system "k8s" given twice`)
+}
+
+func TestGroupsShareClusters(t *testing.T) {
+	sys, err := baselines.Parse([]string{"k8s", "k8s+"})
+	require.NoError(t, err)
+	cfg := Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100, 600}, Reps: 1,
+		QPSProfiles: []string{"default", "tuned"}, Base: clusters.Spec{Nodes: 80}}
+	require.NoError(t, cfg.validate())
+	gs := cfg.groups()
+	require.Len(t, gs, 4, "two profiles × two sandbox delays")
+	for _, g := range gs {
+		require.Len(t, g.jobs, 2, "both sizes share their cluster")
+	}
+	require.Equal(t, 200*time.Millisecond, gs[1].spec.SandboxDelay)
+
+	cfg.Shape, cfg.Sizes, cfg.QPSProfiles = Shapes["scale-nodes"], []int{500, 2000}, []string{"default"}
+	require.Len(t, cfg.groups(), 4, "scale-nodes needs a cluster per node count")
+}
+
+// kdbenchBinary returns $KDBENCH_BIN (set by the Makefile) or builds kdbench.
+func kdbenchBinary(t *testing.T) string {
+	if b := os.Getenv("KDBENCH_BIN"); b != "" {
+		return b
+	}
+	bin := filepath.Join(t.TempDir(), "kdbench")
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kdbench")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "building kdbench: %s", out)
+	return bin
+}
+
+// TestScalePodsProducesCompleteResults is the [bursts] issue's integration
+// run: scale-pods 100 for k8s and k8s+ on the local cluster.
+func TestScalePodsProducesCompleteResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real clusters")
+	}
+	sys, err := baselines.Parse([]string{"k8s", "k8s+"})
+	require.NoError(t, err)
+	root := t.TempDir()
+	var log strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	run, err := Run(ctx, Config{
+		Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100}, Reps: 1,
+		Base:        clusters.Spec{Name: "burst-it", Nodes: 20},
+		Provider:    local.New(local.Options{Root: filepath.Join(root, "home"), Self: kdbenchBinary(t), Attached: true}),
+		ResultsRoot: filepath.Join(root, "results"), Log: &log,
+	})
+	require.NoError(t, err, log.String())
+
+	r, err := results.Open(run.Dir)
+	require.NoError(t, err)
+	m := r.Manifest()
+	require.Equal(t, results.RunComplete, m.Status)
+	require.Len(t, m.Clusters, 2)
+	require.Equal(t, "200ms", m.Clusters[1].SandboxDelay)
+	require.Equal(t, "v1.32.13", m.Clusters[0].Components["kube-apiserver"])
+	pods, err := r.Pods()
+	require.NoError(t, err)
+	require.Len(t, pods, 200)
+	for _, p := range pods {
+		require.NotZero(t, p.Ready, "%s/%s never Ready", p.System, p.Pod)
+		require.NotZero(t, p.Bound, p.Pod)
+		require.GreaterOrEqual(t, p.Ready, p.BurstStart)
+		if p.System == "k8s+" {
+			// The harness sees the binding a little after the node agent does,
+			// so allow some of the 200 ms to have passed before it looks.
+			require.GreaterOrEqual(t, p.Ready-p.Bound, int64(150*time.Millisecond), "k8s+ pods wait for the sandbox delay")
+		}
+	}
+	sum, err := r.Summary()
+	require.NoError(t, err)
+	require.NotEmpty(t, sum.DataItems)
+	names := map[string]bool{}
+	for _, c := range r.SelfChecks() {
+		names[c.Name] = true
+	}
+	for _, want := range []string{results.CheckClientThrottle, results.CheckDroppedEvents, results.CheckNodeAgentLag, results.CheckWatchLag} {
+		require.True(t, names[want], "self-check %s missing", want)
+	}
+	files, err := r.MetricsFiles()
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(files), 16, "before and after scrapes of 4 components for 2 reps")
+}
