@@ -14,7 +14,7 @@ import (
 // ReadySeen reports which pods a collector saw Ready, and whether through a
 // watch event (true) or only a relist (false).
 type ReadySeen interface {
-	ReadyNames() map[string]bool
+	ReadyObserved() map[string]bool
 }
 
 // Dropped lists the namespace's pods afresh and counts those Ready in the
@@ -24,7 +24,7 @@ func Dropped(ctx context.Context, cs kubernetes.Interface, namespace string, see
 	if err != nil {
 		return nil
 	}
-	return []results.SelfCheck{DroppedFrom(pods.Items, seen.ReadyNames(), id)}
+	return []results.SelfCheck{DroppedFrom(pods.Items, seen.ReadyObserved(), id)}
 }
 
 // DroppedFrom is Dropped's comparison, for tests.
