@@ -3,125 +3,131 @@ package selfcheck
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/kdbench/kdbench/collectors/results"
-	"github.com/kdbench/kdbench/internal/stats"
 )
 
-// PodTiming is the node agent's record of one pod, from its /timings CSV.
+// PodTiming is the node agent's record of one pod it started: when it saw
+// the pod bound to one of its nodes and when the API server accepted the
+// pod's Running and Ready status, in Unix ns of the machine's clock (the
+// harness's too, on the local cluster).
 type PodTiming struct {
-	Namespace, Name, Node string
-	// BoundNs is when the agent saw the pod bound, ReadyNs when the API
-	// server accepted its Ready status (Unix ns, the machine's clock).
-	BoundNs, ReadyNs int64
+	Namespace      string `json:"namespace"`
+	Name           string `json:"name"`
+	Node           string `json:"node"`
+	BoundSeenNs    int64  `json:"boundSeenNs"`
+	ReadyWrittenNs int64  `json:"readyWrittenNs"`
 }
 
-var timingHeader = []string{"namespace", "name", "uid", "node", "bound_unix_ns", "ready_unix_ns"}
+// timingsClient bounds a fetch that ctx does not.
+var timingsClient = &http.Client{Timeout: time.Minute}
 
-// FetchNodeAgentTimings reads the pods the agent marked Ready since t.
+// FetchNodeAgentTimings reads, from the node agent at baseURL (its
+// Cluster.Endpoints["nodeagent"]), the pods it marked Ready at or after
+// since: GET <baseURL>/timings?since=<unix ns>. The agent answers CSV
+// (header namespace,name,uid,node,bound_unix_ns,ready_unix_ns); a JSON list
+// of PodTiming (Content-Type application/json) is read too.
 func FetchNodeAgentTimings(ctx context.Context, baseURL string, since time.Time) ([]PodTiming, error) {
-	u := fmt.Sprintf("%s/timings?since=%d", baseURL, since.UnixNano())
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, err
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return nil, fmt.Errorf("node agent timings: base URL %q is not an absolute URL", baseURL)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	u = u.JoinPath("timings")
+	u.RawQuery = url.Values{"since": {strconv.FormatInt(since.UnixNano(), 10)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("node agent timings: %w", err)
+	}
+	resp, err := timingsClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("node agent timings: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
-		return nil, fmt.Errorf("node agent timings: GET %s: %s: %s", u, resp.Status, b)
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("node agent timings: GET %s: %s: %s", u, resp.Status, strings.TrimSpace(string(b)))
 	}
-	return ParseTimings(resp.Body, u)
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
+		var out []PodTiming
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return nil, fmt.Errorf("node agent timings: GET %s: decoding JSON: %w", u, err)
+		}
+		for i, t := range out {
+			if err := t.validate(); err != nil {
+				return nil, fmt.Errorf("node agent timings: GET %s: item %d: %w", u, i, err)
+			}
+		}
+		return out, nil
+	}
+	return ParseTimings(resp.Body, "GET "+u.String())
 }
 
-// ParseTimings reads the agent's CSV; where names the source in errors.
+func (t PodTiming) validate() error {
+	switch {
+	case t.Namespace == "" || t.Name == "":
+		return fmt.Errorf("pod without namespace or name")
+	case t.BoundSeenNs <= 0 || t.ReadyWrittenNs <= 0:
+		return fmt.Errorf("pod %s/%s: non-positive timestamp (bound %d, ready %d)", t.Namespace, t.Name, t.BoundSeenNs, t.ReadyWrittenNs)
+	}
+	return nil
+}
+
+// timingColumns are the CSV columns read, by header name; others (uid) are
+// ignored, so the agent may add columns.
+var timingColumns = []string{"namespace", "name", "node", "bound_unix_ns", "ready_unix_ns"}
+
+// ParseTimings reads the node agent's timings CSV; where names the source
+// in errors, which give the line of the first bad record.
 func ParseTimings(r io.Reader, where string) ([]PodTiming, error) {
 	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
 	head, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: empty, want a CSV header %v", where, timingColumns)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading header: %w", where, err)
 	}
-	if len(head) != len(timingHeader) {
-		return nil, fmt.Errorf("%s: header %v, want %v", where, head, timingHeader)
+	col := map[string]int{}
+	for i, h := range head {
+		col[h] = i
 	}
-	for i := range head {
-		if head[i] != timingHeader[i] {
-			return nil, fmt.Errorf("%s: header column %d is %q, want %q", where, i+1, head[i], timingHeader[i])
+	idx := make([]int, len(timingColumns))
+	for i, c := range timingColumns {
+		j, ok := col[c]
+		if !ok {
+			return nil, fmt.Errorf("%s: header %v has no column %q", where, head, c)
 		}
+		idx[i] = j
 	}
 	var out []PodTiming
-	for line := 2; ; line++ {
+	for {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		line, _ := cr.FieldPos(0)
+		t := PodTiming{Namespace: row[idx[0]], Name: row[idx[1]], Node: row[idx[2]]}
+		if t.BoundSeenNs, err = strconv.ParseInt(row[idx[3]], 10, 64); err != nil {
+			return nil, fmt.Errorf("%s: line %d: column %s: %w", where, line, timingColumns[3], err)
+		}
+		if t.ReadyWrittenNs, err = strconv.ParseInt(row[idx[4]], 10, 64); err != nil {
+			return nil, fmt.Errorf("%s: line %d: column %s: %w", where, line, timingColumns[4], err)
+		}
+		if err := t.validate(); err != nil {
 			return nil, fmt.Errorf("%s: line %d: %w", where, line, err)
 		}
-		b, err1 := strconv.ParseInt(row[4], 10, 64)
-		rd, err2 := strconv.ParseInt(row[5], 10, 64)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("%s: line %d: %w", where, line, err)
-		}
-		out = append(out, PodTiming{Namespace: row[0], Name: row[1], Node: row[3], BoundNs: b, ReadyNs: rd})
+		out = append(out, t)
 	}
-}
-
-// Thresholds of the lag checks: beyond them the harness or the simulator,
-// not the control plane, may be what a run measured.
-const (
-	WatchLagThreshold     = 100 * time.Millisecond
-	NodeAgentLagThreshold = 50 * time.Millisecond
-)
-
-// WatchLag compares when the harness saw each pod Ready with when the node
-// agent's Ready write was accepted: the p99 of the difference.
-func WatchLag(id results.RepID, recs []results.PodRecord, timings []PodTiming) []results.SelfCheck {
-	byName := make(map[string]PodTiming, len(timings))
-	for _, t := range timings {
-		byName[t.Namespace+"/"+t.Name] = t
-	}
-	var lags []float64
-	for _, r := range recs {
-		t, ok := byName[r.Namespace+"/"+r.Pod]
-		if !ok || r.Ready == 0 {
-			continue
-		}
-		lags = append(lags, time.Duration(r.Ready-t.ReadyNs).Seconds())
-	}
-	if len(lags) == 0 {
-		return nil
-	}
-	s, err := stats.Percentiles(lags)
-	if err != nil {
-		return nil
-	}
-	return []results.SelfCheck{results.NewSelfCheck(id, results.CheckWatchLag, "seconds", s.P99, WatchLagThreshold.Seconds(),
-		fmt.Sprintf("harness Ready seen − node agent Ready written over %d pods: p50 %.1f ms, max %.1f ms", s.N, s.P50*1e3, s.Max*1e3))}
-}
-
-// NodeAgentLag is the agent's own delay beyond the configured sandbox delay.
-func NodeAgentLag(id results.RepID, timings []PodTiming, delay time.Duration) []results.SelfCheck {
-	var lags []float64
-	for _, t := range timings {
-		lags = append(lags, (time.Duration(t.ReadyNs-t.BoundNs) - delay).Seconds())
-	}
-	if len(lags) == 0 {
-		return nil
-	}
-	s, err := stats.Percentiles(lags)
-	if err != nil {
-		return nil
-	}
-	return []results.SelfCheck{results.NewSelfCheck(id, results.CheckNodeAgentLag, "seconds", s.P99, NodeAgentLagThreshold.Seconds(),
-		fmt.Sprintf("node agent bound seen → Ready written, minus the %s sandbox delay, over %d pods: p50 %.1f ms, max %.1f ms", delay, s.N, s.P50*1e3, s.Max*1e3))}
 }
