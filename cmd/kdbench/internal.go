@@ -25,5 +25,6 @@ func newInternalCmd() *cobra.Command {
 	}
 	ec.AddFlags(etcdCmd.Flags())
 	cmd.AddCommand(etcdCmd, newNodeAgentCmd())
+	cmd.AddCommand(newKubedirectCmds()...)
 	return cmd
 }

@@ -1,0 +1,190 @@
+package kd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/local"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// kdbenchBinary is $KDBENCH_BIN (the Makefile sets it) or a fresh build:
+// the Kubedirect processes are its hidden `internal kd-*` commands.
+func kdbenchBinary(t testing.TB) string {
+	t.Helper()
+	if b := os.Getenv("KDBENCH_BIN"); b != "" {
+		return b
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kdbench-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "kdbench")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/kdbench")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("%v: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return builtBin
+}
+
+type testCluster struct {
+	env baselines.Env
+	cs  kubernetes.Interface
+}
+
+func upCluster(t *testing.T, ctx context.Context, sys *System, nodes int) *testCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a real cluster; skipped with -short")
+	}
+	bin := kdbenchBinary(t)
+	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
+	c, err := p.Up(ctx, sys.Cluster(clusters.Spec{Name: "kd", Nodes: nodes}))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Down(context.Background(), "kd") })
+	rc := *c.REST
+	rc.QPS, rc.Burst = 2000, 4000
+	cs, err := kubernetes.NewForConfig(&rc)
+	require.NoError(t, err)
+	env := baselines.Env{Cluster: c, Client: cs, Logf: t.Logf}
+	require.NoError(t, sys.Prepare(ctx, env))
+	t.Cleanup(func() { _ = sys.Teardown(context.Background(), env) })
+	return &testCluster{env: env, cs: cs}
+}
+
+// deployment is a sleeping workload like the burst runner's.
+func deployment(ns, name string, replicas int32) *appsv1.Deployment {
+	lbl := map[string]string{"app": name}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": name}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: lbl},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "fn", Image: "alpine:3.20", Command: []string{"sleep", "infinity"}}}},
+			},
+		},
+	}
+}
+
+func managedDeployment(ns, name string, replicas int32) *appsv1.Deployment {
+	d := deployment(ns, name, replicas)
+	Manage(d)
+	return d
+}
+
+func (tc *testCluster) namespace(t *testing.T, ctx context.Context, ns string) {
+	t.Helper()
+	_, err := tc.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	require.NoError(t, err)
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// waitPods waits until the namespace has exactly want pods, all Ready.
+func (tc *testCluster) waitPods(t *testing.T, ctx context.Context, ns string, want int) {
+	t.Helper()
+	var last string
+	ok := func() bool {
+		pods, err := tc.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = err.Error()
+			return false
+		}
+		ready := 0
+		for i := range pods.Items {
+			if podReady(&pods.Items[i]) && pods.Items[i].DeletionTimestamp == nil {
+				ready++
+			}
+		}
+		last = fmt.Sprintf("%d pods, %d Ready", len(pods.Items), ready)
+		return len(pods.Items) == want && ready == want
+	}
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %d Ready pods in %s: %s", want, ns, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestKdScalesManagedAndUnmanaged: a managed Deployment 0 → 100 → 0 over
+// the links with every pod visible and Ready in the API server, then gone;
+// an ordinary Deployment on the same cluster through the API server.
+func TestKdScalesManagedAndUnmanaged(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	sys := New("kd", 0, "")
+	tc := upCluster(t, ctx, sys, 10)
+
+	const ns = "kd-it"
+	tc.namespace(t, ctx, ns)
+	_, err := tc.cs.AppsV1().Deployments(ns).Create(ctx, managedDeployment(ns, "fn", 0), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		rs, err := tc.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(rs.Items) == 1
+	}, time.Minute, 50*time.Millisecond, "kd's deployment controller creates the ReplicaSet")
+
+	start := time.Now()
+	require.NoError(t, sys.Scale(ctx, tc.env, ns, "fn", 100))
+	tc.waitPods(t, ctx, ns, 100)
+	t.Logf("0 → 100 managed pods Ready in the API server after %s", time.Since(start).Round(time.Millisecond))
+	pods, err := tc.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	for _, p := range pods.Items {
+		require.Regexp(t, "^"+NodePrefix, p.Spec.NodeName, p.Name)
+		require.NotEmpty(t, p.Status.PodIP, p.Name)
+	}
+
+	require.NoError(t, sys.Scale(ctx, tc.env, ns, "fn", 0))
+	tc.waitPods(t, ctx, ns, 0)
+
+	const plain = "plain"
+	tc.namespace(t, ctx, plain)
+	_, err = tc.cs.AppsV1().Deployments(plain).Create(ctx, deployment(plain, "web", 3), metav1.CreateOptions{})
+	require.NoError(t, err)
+	tc.waitPods(t, ctx, plain, 3)
+
+	require.NoError(t, sys.Teardown(ctx, tc.env))
+	for _, name := range kcmControllers {
+		_, err := tc.cs.RbacV1().ClusterRoleBindings().Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err, "teardown restores %s", name)
+	}
+}

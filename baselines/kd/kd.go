@@ -1,0 +1,307 @@
+// Package kd is the bundled Kubedirect system: the upstream Deployment
+// controller, ReplicaSet controller and scheduler wrapped as Kubedirect hops
+// (kubedirect/controllers), each its own process, and a node agent in
+// direct mode; "kd+" is the same with the 200 ms sandbox lifecycle.
+//
+// Prepare starts, downstream first:
+//
+//	kdbench internal kd-nodeagent   own simulated nodes (prefix kd-direct-node-), pods from the link
+//	kdbench internal kd-scheduler   binds managed pods onto those nodes over the link
+//	kdbench internal kd-replicaset  creates/tombstones managed pods over the link
+//	kdbench internal kd-deployment  scales managed ReplicaSets over the link
+//
+// and holds the autoscaler hop in the harness process: Scale sends the
+// desired count over the first link (no API write on the scale-out path).
+//
+// Two workarounds stand in for cluster options that the local provider does
+// not have yet (see the package README): the node agent runs as kd's own
+// process with its own nodes instead of the cluster's agent in direct mode,
+// and the cluster's kube-controller-manager deployment and replicaset
+// controllers are fenced off by removing their RBAC bindings for the
+// system's lifetime (they must not act on managed ReplicaSets; kd's wrapped
+// controllers serve unmanaged Deployments too).
+package kd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
+	"github.com/kdbench/kdbench/kubedirect/egress"
+	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/refhops"
+	"github.com/kdbench/kdbench/kubedirect/wire"
+)
+
+// PlusSandboxDelay is the "+" lifecycle's sandbox delay (as k8s+).
+const PlusSandboxDelay = 200 * time.Millisecond
+
+// Node facts of kd's own direct-mode node agent.
+const (
+	NodePrefix    = "kd-direct-node-"
+	NodeLabel     = "kubedirect.io/direct"
+	directPodCIDR = "10.0.0.0/10" // apart from the cluster agent's 10.128.0.0/9
+	directNodeIPs = "192.168.0.0/16"
+)
+
+func init() {
+	baselines.Register(&System{name: "kd"})
+	baselines.Register(&System{name: "kd+", sandboxDelay: PlusSandboxDelay})
+}
+
+// System is Kubedirect on the cluster.
+type System struct {
+	name         string
+	sandboxDelay time.Duration
+	// Bin is the kdbench executable that runs the processes (default
+	// $KDBENCH_BIN, else the running executable).
+	Bin string
+
+	mu       sync.Mutex
+	procs    []*proc
+	cancel   context.CancelFunc
+	scaler   *adapter.Hop
+	bindings []*rbacv1.ClusterRoleBinding
+	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
+	endpoints map[string]string
+}
+
+// New returns an unregistered system (tests).
+func New(name string, sandboxDelay time.Duration, bin string) *System {
+	return &System{name: name, sandboxDelay: sandboxDelay, Bin: bin}
+}
+
+func (s *System) Name() string { return s.name }
+
+func (s *System) Cluster(spec clusters.Spec) clusters.Spec {
+	spec.SandboxDelay = s.sandboxDelay
+	return spec
+}
+
+func (s *System) Stages() []string { return baselines.KubernetesStages }
+
+// DecorateDeployment marks a workload Deployment as Kubedirect-managed (on
+// the object and its pod template); the burst runner must call it before
+// creating the Deployment.
+func (s *System) DecorateDeployment(d *appsv1.Deployment) { Manage(d) }
+
+// Manage labels d and its pod template kubedirect.io/managed=true.
+func Manage(d *appsv1.Deployment) {
+	if d.Labels == nil {
+		d.Labels = map[string]string{}
+	}
+	if d.Spec.Template.Labels == nil {
+		d.Spec.Template.Labels = map[string]string{}
+	}
+	d.Labels[egress.ManagedLabel] = "true"
+	d.Spec.Template.Labels[egress.ManagedLabel] = "true"
+}
+
+// Endpoints returns the Kubedirect processes' base URLs by name
+// (kd-deployment, kd-replicaset, kd-scheduler, kd-nodeagent), each serving
+// /metrics and /hops (kd-nodeagent also /timings), for collectors.
+func (s *System) Endpoints() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range s.endpoints {
+		out[k] = v
+	}
+	return out
+}
+
+// tuning is the client and concurrency settings of the components kd
+// replaces, per QPS profile (clusters/local.Profiles).
+func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, schedBurst string) {
+	if profile == "tuned" {
+		return "10000", "20000", "100", "50", "10000", "20000"
+	}
+	return "20", "30", "5", "16", "50", "100"
+}
+
+// Prepare starts the Kubedirect processes and the autoscaler hop.
+func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cancel != nil {
+		return fmt.Errorf("%s: already prepared", s.name)
+	}
+	c := env.Cluster
+	if c == nil || c.Kubeconfig == "" {
+		return errors.New("kd: the cluster has no kubeconfig")
+	}
+	bin := s.Bin
+	if bin == "" {
+		bin = os.Getenv("KDBENCH_BIN")
+	}
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	logs := filepath.Join(filepath.Dir(c.Kubeconfig), "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			s.stopLocked(context.Background(), env)
+		}
+	}()
+	if err := s.fenceKCM(ctx, env); err != nil {
+		return err
+	}
+	qps, burst, workers, par, sqps, sburst := tuning(c.QPSProfile)
+	kc := "--kubeconfig=" + c.Kubeconfig
+	addr := map[string]string{}
+	for _, n := range []string{"nodeagent", "scheduler", "replicaset", "deployment"} {
+		for _, kind := range []string{"", "-metrics"} {
+			a, err := freeAddr()
+			if err != nil {
+				return err
+			}
+			addr[n+kind] = a
+		}
+	}
+	specs := []struct {
+		name string
+		args []string
+	}{
+		{"kd-nodeagent", []string{kc, "--listen=" + addr["nodeagent"], "--metrics-addr=" + addr["nodeagent-metrics"],
+			"--nodes=" + strconv.Itoa(max(c.Nodes, 1)), "--node-name-prefix=" + NodePrefix, "--node-labels=" + NodeLabel + "=true",
+			"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}},
+		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
+			"--nodeagent=" + addr["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
+			"--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
+		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
+			"--scheduler=" + addr["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
+			"--replicaset=" + addr["replicaset"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+	}
+	s.endpoints = map[string]string{}
+	for _, sp := range specs {
+		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), append([]string{"internal", sp.name}, sp.args...)...)
+		if err != nil {
+			return err
+		}
+		s.procs = append(s.procs, p)
+		s.endpoints[sp.name] = "http://" + addr[strings.TrimPrefix(sp.name, "kd-")+"-metrics"]
+	}
+	// Every hop is ready once its downstream resynced, so the deployment
+	// hop's readiness implies the whole chain's.
+	for _, p := range s.procs {
+		if err := p.waitReady(ctx, s.endpoints[p.name]+"/readyz", 2*time.Minute); err != nil {
+			return err
+		}
+	}
+	hctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	s.scaler, err = adapter.StartHop(hctx, adapter.HopConfig{Name: refhops.Autoscaler,
+		Down:   map[string]string{refhops.Deployment: addr["deployment"]},
+		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}})
+	if err != nil {
+		return err
+	}
+	if err := s.scaler.WaitSynced(ctx); err != nil {
+		return err
+	}
+	if env.Logf != nil {
+		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes); logs in %s", s.name, c.Nodes, logs)
+	}
+	return nil
+}
+
+// Scale sends the desired replicas over the autoscaler → Deployment link.
+func (s *System) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
+	s.mu.Lock()
+	h := s.scaler
+	s.mu.Unlock()
+	if h == nil {
+		return fmt.Errorf("%s: scale %s/%s before Prepare", s.name, namespace, function)
+	}
+	d, err := env.Client.AppsV1().Deployments(namespace).Get(ctx, function, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: scale %s/%s: %w", s.name, namespace, function, err)
+	}
+	if !egress.Managed(d) || !egress.Managed(&d.Spec.Template) {
+		return fmt.Errorf("%s: deployment %s/%s is not Kubedirect-managed: label it and its pod template %s=true (System.DecorateDeployment)",
+			s.name, namespace, function, egress.ManagedLabel)
+	}
+	return egress.New(h).Scale(ctx, wire.KindDeployment, namespace, function, replicas)
+}
+
+// Teardown stops the processes and restores the KCM's bindings.
+func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopLocked(ctx, env)
+}
+
+func (s *System) stopLocked(ctx context.Context, env baselines.Env) error {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+	}
+	s.scaler = nil
+	// Upstream first, so nothing acts on a half-stopped chain.
+	for i := len(s.procs) - 1; i >= 0; i-- {
+		s.procs[i].stop(5 * time.Second)
+	}
+	s.procs = nil
+	return s.unfenceKCM(ctx, env)
+}
+
+// kcmControllers are the controller-manager controllers kd replaces.
+var kcmControllers = []string{"system:controller:deployment-controller", "system:controller:replicaset-controller"}
+
+// fenceKCM removes the RBAC bindings of the cluster's own deployment and
+// replicaset controllers (unless the KCM runs without them), so they cannot
+// write while kd's controllers serve every Deployment; Teardown restores them.
+func (s *System) fenceKCM(ctx context.Context, env baselines.Env) error {
+	for _, f := range env.Cluster.Flags["kube-controller-manager"] {
+		if strings.HasPrefix(f, "--controllers=") && strings.Contains(f, "-replicaset") && strings.Contains(f, "-deployment") {
+			return nil
+		}
+	}
+	crbs := env.Client.RbacV1().ClusterRoleBindings()
+	for _, name := range kcmControllers {
+		b, err := crbs.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("kd: fencing the controller-manager's %s: %w", name, err)
+		}
+		if err := crbs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("kd: fencing the controller-manager's %s: %w", name, err)
+		}
+		b.ResourceVersion, b.UID = "", ""
+		s.bindings = append(s.bindings, b)
+	}
+	return nil
+}
+
+func (s *System) unfenceKCM(ctx context.Context, env baselines.Env) error {
+	var errs error
+	for _, b := range s.bindings {
+		if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			errs = errors.Join(errs, fmt.Errorf("kd: restoring %s: %w", b.Name, err))
+		}
+	}
+	s.bindings = nil
+	return errs
+}

@@ -1,0 +1,334 @@
+// Package direct is the node agent's Kubedirect mode: a nodeagent.PodSource
+// that takes pods straight from the scheduler's link (the "nodeagent" hop,
+// the tail of the chain), creates each in the API server as soon as it is
+// bound (so every pod is visible there), hands it to the agent's lifecycle,
+// which marks it Running and Ready after the sandbox delay, and reports it
+// Running upstream. Tombstones (downscale, preemption) delete the pod in the
+// API server and are confirmed upstream; a managed pod deleted in the API
+// server by someone else (namespace deletion, kubectl) is confirmed as
+// terminated too, so the chain forgets it.
+//
+// The API writes here (one create and, later, one delete per pod; the
+// lifecycle adds one status update) are part of Kubedirect's cost: they are
+// counted in kdbench_nodeagent_direct_api_requests_total and timed in
+// kdbench_nodeagent_direct_api_request_duration_seconds.
+package direct
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
+	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
+	"github.com/kdbench/kdbench/kubedirect/egress"
+	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/ingress"
+	"github.com/kdbench/kdbench/kubedirect/refhops"
+	"github.com/kdbench/kdbench/kubedirect/wire"
+)
+
+// HopName is the node agent's hop name (the scheduler's downstream peer).
+const HopName = "nodeagent"
+
+// UIDAnnotation keeps a pod's link identity on its API object, so that a
+// restarted agent seeds its hop with the sandboxes it runs.
+const UIDAnnotation = "kubedirect.io/uid"
+
+// Config of the direct source.
+type Config struct {
+	// Listen is the address the scheduler's link dials.
+	Listen string
+	// NodePrefix names the agent's nodes (nodeagent.Config.NamePrefix).
+	NodePrefix string
+	// Workers create and delete pods concurrently (default 64).
+	Workers int
+	// Registerer receives the source's and the hop's metrics (optional).
+	Registerer prometheus.Registerer
+}
+
+// Source is the direct-mode PodSource; it is also a nodeagent.Observer (pass
+// it with WithObserver) so that it learns when pods turn Ready.
+type Source struct {
+	cfg    Config
+	client kubernetes.Interface
+	m      *metrics
+
+	hop    *adapter.Hop
+	w      egress.Writer
+	ready  chan struct{} // closed once the hop listens
+	synced atomic.Bool
+	queue  workqueue.TypedRateLimitingInterface[wire.Key]
+
+	mu      sync.Mutex
+	created map[wire.Key]types.UID // API UID of pods this agent created or adopted
+}
+
+var (
+	_ nodeagent.PodSource = (*Source)(nil)
+	_ nodeagent.Observer  = (*Source)(nil)
+)
+
+// New returns a source; Run starts it.
+func New(client kubernetes.Interface, cfg Config) (*Source, error) {
+	if cfg.NodePrefix == "" {
+		return nil, fmt.Errorf("nodeagent direct mode: empty node prefix")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	m := newMetrics()
+	if cfg.Registerer != nil {
+		if err := m.register(cfg.Registerer); err != nil {
+			return nil, err
+		}
+	}
+	return &Source{cfg: cfg, client: client, m: m, ready: make(chan struct{}), created: map[wire.Key]types.UID{},
+		queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[wire.Key]())}, nil
+}
+
+// Addr blocks until the link listens (or ctx ends) and returns its address.
+func (s *Source) Addr(ctx context.Context) (string, error) {
+	select {
+	case <-s.ready:
+		return s.hop.Addr, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Hop is the running hop (nil before Addr returns); its log and registry
+// are for the process's /hops and /metrics.
+func (s *Source) Hop() *adapter.Hop { return s.hop }
+
+// HasSynced implements nodeagent.PodSource.
+func (s *Source) HasSynced() bool { return s.synced.Load() }
+
+func (s *Source) ours(node string) bool { return strings.HasPrefix(node, s.cfg.NodePrefix) }
+
+// Router reports bound pods upstream; the agent is the tail.
+var Router = hop.RouterFuncs{UpstreamFunc: func(r *wire.Record) bool { return r.Kind == wire.KindPod && r.Node != "" }}
+
+// Run implements nodeagent.PodSource.
+func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
+	defer s.queue.ShutDown()
+	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = egress.ManagedLabel + "=true" }))
+	rsInf := factory.Apps().V1().ReplicaSets()
+	podInf := factory.Core().V1().Pods()
+	tmpl := &adapter.Templates{Lister: rsInf.Lister(), Client: s.client}
+	if _, err := podInf.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{DeleteFunc: s.apiDeleted}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	if !toolscache.WaitForCacheSync(ctx.Done(), rsInf.Informer().HasSynced, podInf.Informer().HasSynced) {
+		return nil // ctx done
+	}
+	initial, err := s.initial(podInf.Lister())
+	if err != nil {
+		return err
+	}
+	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: HopName, Upstream: refhops.Scheduler, Listen: s.cfg.Listen,
+		Router: Router, Initial: initial, Registry: prometheus.NewRegistry()})
+	if err != nil {
+		return err
+	}
+	s.hop, s.w = h, egress.New(h)
+	close(s.ready)
+	events, err := h.Store().Watch(ctx, wire.KindPod, 0)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	for range s.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for s.next(ctx, sink, tmpl) {
+			}
+		}()
+	}
+	s.synced.Store(true)
+	for ev := range events { // closed when ctx ends
+		s.queue.Add(ev.Record.Key())
+	}
+	s.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+// initial rebuilds the hop's truth from the managed pods this agent runs
+// (a restarted agent must not look empty to the scheduler).
+func (s *Source) initial(pods corelisters.PodLister) ([]wire.Record, error) {
+	list, err := pods.List(labels.Everything())
+	if err != nil {
+		return nil, err
+	}
+	var out []wire.Record
+	for _, p := range list {
+		uid := p.Annotations[UIDAnnotation]
+		if uid == "" || !s.ours(p.Spec.NodeName) || p.DeletionTimestamp != nil {
+			continue
+		}
+		r, err := egress.PodRecord(p)
+		if err != nil {
+			return nil, fmt.Errorf("nodeagent direct mode: pod %s/%s: %w", p.Namespace, p.Name, err)
+		}
+		r.UID = uid
+		if p.Status.Phase == corev1.PodRunning {
+			r.Phase = wire.PhaseRunning
+		}
+		out = append(out, r)
+		s.created[r.Key()] = p.UID
+	}
+	return out, nil
+}
+
+func (s *Source) next(ctx context.Context, sink nodeagent.PodSink, tmpl *adapter.Templates) bool {
+	key, quit := s.queue.Get()
+	if quit {
+		return false
+	}
+	defer s.queue.Done(key)
+	if err := s.sync(ctx, key, sink, tmpl); err != nil && ctx.Err() == nil {
+		s.queue.AddRateLimited(key)
+		return true
+	}
+	s.queue.Forget(key)
+	return true
+}
+
+func (s *Source) createdUID(k wire.Key) (types.UID, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uid, ok := s.created[k]
+	return uid, ok
+}
+
+// sync moves one pod towards its record: create when bound, delete and
+// confirm when tombstoned, forget when released.
+func (s *Source) sync(ctx context.Context, key wire.Key, sink nodeagent.PodSink, tmpl *adapter.Templates) error {
+	rec, ok := s.hop.Store().Get(key)
+	switch {
+	case !ok:
+		s.mu.Lock()
+		delete(s.created, key)
+		s.mu.Unlock()
+		return nil
+	case rec.Phase == wire.PhaseTerminated:
+		return nil
+	case rec.Phase == wire.PhaseTerminating:
+		if err := s.delete(ctx, key); err != nil {
+			return err
+		}
+		return s.w.SetTerminated(ctx, key.Namespace, key.Name)
+	case rec.Node == "" || !s.ours(rec.Node):
+		return nil
+	}
+	if _, done := s.createdUID(key); done {
+		return nil
+	}
+	rs, err := tmpl.ReplicaSet(ctx, rec.Namespace, rec.Owner)
+	if err != nil {
+		return err
+	}
+	pod := ingress.PodFromRecord(&rec)
+	adapter.Fill(pod, rs)
+	pod.UID, pod.ResourceVersion, pod.DeletionTimestamp, pod.DeletionGracePeriodSeconds = "", "", nil, nil
+	pod.Status = corev1.PodStatus{}
+	if pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	pod.Annotations[UIDAnnotation] = rec.UID
+	created, err := s.create(ctx, pod)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.created[key] = created.UID
+	s.mu.Unlock()
+	sink.PodBound(created)
+	return nil
+}
+
+func (s *Source) create(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	pods := s.client.CoreV1().Pods(pod.Namespace)
+	start := time.Now()
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	s.m.observe("create", start, err)
+	if apierrors.IsAlreadyExists(err) {
+		// A retry after a lost reply, or a restart: adopt it if it is this pod.
+		existing, gerr := pods.Get(ctx, pod.Name, metav1.GetOptions{})
+		if gerr != nil {
+			return nil, gerr
+		}
+		if existing.Annotations[UIDAnnotation] != pod.Annotations[UIDAnnotation] {
+			return nil, fmt.Errorf("nodeagent direct mode: pod %s/%s exists in the API server with another identity", pod.Namespace, pod.Name)
+		}
+		return existing, nil
+	}
+	return created, err
+}
+
+func (s *Source) delete(ctx context.Context, key wire.Key) error {
+	start := time.Now()
+	err := s.client.CoreV1().Pods(key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+	s.m.observe("delete", start, err)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// apiDeleted confirms as terminated a live pod someone deleted in the API
+// server: its sandbox is gone (the lifecycle saw the same deletion).
+func (s *Source) apiDeleted(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	select {
+	case <-s.ready:
+	default:
+		return // not serving the link yet: initial() covers what exists
+	}
+	key := wire.Key{Kind: wire.KindPod, Namespace: p.Namespace, Name: p.Name}
+	if uid, ok := s.createdUID(key); !ok || uid != p.UID {
+		return
+	}
+	if err := s.w.SetTerminated(context.Background(), key.Namespace, key.Name); err != nil && !apierrors.IsNotFound(err) {
+		s.queue.AddRateLimited(key)
+	}
+}
+
+// PodReady implements nodeagent.Observer: a managed pod this agent created
+// turned Ready, which the chain learns as Running.
+func (s *Source) PodReady(t nodeagent.PodTiming) {
+	key := wire.Key{Kind: wire.KindPod, Namespace: t.Namespace, Name: t.Name}
+	if uid, ok := s.createdUID(key); !ok || uid != t.UID {
+		return
+	}
+	if err := s.w.SetRunning(context.Background(), t.Namespace, t.Name); err != nil && !apierrors.IsNotFound(err) {
+		s.m.linkErrors.Inc()
+	}
+}

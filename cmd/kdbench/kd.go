@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
+	"github.com/kdbench/kdbench/clusters/local/nodeagent/direct"
+	"github.com/kdbench/kdbench/kubedirect/controllers/deployment"
+	"github.com/kdbench/kdbench/kubedirect/controllers/replicaset"
+	"github.com/kdbench/kdbench/kubedirect/controllers/scheduler"
+)
+
+// kdClientFlags are the API client settings every Kubedirect process takes.
+type kdClientFlags struct {
+	kubeconfig string
+	qps        float32
+	burst      int
+}
+
+func (f *kdClientFlags) add(fs *pflag.FlagSet, qps float32, burst int) {
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the process's identity")
+	fs.Float32Var(&f.qps, "kube-api-qps", qps, "QPS of the process's API client (as the component it replaces)")
+	fs.IntVar(&f.burst, "kube-api-burst", burst, "burst of the process's API client")
+}
+
+func (f *kdClientFlags) client(agent string) (kubernetes.Interface, error) {
+	rc, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("%s: kubeconfig %q: %w", agent, f.kubeconfig, err)
+	}
+	rc.QPS, rc.Burst, rc.UserAgent = f.qps, f.burst, "kdbench-"+agent
+	return kubernetes.NewForConfig(rc)
+}
+
+func quiet(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// newKubedirectCmds are the Kubedirect controllers and the direct-mode node
+// agent, one process each, run by the kd systems.
+func newKubedirectCmds() []*cobra.Command {
+	var dep deployment.Config
+	var depc kdClientFlags
+	depCmd := &cobra.Command{
+		Use: "kd-deployment", Short: "Run the upstream Deployment controller as a Kubedirect hop", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cs, err := depc.client("kd-deployment")
+			if err != nil {
+				return err
+			}
+			return quiet(deployment.Run(cmd.Context(), cs, dep, nil))
+		},
+	}
+	depc.add(depCmd.Flags(), 20, 30)
+	depCmd.Flags().StringVar(&dep.Listen, "listen", "127.0.0.1:0", "address of the autoscaler's link")
+	depCmd.Flags().StringVar(&dep.ReplicaSet, "replicaset", "", "address of the ReplicaSet controller's link")
+	depCmd.Flags().StringVar(&dep.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
+	depCmd.Flags().IntVar(&dep.Workers, "workers", 5, "concurrent Deployment syncs (KCM --concurrent-deployment-syncs)")
+
+	var rs replicaset.Config
+	var rsc kdClientFlags
+	rsCmd := &cobra.Command{
+		Use: "kd-replicaset", Short: "Run the upstream ReplicaSet controller as a Kubedirect hop", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cs, err := rsc.client("kd-replicaset")
+			if err != nil {
+				return err
+			}
+			return quiet(replicaset.Run(cmd.Context(), cs, rs, nil))
+		},
+	}
+	rsc.add(rsCmd.Flags(), 20, 30)
+	rsCmd.Flags().StringVar(&rs.Listen, "listen", "127.0.0.1:0", "address of the Deployment controller's link")
+	rsCmd.Flags().StringVar(&rs.Scheduler, "scheduler", "", "address of the scheduler's link")
+	rsCmd.Flags().StringVar(&rs.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
+	rsCmd.Flags().IntVar(&rs.Workers, "workers", 5, "concurrent ReplicaSet syncs (KCM --concurrent-replicaset-syncs)")
+	rsCmd.Flags().IntVar(&rs.BurstReplicas, "burst-replicas", 500, "pod creations per sync (the KCM's)")
+
+	var sc scheduler.Config
+	var scc kdClientFlags
+	schedCmd := &cobra.Command{
+		Use: "kd-scheduler", Short: "Run the upstream scheduler as a Kubedirect hop", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cs, err := scc.client("kd-scheduler")
+			if err != nil {
+				return err
+			}
+			return quiet(scheduler.Run(cmd.Context(), cs, sc, nil))
+		},
+	}
+	scc.add(schedCmd.Flags(), 50, 100)
+	schedCmd.Flags().StringVar(&sc.Listen, "listen", "127.0.0.1:0", "address of the ReplicaSet controller's link")
+	schedCmd.Flags().StringVar(&sc.NodeAgent, "nodeagent", "", "address of the node agent's link")
+	schedCmd.Flags().StringVar(&sc.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
+	schedCmd.Flags().StringVar(&sc.NodeSelector, "node-selector", "", "label selector of the nodes whose agent is on the link")
+	schedCmd.Flags().Int32Var(&sc.Parallelism, "parallelism", 16, "scheduler parallelism")
+
+	return []*cobra.Command{depCmd, rsCmd, schedCmd, newKDNodeAgentCmd()}
+}
+
+// newKDNodeAgentCmd runs a node agent in direct mode: its own simulated
+// nodes, pods from the scheduler's link.
+func newKDNodeAgentCmd() *cobra.Command {
+	cfg := nodeagent.DefaultConfig()
+	var kubeconfig, metricsAddr, listen string
+	cmd := &cobra.Command{
+		Use: "kd-nodeagent", Short: "Run simulated kubelets that take pods from the Kubedirect scheduler", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			base, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+			if err != nil {
+				return fmt.Errorf("kd-nodeagent: kubeconfig %q: %w", kubeconfig, err)
+			}
+			cs, err := kubernetes.NewForConfig(cfg.RESTConfig(base))
+			if err != nil {
+				return err
+			}
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			src, err := direct.New(cs, direct.Config{Listen: listen, NodePrefix: cfg.NamePrefix, Registerer: reg})
+			if err != nil {
+				return err
+			}
+			timings := nodeagent.NewTimingLog(0)
+			both := nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(t); src.PodReady(t) })
+			agent, err := nodeagent.New(cs, cfg, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(both), nodeagent.WithPodSource(src))
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", metricsAddr)
+			if err != nil {
+				return fmt.Errorf("kd-nodeagent: metrics address %s: %w", metricsAddr, err)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, hopGatherer{src}}, promhttp.HandlerOpts{}))
+			mux.Handle("/timings", timings)
+			mux.HandleFunc("/hops", func(w http.ResponseWriter, r *http.Request) {
+				if h := src.Hop(); h != nil {
+					h.Log.ServeHTTP(w, r)
+					return
+				}
+				http.Error(w, "link not up", http.StatusServiceUnavailable)
+			})
+			mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+				select {
+				case <-agent.Ready():
+					fmt.Fprintln(w, "ok")
+				default:
+					http.Error(w, "registering nodes", http.StatusServiceUnavailable)
+				}
+			})
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+			go func() { _ = srv.Serve(ln) }()
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				_ = srv.Shutdown(ctx)
+			}()
+			return quiet(agent.Run(cmd.Context()))
+		},
+	}
+	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the agent's identity (it creates pods)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /timings, /hops and /readyz")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
+	cfg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// hopGatherer exposes the link metrics once the hop runs.
+type hopGatherer struct{ src *direct.Source }
+
+func (g hopGatherer) Gather() ([]*dto.MetricFamily, error) {
+	if h := g.src.Hop(); h != nil {
+		return h.Registry.Gather()
+	}
+	return nil, nil
+}

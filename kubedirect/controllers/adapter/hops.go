@@ -1,0 +1,108 @@
+package adapter
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/wire"
+)
+
+// HopEvent is one record arriving at a hop: the per-hop timestamps from
+// which collectors build the latency breakdown (sent by peer at SentNs,
+// received here at RecvNs, both ns since the Unix epoch on one host clock).
+type HopEvent struct {
+	Hop       string `json:"hop"`
+	Peer      string `json:"peer"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Phase     string `json:"phase,omitempty"`
+	Node      string `json:"node,omitempty"`
+	Replicas  int32  `json:"replicas,omitempty"`
+	SentNs    int64  `json:"sentNs"`
+	RecvNs    int64  `json:"recvNs"`
+}
+
+// HopLog is a hop.Observer keeping the last Cap record arrivals, served as
+// JSON lines on /hops (?since=<ns> keeps later ones).
+type HopLog struct {
+	Cap  int
+	mu   sync.Mutex
+	ring []HopEvent
+	next int
+	full bool
+}
+
+var _ hop.Observer = (*HopLog)(nil)
+
+// NewHopLog keeps up to capacity events (default 1<<18).
+func NewHopLog(capacity int) *HopLog {
+	if capacity <= 0 {
+		capacity = 1 << 18
+	}
+	return &HopLog{Cap: capacity, ring: make([]HopEvent, capacity)}
+}
+
+// Received implements hop.Observer.
+func (l *HopLog) Received(h, peer string, f *wire.Frame, recvNs int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range f.Ops {
+		r := &f.Ops[i].Record
+		ev := HopEvent{Hop: h, Peer: peer, Kind: r.Kind.String(), Namespace: r.Namespace, Name: r.Name,
+			Node: r.Node, Replicas: r.Replicas, SentNs: f.SentNs, RecvNs: recvNs}
+		if r.Kind == wire.KindPod {
+			ev.Phase = r.Phase.String()
+		}
+		if f.Ops[i].Type == wire.OpRelease {
+			ev.Phase = "Released"
+		}
+		l.ring[l.next] = ev
+		l.next++
+		if l.next == len(l.ring) {
+			l.next, l.full = 0, true
+		}
+	}
+}
+
+// Events returns the kept events received after sinceNs, oldest first.
+func (l *HopLog) Events(sinceNs int64) []HopEvent {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []HopEvent
+	add := func(evs []HopEvent) {
+		for _, e := range evs {
+			if e.RecvNs > sinceNs {
+				out = append(out, e)
+			}
+		}
+	}
+	if l.full {
+		add(l.ring[l.next:])
+	}
+	add(l.ring[:l.next])
+	return out
+}
+
+// ServeHTTP writes the events as JSON lines.
+func (l *HopLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var since int64
+	if s := r.URL.Query().Get("since"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			http.Error(w, "since: want ns since the Unix epoch: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		since = v
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	enc := json.NewEncoder(w)
+	for _, e := range l.Events(since) {
+		if err := enc.Encode(e); err != nil {
+			return
+		}
+	}
+}

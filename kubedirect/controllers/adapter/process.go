@@ -1,0 +1,133 @@
+package adapter
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/component-base/metrics/legacyregistry"
+	_ "k8s.io/component-base/metrics/prometheus/workqueue" // upstream controllers' workqueue metrics
+
+	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/link"
+	"github.com/kdbench/kdbench/kubedirect/metrics"
+	"github.com/kdbench/kdbench/kubedirect/wire"
+)
+
+// HopConfig is one Kubedirect hop of a controller process.
+type HopConfig struct {
+	Name     string
+	Upstream string            // "" at the head
+	Listen   string            // address the upstream peer dials; "" at the head
+	Down     map[string]string // downstream peer → address
+	Router   hop.Router
+	Logic    hop.Logic
+	Initial  []wire.Record
+	// OnReleased is told about collected tombstones (node agent).
+	OnReleased func([]wire.Record)
+	// Registry receives the link metrics; nil makes one with the Go and
+	// process collectors (a process whose only registry it is).
+	Registry *prometheus.Registry
+}
+
+// Hop is a running hop with its observability.
+type Hop struct {
+	*hop.Runtime
+	Registry *prometheus.Registry
+	Log      *HopLog
+	Addr     string // where the listener listens ("" at the head)
+}
+
+// StartHop starts a hop's runtime; it runs until ctx ends.
+func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
+	reg := c.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	h := &Hop{Registry: reg, Log: NewHopLog(0)}
+	var down []string
+	for d := range c.Down {
+		down = append(down, d)
+	}
+	rc := hop.RuntimeConfig{
+		Core: hop.Config{Name: c.Name, Upstream: c.Upstream, Downstreams: down, Router: c.Router,
+			Incarnation: rand.Uint64(), LogCap: 1 << 16, Metrics: metrics.New(reg), Observer: h.Log, Initial: c.Initial},
+		Logic: c.Logic, OnReleased: c.OnReleased, Addrs: c.Down,
+	}
+	if len(down) > 0 {
+		rc.Dialer = link.NewGRPCDialer()
+	}
+	if c.Upstream != "" {
+		lis, err := net.Listen("tcp", c.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("hop %s: listen %s: %w", c.Name, c.Listen, err)
+		}
+		h.Addr = lis.Addr().String()
+		rc.Listener = link.ListenGRPC(lis)
+	}
+	rt, err := hop.NewRuntime(rc)
+	if err != nil {
+		if rc.Listener != nil {
+			rc.Listener.Close()
+		}
+		return nil, err
+	}
+	h.Runtime = rt
+	go func() { _ = rt.Run(ctx) }()
+	return h, nil
+}
+
+// Serve serves /metrics (link, process and upstream workqueue metrics),
+// /hops (per-record arrival times) and /readyz (the hop resynced downstream)
+// on addr until ctx ends.
+func (h *Hop) Serve(ctx context.Context, addr string, ready func() bool) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("hop %s: metrics address %s: %w", h.Name(), addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{h.Registry, legacyregistry.DefaultGatherer}, promhttp.HandlerOpts{}))
+	mux.Handle("/hops", h.Log)
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-h.Synced():
+			if ready == nil || ready() {
+				fmt.Fprintln(w, "ok")
+				return
+			}
+		default:
+		}
+		http.Error(w, "not synced", http.StatusServiceUnavailable)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	return ln.Addr().String(), nil
+}
+
+// KindTo routes records of kind k to peer.
+func KindTo(k wire.Kind, peer string) func(*wire.Record) string {
+	return func(r *wire.Record) string {
+		if r.Kind == k {
+			return peer
+		}
+		return ""
+	}
+}
+
+// IsKind reports records of kind k upstream.
+func IsKind(k wire.Kind) func(*wire.Record) bool {
+	return func(r *wire.Record) bool { return r.Kind == k }
+}

@@ -1,0 +1,69 @@
+// Package deployment runs the upstream Deployment controller as the
+// "deployment" Kubedirect hop: the autoscaler's scale records overlay
+// managed Deployments, and the controller's ReplicaSet scale writes go over
+// the link to the ReplicaSet controller.
+package deployment
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/kubernetes/pkg/controller/deployment"
+
+	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
+	"github.com/kdbench/kdbench/kubedirect/egress"
+	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/refhops"
+	"github.com/kdbench/kdbench/kubedirect/wire"
+)
+
+// Config of the process.
+type Config struct {
+	Listen     string // for the autoscaler's link
+	ReplicaSet string // the ReplicaSet controller hop's address
+	Metrics    string
+	Workers    int // KCM --concurrent-deployment-syncs
+}
+
+// Router: Deployment scale records come from the autoscaler; ReplicaSet
+// scale records go down.
+var Router = hop.RouterFuncs{UpstreamFunc: adapter.IsKind(wire.KindDeployment), DownstreamFunc: adapter.KindTo(wire.KindReplicaSet, refhops.ReplicaSet)}
+
+// Run runs the controller until ctx ends.
+func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link, metrics string)) error {
+	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: refhops.Deployment, Upstream: refhops.Autoscaler, Listen: c.Listen,
+		Down: map[string]string{refhops.ReplicaSet: c.ReplicaSet}, Router: Router})
+	if err != nil {
+		return err
+	}
+	dInf := adapter.NewDeploymentInformer(ctx, cs, h)
+	rsInf := adapter.NewReplicaSetInformer(ctx, cs, h)
+	// Pods matter only to Recreate rollouts; managed pods stay in the API
+	// server's view, created there by the node agent.
+	factory := informers.NewSharedInformerFactory(cs, 0)
+	pods := factory.Core().V1().Pods()
+	client := adapter.NewClient(cs, egress.New(h), h.Store())
+	ctrl, err := deployment.NewDeploymentController(ctx, adapter.DeploymentInformer{Inf: dInf},
+		adapter.ReplicaSetInformer{Inf: rsInf}, pods, client)
+	if err != nil {
+		return fmt.Errorf("deployment: %w", err)
+	}
+	go dInf.Run(ctx.Done())
+	go rsInf.Run(ctx.Done())
+	factory.Start(ctx.Done())
+	maddr, err := h.Serve(ctx, c.Metrics, func() bool { return dInf.HasSynced() && rsInf.HasSynced() })
+	if err != nil {
+		return err
+	}
+	if ready != nil {
+		ready(h.Addr, maddr)
+	}
+	if !toolscache.WaitForCacheSync(ctx.Done(), dInf.HasSynced, rsInf.HasSynced, pods.Informer().HasSynced) {
+		return fmt.Errorf("deployment: informers did not sync: %w", ctx.Err())
+	}
+	ctrl.Run(ctx, max(c.Workers, 1))
+	return nil
+}
