@@ -188,3 +188,35 @@ func TestKdScalesManagedAndUnmanaged(t *testing.T) {
 		require.NoError(t, err, "teardown restores %s", name)
 	}
 }
+
+// TestKdPlusKillReplicaSetMidBurst: kd+ (200 ms sandboxes) scales 0 → 600
+// while the ReplicaSet controller process is killed and restarted empty
+// mid-burst; the chain resyncs and converges to exactly 600 Ready pods, then
+// to none.
+func TestKdPlusKillReplicaSetMidBurst(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sys := New("kd+", PlusSandboxDelay, "")
+	tc := upCluster(t, ctx, sys, 20)
+	const ns = "kd-kill"
+	tc.namespace(t, ctx, ns)
+	_, err := tc.cs.AppsV1().Deployments(ns).Create(ctx, managedDeployment(ns, "fn", 0), metav1.CreateOptions{})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		rs, err := tc.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(rs.Items) == 1
+	}, time.Minute, 50*time.Millisecond)
+
+	start := time.Now()
+	require.NoError(t, sys.Scale(ctx, tc.env, ns, "fn", 600))
+	require.Eventually(t, func() bool {
+		pods, err := tc.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(pods.Items) >= 50
+	}, time.Minute, 10*time.Millisecond, "the burst is under way")
+	require.NoError(t, sys.Restart(ctx, "kd-replicaset"))
+	tc.waitPods(t, ctx, ns, 600)
+	t.Logf("0 → 600 Ready with a ReplicaSet controller crash after %s", time.Since(start).Round(time.Millisecond))
+
+	require.NoError(t, sys.Scale(ctx, tc.env, ns, "fn", 0))
+	tc.waitPods(t, ctx, ns, 0)
+}

@@ -244,6 +244,27 @@ func (s *System) Scale(ctx context.Context, env baselines.Env, namespace, functi
 	return egress.New(h).Scale(ctx, wire.KindDeployment, namespace, function, replicas)
 }
 
+// Restart kills one Kubedirect process (SIGKILL: a crash, no goodbye on its
+// links) and starts it again empty, as in the paper's failure experiment;
+// it returns once the restarted hop has resynced with its downstream peer.
+func (s *System) Restart(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.procs {
+		if p.name != name {
+			continue
+		}
+		p.stop(0)
+		np, err := start(p.name, p.bin, p.log, p.args...)
+		if err != nil {
+			return err
+		}
+		s.procs[i] = np
+		return np.waitReady(ctx, s.endpoints[name]+"/readyz", 2*time.Minute)
+	}
+	return fmt.Errorf("%s: no process %q", s.name, name)
+}
+
 // Teardown stops the processes and restores the KCM's bindings.
 func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()

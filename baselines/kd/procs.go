@@ -18,6 +18,8 @@ import (
 // kernel if kdbench dies (Pdeathsig), like the local cluster's components.
 type proc struct {
 	name, log string
+	bin       string
+	args      []string
 	cmd       *exec.Cmd
 	done      chan struct{}
 	err       error
@@ -36,7 +38,7 @@ func start(name, bin, logPath string, args ...string) (*proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	p := &proc{name: name, log: logPath, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, log: logPath, bin: bin, args: args, cmd: cmd, done: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
 	return p, nil
 }
