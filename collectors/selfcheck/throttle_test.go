@@ -76,3 +76,20 @@ func TestThrottleSeesARealClient(t *testing.T) {
 	require.Equal(t, results.VerdictWarn, c.Verdict)
 	require.Contains(t, c.Detail, "3 requests")
 }
+
+// recorder is a LatencyMetric that remembers what it saw.
+type recorder struct{ got *[]time.Duration }
+
+func (r recorder) Observe(_ context.Context, _ string, _ url.URL, d time.Duration) {
+	*r.got = append(*r.got, d)
+}
+
+// TestChainedHook: when another package registered client-go's metrics
+// first, its metric keeps getting every observation next to ours.
+func TestChainedHook(t *testing.T) {
+	var theirs, ours []time.Duration
+	c := chained{prev: recorder{&theirs}, ours: recorder{&ours}}
+	c.Observe(context.Background(), "GET", url.URL{}, time.Millisecond)
+	require.Equal(t, []time.Duration{time.Millisecond}, theirs)
+	require.Equal(t, []time.Duration{time.Millisecond}, ours)
+}

@@ -143,9 +143,16 @@ func (c *Collector) OnReady(f func(pod string, sinceStart time.Duration)) {
 // caches are synced and their watches are open, so that nothing the burst
 // does can be missed. It fails if ctx ends first; Stop the collector then.
 func (c *Collector) Start(ctx context.Context) error {
+	c.mu.Lock()
+	if c.done != nil {
+		c.mu.Unlock()
+		return errors.New("timeline: collector already started")
+	}
+	c.done = make(chan struct{})
+	c.mu.Unlock()
 	handlers := [numKinds]cache.ResourceEventHandler{
-		kindPod: cache.ResourceEventHandlerDetailedFuncs{
-			AddFunc:    func(obj any, initial bool) { c.onPod(obj, true) },
+		kindPod: cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { c.onPod(obj, true) },
 			UpdateFunc: func(_, obj any) { c.onPod(obj, false) },
 			DeleteFunc: c.onPodDelete,
 		},
@@ -162,16 +169,10 @@ func (c *Collector) Start(ctx context.Context) error {
 	}
 	for k, inf := range c.informers {
 		if _, err := inf.AddEventHandler(handlers[k]); err != nil {
+			close(c.done) // nothing runs; Stop must not wait
 			return fmt.Errorf("timeline: %w", err)
 		}
 	}
-	c.mu.Lock()
-	if c.done != nil {
-		c.mu.Unlock()
-		return errors.New("timeline: collector already started")
-	}
-	c.done = make(chan struct{})
-	c.mu.Unlock()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	go func() {
