@@ -131,7 +131,7 @@ func TestLocalClusterScalesDeployment(t *testing.T) {
 	col := timeline.New(cs, "it", labels.Everything(), clock.RealClock{})
 	require.NoError(t, col.Start(ctx))
 	defer col.Stop()
-	col.MarkBurstStart(time.Now(), map[string]int32{"fn-0": 100})
+	require.NoError(t, col.MarkBurstStart(time.Now(), map[string]int32{"fn-0": 100}))
 	_, err = cs.AppsV1().Deployments("it").UpdateScale(ctx, "fn-0", &autoscalingv1.Scale{
 		ObjectMeta: metav1.ObjectMeta{Name: "fn-0", Namespace: "it"}, Spec: autoscalingv1.ScaleSpec{Replicas: 100}}, metav1.UpdateOptions{})
 	require.NoError(t, err)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kdbench/kdbench/collectors/selfcheck"
 )
 
 func main() {
@@ -18,6 +20,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	// Observe every client-go request's rate-limiter wait from the start, for
+	// the throttling self-check.
+	selfcheck.RegisterClientMetrics()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kdbench:", err)
 		os.Exit(1)

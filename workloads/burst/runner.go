@@ -255,6 +255,7 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	}
 	sel := labels.SelectorFromSet(labels.Set{}) // every pod; the namespace is the repetition's own
 	col := timeline.New(env.Client, ns, sel, clock.RealClock{})
+	col.OnReady(scrape.PodReadyObserver(id.System))
 	if err := col.Start(ctx); err != nil {
 		return err
 	}
@@ -266,7 +267,9 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	}
 	throttle := selfcheck.StartThrottleWindow()
 	start := time.Now()
-	col.MarkBurstStart(start, targets)
+	if err := col.MarkBurstStart(start, targets); err != nil {
+		return err
+	}
 	errc := make(chan error, len(fns))
 	for _, fn := range fns {
 		go func(fn string) { errc <- j.system.Scale(ctx, env, ns, fn, j.plan.Replicas) }(fn)
@@ -321,7 +324,6 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 		}
 	}
 	sortDurations(lat)
-	scrape.PodsReady.WithLabelValues(id.System).Add(float64(len(lat)))
 	scrape.BurstSeconds.WithLabelValues(id.System).Observe(lat[len(lat)-1].Seconds())
 	fmt.Fprintf(cfg.Log, "%s: %d pods Ready, p50 %s p90 %s max %s\n", id, len(lat),
 		Percentile(lat, .5).Round(time.Millisecond), Percentile(lat, .9).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
