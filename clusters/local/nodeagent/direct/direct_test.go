@@ -1,0 +1,111 @@
+package direct
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
+	"github.com/kdbench/kdbench/kubedirect/egress"
+	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/link"
+	"github.com/kdbench/kdbench/kubedirect/wire"
+)
+
+// sink records what the source hands to the agent's lifecycle.
+type sink struct {
+	mu    sync.Mutex
+	bound map[string]*corev1.Pod
+}
+
+func (s *sink) PodBound(p *corev1.Pod) { s.mu.Lock(); s.bound[p.Name] = p; s.mu.Unlock() }
+func (s *sink) PodGone(*corev1.Pod)    {}
+func (s *sink) get(name string) *corev1.Pod {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bound[name]
+}
+
+// TestSourceLifecycle drives the source from a scheduler hop over a real
+// link: a bound pod is created in the API server from its ReplicaSet's
+// template and handed to the lifecycle; Ready is reported upstream as
+// Running; a tombstone deletes the pod and is confirmed; a pod bound to
+// another agent's node is left alone.
+func TestSourceLifecycle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	yes := true
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "fn-abc", UID: "rs-uid",
+		Labels: map[string]string{egress.ManagedLabel: "true"}},
+		Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{
+			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "fn", egress.ManagedLabel: "true"}},
+			Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "alpine"}}}}}}
+	api := fake.NewClientset(rs)
+	src, err := New(api, Config{Listen: "127.0.0.1:0", NodePrefix: "kd-"})
+	require.NoError(t, err)
+	sk := &sink{bound: map[string]*corev1.Pod{}}
+	go func() { _ = src.Run(ctx, sk) }()
+	addr, err := src.Addr(ctx)
+	require.NoError(t, err)
+
+	sched, err := hop.NewRuntime(hop.RuntimeConfig{
+		Core: hop.Config{Name: "scheduler", Downstreams: []string{HopName}, LogCap: 1024,
+			Router: hop.RouterFuncs{DownstreamFunc: func(r *wire.Record) string {
+				if r.Node != "" {
+					return HopName
+				}
+				return ""
+			}}},
+		Dialer: link.NewGRPCDialer(), Addrs: map[string]string{HopName: addr}})
+	require.NoError(t, err)
+	go func() { _ = sched.Run(ctx) }()
+	require.NoError(t, sched.WaitSynced(ctx))
+	require.Eventually(t, src.HasSynced, 10*time.Second, 5*time.Millisecond)
+
+	key := wire.Key{Kind: wire.KindPod, Namespace: "ns", Name: "fn-abc-1"}
+	require.NoError(t, sched.Write(ctx, wire.Record{Kind: wire.KindPod, Phase: wire.PhaseBound, Namespace: "ns", Name: "fn-abc-1",
+		UID: "link-uid", Owner: "fn-abc", Node: "kd-3", CreatedNs: time.Now().UnixNano()}))
+	require.Eventually(t, func() bool { return sk.get("fn-abc-1") != nil }, 10*time.Second, 5*time.Millisecond)
+	p, err := api.CoreV1().Pods("ns").Get(ctx, "fn-abc-1", metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "kd-3", p.Spec.NodeName)
+	require.Equal(t, "fn", p.Labels["app"], "labels from the template")
+	require.Equal(t, "alpine", p.Spec.Containers[0].Image, "spec from the template")
+	require.Equal(t, "link-uid", p.Annotations[UIDAnnotation])
+	require.Equal(t, []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "fn-abc", UID: "rs-uid",
+		Controller: &yes, BlockOwnerDeletion: &yes}}, p.OwnerReferences)
+
+	src.PodReady(nodeagent.PodTiming{Namespace: "ns", Name: "fn-abc-1", UID: sk.get("fn-abc-1").UID})
+	require.Eventually(t, func() bool {
+		r, ok := sched.Store().Get(key)
+		return ok && r.Phase == wire.PhaseRunning
+	}, 10*time.Second, 5*time.Millisecond, "Ready is reported upstream as Running")
+
+	require.NoError(t, sched.Write(ctx, wire.Record{Kind: wire.KindPod, Phase: wire.PhaseBound, Namespace: "ns", Name: "other",
+		UID: "u2", Owner: "fn-abc", Node: "elsewhere-0"}))
+
+	r, _ := sched.Store().Get(key)
+	r.Phase = wire.PhaseTerminating
+	require.NoError(t, sched.Write(ctx, r))
+	require.Eventually(t, func() bool {
+		_, ok := sched.Store().Get(key)
+		return !ok
+	}, 10*time.Second, 5*time.Millisecond, "the tombstone is confirmed, so the segment head (here) releases it")
+	_, err = api.CoreV1().Pods("ns").Get(ctx, "fn-abc-1", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "the pod is deleted in the API server: %v", err)
+	_, err = api.CoreV1().Pods("ns").Get(ctx, "other", metav1.GetOptions{})
+	require.True(t, apierrors.IsNotFound(err), "a pod for another agent's node is not created")
+}
+
+func TestNewRejectsEmptyPrefix(t *testing.T) {
+	_, err := New(fake.NewClientset(), Config{})
+	require.ErrorContains(t, err, "node prefix")
+}
