@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -59,7 +60,7 @@ type testCluster struct {
 	cs  kubernetes.Interface
 }
 
-func upCluster(t *testing.T, ctx context.Context, sys *System, nodes int) *testCluster {
+func upCluster(t testing.TB, ctx context.Context, sys *System, nodes int) *testCluster {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a real cluster; skipped with -short")
@@ -74,8 +75,10 @@ func upCluster(t *testing.T, ctx context.Context, sys *System, nodes int) *testC
 	cs, err := kubernetes.NewForConfig(&rc)
 	require.NoError(t, err)
 	env := baselines.Env{Cluster: c, Client: cs, Logf: t.Logf}
-	require.NoError(t, sys.Prepare(ctx, env))
-	t.Cleanup(func() { _ = sys.Teardown(context.Background(), env) })
+	if sys.name != "" {
+		require.NoError(t, sys.Prepare(ctx, env))
+		t.Cleanup(func() { _ = sys.Teardown(context.Background(), env) })
+	}
 	return &testCluster{env: env, cs: cs}
 }
 
@@ -101,7 +104,7 @@ func managedDeployment(ns, name string, replicas int32) *appsv1.Deployment {
 	return d
 }
 
-func (tc *testCluster) namespace(t *testing.T, ctx context.Context, ns string) {
+func (tc *testCluster) namespace(t testing.TB, ctx context.Context, ns string) {
 	t.Helper()
 	_, err := tc.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
 	require.NoError(t, err)
@@ -117,7 +120,7 @@ func podReady(p *corev1.Pod) bool {
 }
 
 // waitPods waits until the namespace has exactly want pods, all Ready.
-func (tc *testCluster) waitPods(t *testing.T, ctx context.Context, ns string, want int) {
+func (tc *testCluster) waitPods(t testing.TB, ctx context.Context, ns string, want int) {
 	t.Helper()
 	var last string
 	ok := func() bool {
@@ -219,4 +222,49 @@ func TestKdPlusKillReplicaSetMidBurst(t *testing.T) {
 
 	require.NoError(t, sys.Scale(ctx, tc.env, ns, "fn", 0))
 	tc.waitPods(t, ctx, ns, 0)
+}
+
+// BenchmarkScalePods measures one 0 → N burst (client-observed time until
+// all N pods are Ready in the API server, default QPS profile, 80 nodes) on
+// vanilla Kubernetes (scale subresource, cluster controllers) and on kd
+// (scale over the autoscaler link).
+func BenchmarkScalePods(b *testing.B) {
+	for _, n := range []int32{100, 600} {
+		for _, name := range []string{"k8s", "kd"} {
+			b.Run(fmt.Sprintf("%s/%d", name, n), func(b *testing.B) {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+				defer cancel()
+				sys := New("", 0, "")
+				if name == "kd" {
+					sys = New("kd", 0, "")
+				}
+				tc := upCluster(b, ctx, sys, 80)
+				for i := 0; i < b.N; i++ {
+					ns := fmt.Sprintf("bench-%d", i)
+					tc.namespace(b, ctx, ns)
+					d := deployment(ns, "fn", 0)
+					if name == "kd" {
+						Manage(d)
+					}
+					_, err := tc.cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{})
+					require.NoError(b, err)
+					require.Eventually(b, func() bool {
+						rs, err := tc.cs.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
+						return err == nil && len(rs.Items) == 1
+					}, time.Minute, 20*time.Millisecond)
+					time.Sleep(2 * time.Second) // quiet cluster, as the burst runner's settle
+					start := time.Now()
+					if name == "kd" {
+						require.NoError(b, sys.Scale(ctx, tc.env, ns, "fn", n))
+					} else {
+						_, err = tc.cs.AppsV1().Deployments(ns).UpdateScale(ctx, "fn", &autoscalingv1.Scale{
+							ObjectMeta: metav1.ObjectMeta{Name: "fn", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: n}}, metav1.UpdateOptions{})
+						require.NoError(b, err)
+					}
+					tc.waitPods(b, ctx, ns, int(n))
+					b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/burst")
+				}
+			})
+		}
+	}
 }
