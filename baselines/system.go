@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/kdbench/kdbench/clusters"
@@ -43,6 +44,22 @@ type System interface {
 	Stages() []string
 	// Teardown removes what Prepare deployed.
 	Teardown(ctx context.Context, env Env) error
+}
+
+// DeploymentDecorator is implemented by systems that must mark the
+// workload's Deployments before they are created (Kubedirect labels the
+// objects it manages).
+type DeploymentDecorator interface {
+	DecorateDeployment(*appsv1.Deployment)
+}
+
+// Observable is implemented by systems that run components of their own.
+// Their Endpoints (name → base URL) are scraped for /metrics with the
+// cluster's; NodeAgent is the base URL serving /timings for the pods the
+// system runs, replacing the cluster's node agent in the self-checks.
+type Observable interface {
+	Endpoints() map[string]string
+	NodeAgent() string
 }
 
 // KubernetesStages is the scale-out path of the Kubedirect paper's breakdown.

@@ -124,6 +124,10 @@ func (s *System) Endpoints() map[string]string {
 	return out
 }
 
+// NodeAgent is the base URL of kd's direct-mode node agent, which serves
+// /timings for the pods kd runs.
+func (s *System) NodeAgent() string { return s.Endpoints()["kd-nodeagent"] }
+
 // tuning is the client and concurrency settings of the components kd
 // replaces, per QPS profile (clusters/local.Profiles).
 func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, schedBurst string) {

@@ -127,7 +127,7 @@ func TestLocalClusterScalesDeployment(t *testing.T) {
 	rc.QPS, rc.Burst = 1000, 2000
 	cs, err := kubernetes.NewForConfig(&rc)
 	require.NoError(t, err)
-	require.NoError(t, burst.Prepare(ctx, cs, "it", []string{"fn-0"}))
+	require.NoError(t, burst.Prepare(ctx, cs, "it", []string{"fn-0"}, nil))
 	col := timeline.New(cs, "it", labels.Everything(), clock.RealClock{})
 	require.NoError(t, col.Start(ctx))
 	defer col.Stop()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	_ "github.com/kdbench/kdbench/baselines/k8s"
+	_ "github.com/kdbench/kdbench/baselines/kd"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/collectors/results"

@@ -64,13 +64,19 @@ func lastWarning(ctx context.Context, cs kubernetes.Interface, namespace string)
 // Prepare creates the namespace and the functions' Deployments at zero
 // replicas and waits until each has its ReplicaSet, so the measured burst
 // starts from a quiet cluster.
-func Prepare(ctx context.Context, cs kubernetes.Interface, namespace string, functions []string) error {
+// decorate, if not nil, adjusts each Deployment before it is created (a
+// system's baselines.DeploymentDecorator).
+func Prepare(ctx context.Context, cs kubernetes.Interface, namespace string, functions []string, decorate func(*appsv1.Deployment)) error {
 	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", namespace, err)
 	}
 	for _, fn := range functions {
-		_, err := cs.AppsV1().Deployments(namespace).Create(ctx, Deployment(namespace, fn, 0), metav1.CreateOptions{})
+		d := Deployment(namespace, fn, 0)
+		if decorate != nil {
+			decorate(d)
+		}
+		_, err := cs.AppsV1().Deployments(namespace).Create(ctx, d, metav1.CreateOptions{})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating deployment %s/%s: %w", namespace, fn, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
@@ -244,13 +245,18 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 		}
 	}()
 
-	if err := Prepare(ctx, env.Client, ns, fns); err != nil {
+	var decorate func(*appsv1.Deployment)
+	if d, ok := j.system.(baselines.DeploymentDecorator); ok {
+		decorate = d.DecorateDeployment
+	}
+	if err := Prepare(ctx, env.Client, ns, fns, decorate); err != nil {
 		return err
 	}
 	if err := sleepCtx(ctx, cfg.Settle); err != nil {
 		return err
 	}
-	if err := scrape.ScrapeInto(ctx, run, id, "before", env.Cluster); err != nil {
+	observed, agentURL := observe(env.Cluster, j.system)
+	if err := scrape.ScrapeInto(ctx, run, id, "before", observed); err != nil {
 		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
 	}
 	sel := labels.SelectorFromSet(labels.Set{}) // every pod; the namespace is the repetition's own
@@ -294,8 +300,8 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	}
 	checks := []results.SelfCheck{throttle.Check(id)}
 	checks = append(checks, selfcheck.Dropped(ctx, env.Client, ns, col, id)...)
-	if url := env.Cluster.Endpoints["nodeagent"]; url != "" {
-		timings, terr := selfcheck.FetchNodeAgentTimings(ctx, url, start)
+	if agentURL != "" {
+		timings, terr := selfcheck.FetchNodeAgentTimings(ctx, agentURL, start)
 		if terr == nil {
 			checks = append(checks, selfcheck.WatchLag(id, records, timings)...)
 			checks = append(checks, selfcheck.NodeAgentLag(id, timings, env.Cluster.SandboxDelay)...)
@@ -311,7 +317,7 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 			fmt.Fprintf(cfg.Log, "harness warning: %s\n", c)
 		}
 	}
-	if err := scrape.ScrapeInto(ctx, run, id, "after", env.Cluster); err != nil {
+	if err := scrape.ScrapeInto(ctx, run, id, "after", observed); err != nil {
 		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
 	}
 	if scaleErr != nil || waitErr != nil {
@@ -328,6 +334,29 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	fmt.Fprintf(cfg.Log, "%s: %d pods Ready, p50 %s p90 %s max %s\n", id, len(lat),
 		Percentile(lat, .5).Round(time.Millisecond), Percentile(lat, .9).Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 	return nil
+}
+
+// observe returns the cluster as the collectors should see it — with the
+// system's own components added to the scraped endpoints — and the node
+// agent that ran the system's pods.
+func observe(c *clusters.Cluster, sys baselines.System) (*clusters.Cluster, string) {
+	o, ok := sys.(baselines.Observable)
+	if !ok {
+		return c, c.Endpoints["nodeagent"]
+	}
+	cc := *c
+	cc.Endpoints = map[string]string{}
+	for k, v := range c.Endpoints {
+		cc.Endpoints[k] = v
+	}
+	for k, v := range o.Endpoints() {
+		cc.Endpoints[k] = v
+	}
+	agent := o.NodeAgent()
+	if agent == "" {
+		agent = c.Endpoints["nodeagent"]
+	}
+	return &cc, agent
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

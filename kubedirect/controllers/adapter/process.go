@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"k8s.io/component-base/metrics/legacyregistry"
 	_ "k8s.io/component-base/metrics/prometheus/workqueue" // upstream controllers' workqueue metrics
@@ -48,8 +47,10 @@ type Hop struct {
 func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
 	reg := c.Registry
 	if reg == nil {
+		// No Go/process collectors here: every process's /metrics already
+		// gathers them once (component-base's legacy registry or its own), and
+		// a second copy makes the whole scrape fail.
 		reg = prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	h := &Hop{Registry: reg, Log: NewHopLog(0)}
 	var down []string
