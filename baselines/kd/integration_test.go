@@ -3,11 +3,7 @@ package kd
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"testing"
 	"time"
 
@@ -23,38 +19,6 @@ import (
 	"github.com/kdbench/kdbench/clusters/local"
 )
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// kdbenchBinary is $KDBENCH_BIN (the Makefile sets it) or a fresh build:
-// the Kubedirect processes are its hidden `internal kd-*` commands.
-func kdbenchBinary(t testing.TB) string {
-	t.Helper()
-	if b := os.Getenv("KDBENCH_BIN"); b != "" {
-		return b
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kdbench-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "kdbench")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/kdbench")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("%v: %s", err, out)
-		}
-	})
-	require.NoError(t, buildErr)
-	return builtBin
-}
-
 type testCluster struct {
 	env baselines.Env
 	cs  kubernetes.Interface
@@ -65,7 +29,7 @@ func upCluster(t testing.TB, ctx context.Context, sys *System, nodes int) *testC
 	if testing.Short() {
 		t.Skip("starts a real cluster; skipped with -short")
 	}
-	bin := kdbenchBinary(t)
+	bin := localtest.Binary(t)
 	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
 	c, err := p.Up(ctx, sys.Cluster(clusters.Spec{Name: "kd", Nodes: nodes}))
 	require.NoError(t, err)

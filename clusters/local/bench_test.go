@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"sort"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // within 1.5 GB RSS. Run with -benchtime 1x (make bench does).
 func BenchmarkClusterUp(b *testing.B) {
 	requireUpstream(b)
-	self := kdbenchBinary(b)
+	self := localtest.Binary(b)
 	for i := 0; i < b.N; i++ {
 		home := b.TempDir()
 		p := New(Options{Root: home, Self: self, Attached: true})

@@ -10,23 +10,14 @@ import (
 	"time"
 
 	"github.com/kdbench/kdbench/internal/buildinfo"
+	"github.com/kdbench/kdbench/internal/k8sbin"
 )
 
 // upstreamBinaries are built from k8s.io/kubernetes by `make k8s`.
-var upstreamBinaries = []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+var upstreamBinaries = k8sbin.Names
 
-// DefaultBinDir is where `make k8s` puts the upstream binaries: a user cache
-// keyed by version, so that every clone on the machine shares one build.
-func DefaultBinDir() string {
-	if d := os.Getenv("KDBENCH_K8S_BIN_DIR"); d != "" {
-		return d
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = filepath.Join(os.TempDir(), "kdbench-cache")
-	}
-	return filepath.Join(cache, "kdbench", "k8s-"+buildinfo.KubernetesVersion, "bin")
-}
+// DefaultBinDir is where `make k8s` puts the upstream binaries.
+func DefaultBinDir() string { return k8sbin.DefaultDir() }
 
 // checkBinaries verifies that each upstream binary exists and reports the
 // expected version, and returns the versions for the results manifest.

@@ -3,12 +3,11 @@ package local
 import (
 	"bytes"
 	"context"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,39 +24,6 @@ import (
 	"github.com/kdbench/kdbench/collectors/timeline"
 	"github.com/kdbench/kdbench/workloads/burst"
 )
-
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// kdbenchBinary returns the kdbench executable that runs etcd and the node
-// agent: $KDBENCH_BIN (the Makefile sets it) or a fresh build.
-func kdbenchBinary(t testing.TB) string {
-	t.Helper()
-	if b := os.Getenv("KDBENCH_BIN"); b != "" {
-		return b
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kdbench-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "kdbench")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/kdbench")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = err
-			builtBin = string(out)
-		}
-	})
-	require.NoError(t, buildErr, "building kdbench: %s", builtBin)
-	return builtBin
-}
 
 // requireUpstream fails (not skips) without the Kubernetes binaries: `make
 // test` builds them, and a test that silently skips proves nothing.
@@ -107,7 +73,7 @@ func TestLocalClusterScalesDeployment(t *testing.T) {
 	home := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	p := New(Options{Root: home, Self: kdbenchBinary(t), Attached: true, Logf: t.Logf})
+	p := New(Options{Root: home, Self: localtest.Binary(t), Attached: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "it", Nodes: 80})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Down(context.Background(), "it") })
@@ -115,7 +81,7 @@ func TestLocalClusterScalesDeployment(t *testing.T) {
 	require.Equal(t, "v1.32.13", c.Components["kube-apiserver"])
 	require.FileExists(t, c.Kubeconfig)
 
-	_, err = New(Options{Root: home, Self: kdbenchBinary(t)}).Up(ctx, clusters.Spec{Name: "it", Nodes: 1})
+	_, err = New(Options{Root: home, Self: localtest.Binary(t)}).Up(ctx, clusters.Spec{Name: "it", Nodes: 1})
 	require.ErrorContains(t, err, `cluster "it" is already running`)
 
 	st, err := p.Status(ctx, "it")
@@ -159,7 +125,7 @@ func TestLocalClusterScalesDeployment(t *testing.T) {
 // an `up` interrupted by SIGINT that must leave nothing behind.
 func TestCLIUpDownAndInterrupt(t *testing.T) {
 	requireCluster(t)
-	bin := kdbenchBinary(t)
+	bin := localtest.Binary(t)
 	home := t.TempDir()
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command(bin, append(args, "--home", home)...)

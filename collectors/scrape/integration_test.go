@@ -3,11 +3,7 @@ package scrape
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"testing"
 	"time"
 
@@ -19,58 +15,16 @@ import (
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
-// kdbenchBinary returns the kdbench executable that runs etcd and the node
-// agent: $KDBENCH_BIN (the Makefile sets it) or a fresh build.
-func kdbenchBinary(t testing.TB) string {
-	t.Helper()
-	if b := os.Getenv("KDBENCH_BIN"); b != "" {
-		return b
-	}
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kdbench-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "kdbench")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", builtBin, "./cmd/kdbench")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr, builtBin = err, string(out)
-		}
-	})
-	require.NoError(t, buildErr, "building kdbench: %s", builtBin)
-	return builtBin
-}
-
-// requireUpstream fails (not skips) without the Kubernetes binaries: `make
-// test` builds them, and a test that silently skips proves nothing.
-func requireUpstream(t testing.TB) {
-	t.Helper()
-	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
-		_, err := os.Stat(filepath.Join(local.DefaultBinDir(), b))
-		require.NoError(t, err, "Kubernetes binaries missing: run `make k8s` (or `make build`)")
-	}
-}
-
 // TestScrapeLocalCluster scrapes every component of a real 5-node local
 // cluster: each answers with Prometheus text holding its sentinel metrics.
 func TestScrapeLocalCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real cluster; skipped with -short")
 	}
-	requireUpstream(t)
+	localtest.RequireUpstream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	p := local.New(local.Options{Root: t.TempDir(), Self: kdbenchBinary(t), Attached: true, Logf: t.Logf})
+	p := local.New(local.Options{Root: t.TempDir(), Self: localtest.Binary(t), Attached: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "scrape-it", Nodes: 5})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Down(context.Background(), "scrape-it") })

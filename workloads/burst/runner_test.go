@@ -2,10 +2,8 @@ package burst
 
 import (
 	"context"
-	"os"
-	"os/exec"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -61,20 +59,6 @@ func TestGroupsShareClusters(t *testing.T) {
 	require.Len(t, cfg.groups(), 4, "scale-nodes needs a cluster per node count")
 }
 
-// kdbenchBinary returns $KDBENCH_BIN (set by the Makefile) or builds kdbench.
-func kdbenchBinary(t *testing.T) string {
-	if b := os.Getenv("KDBENCH_BIN"); b != "" {
-		return b
-	}
-	bin := filepath.Join(t.TempDir(), "kdbench")
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kdbench")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "building kdbench: %s", out)
-	return bin
-}
-
 // TestScalePodsProducesCompleteResults is the [bursts] issue's integration
 // run: scale-pods 100 for k8s and k8s+ on the local cluster.
 func TestScalePodsProducesCompleteResults(t *testing.T) {
@@ -90,7 +74,7 @@ func TestScalePodsProducesCompleteResults(t *testing.T) {
 	run, err := Run(ctx, Config{
 		Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100}, Reps: 1,
 		Base:        clusters.Spec{Name: "burst-it", Nodes: 20},
-		Provider:    local.New(local.Options{Root: filepath.Join(root, "home"), Self: kdbenchBinary(t), Attached: true}),
+		Provider:    local.New(local.Options{Root: filepath.Join(root, "home"), Self: localtest.Binary(t), Attached: true}),
 		ResultsRoot: filepath.Join(root, "results"), Log: &log,
 	})
 	require.NoError(t, err, log.String())

@@ -1,0 +1,60 @@
+// Package localtest helps tests that start a real local cluster: it finds
+// the kdbench binary that runs etcd and the node agent, and insists on the
+// upstream Kubernetes binaries. Only tests import it.
+package localtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/kdbench/kdbench/internal/k8sbin"
+)
+
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// Binary returns $KDBENCH_BIN (the Makefile sets it) or builds kdbench once
+// per test process.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if b := os.Getenv("KDBENCH_BIN"); b != "" {
+		return b
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kdbench-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "kdbench")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", built, "./cmd/kdbench")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = err
+			built = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building kdbench: %v: %s", buildErr, built)
+	}
+	return built
+}
+
+// RequireUpstream fails (not skips) without the Kubernetes binaries: `make
+// test` builds them, and a test that silently skips proves nothing.
+func RequireUpstream(t testing.TB) {
+	t.Helper()
+	for _, b := range k8sbin.Names {
+		if _, err := os.Stat(filepath.Join(k8sbin.DefaultDir(), b)); err != nil {
+			t.Fatalf("Kubernetes binaries missing (%v): run `make k8s` (or `make build`)", err)
+		}
+	}
+}
