@@ -31,7 +31,10 @@ import (
 //     spec.replicas over the link when it differs from the hop's record,
 //     then writes the object to the API server in the background (labels,
 //     annotations, the API's copy of replicas: off the critical path);
-//     status writes pass through with the API resourceVersion.
+//     status writes of managed objects go to the API server in the
+//     background too: they report, and a controller blocked on its rate
+//     limiter for them would delay the next object's scale-out (N functions
+//     scaled at once queue behind N status writes at the default 20 QPS).
 type Client struct {
 	kubernetes.Interface
 	W     egress.Writer
@@ -190,7 +193,12 @@ func (r replicaSets) UpdateStatus(ctx context.Context, rs *appsv1.ReplicaSet, op
 	}
 	api := rs.DeepCopy()
 	api.ResourceVersion = APIResourceVersion(api.ResourceVersion)
-	return r.ReplicaSetInterface.UpdateStatus(ctx, api, opts)
+	r.c.background(func() {
+		if _, err := r.ReplicaSetInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
+			klog.FromContext(ctx).V(2).Info("Background status write of a managed ReplicaSet failed; the controller retries", "replicaSet", klog.KObj(api), "err", err)
+		}
+	})
+	return rs, nil
 }
 
 type deployments struct {
@@ -214,5 +222,10 @@ func (d deployments) UpdateStatus(ctx context.Context, dp *appsv1.Deployment, op
 	}
 	api := dp.DeepCopy()
 	api.ResourceVersion = APIResourceVersion(api.ResourceVersion)
-	return d.DeploymentInterface.UpdateStatus(ctx, api, opts)
+	d.c.background(func() {
+		if _, err := d.DeploymentInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
+			klog.FromContext(ctx).V(2).Info("Background status write of a managed Deployment failed; the controller retries", "deployment", klog.KObj(api), "err", err)
+		}
+	})
+	return dp, nil
 }
