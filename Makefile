@@ -57,11 +57,12 @@ test: build vet
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
 # Kubedirect link throughput/latency, and the Fig 9 burst table (k8s, k8s+, kd, kd+).
 BENCH_REPS ?= 3
+BENCH_SIZES ?= 100,200,300,600
 bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
-	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+ --sizes 100,600 --reps $(BENCH_REPS) --warmup 1 \
+	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+ --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile default,tuned --results results/bench --no-plots
 
 clean:

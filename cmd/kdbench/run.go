@@ -25,6 +25,7 @@ func newRunCmd() *cobra.Command {
 		cfg               = burst.Config{Base: clusters.Spec{Name: "kdbench-run"}}
 		provider, home    string
 		metricsAddr       string
+		speedups          string
 		noPlots           bool
 	)
 	cmd := &cobra.Command{
@@ -71,6 +72,18 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.`,
 			if terr := results.WriteTable(out, run, nil, stats.DefaultBootstrap); terr != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: result table: %v\n", terr)
 			}
+			if pairs, perr := results.ParsePairs(speedups); perr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: --speedup: %v\n", perr)
+			} else if len(pairs) > 0 {
+				var buf strings.Builder
+				serr := results.WriteSpeedups(&buf, run, pairs, results.Metric{Name: "e2e", Key: results.KeyPerc90}, stats.DefaultBootstrap)
+				switch {
+				case serr == nil:
+					fmt.Fprint(out, "\n"+buf.String())
+				case cmd.Flags().Changed("speedup"):
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: --speedup: %v\n", serr)
+				}
+			}
 			if !noPlots {
 				paths, perr := plots.Render([]*results.Run{run}, plots.Options{OutDir: run.FiguresPath(), Formats: []string{"png", "svg"}, Stat: "p90"})
 				if perr != nil {
@@ -100,5 +113,6 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.`,
 	f.DurationVar(&cfg.RepTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
 	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
+	f.StringVar(&speedups, "speedup", "kd/k8s,kd+/k8s+", "system pairs FAST/BASE whose e2e p90 speed-up (BASE/FAST, with CI) is printed when both ran")
 	return cmd
 }
