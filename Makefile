@@ -20,7 +20,7 @@ GO_TEST_TIMEOUT ?= 40m
 export KDBENCH_K8S_BIN_DIR := $(K8S_BIN_DIR)
 export KDBENCH_BIN := $(CURDIR)/bin/kdbench
 
-.PHONY: build kdbench k8s run test vet bench clean
+.PHONY: build kdbench k8s run test vet bench loc clean
 build: kdbench k8s
 
 kdbench:
@@ -64,6 +64,10 @@ bench: build
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
 	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+ --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile default,tuned --results results/bench --no-plots
+
+# Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
+loc:
+	go test -count=1 -run TestAdapterLines -v ./kubedirect/controllers | grep -v '^=== \|^--- \|^PASS\|^ok'
 
 clean:
 	rm -rf bin .kdbench results
