@@ -317,6 +317,11 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 			fmt.Fprintf(cfg.Log, "harness warning: %s\n", c)
 		}
 	}
+	if o, ok := j.system.(baselines.Observable); ok {
+		if err := saveHops(ctx, run, id, o.Endpoints(), start); err != nil {
+			fmt.Fprintf(cfg.Log, "warning: %v\n", err)
+		}
+	}
 	if err := scrape.ScrapeInto(ctx, run, id, "after", observed); err != nil {
 		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
 	}
