@@ -295,6 +295,20 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	bar.Finish()
 
 	records := col.Records(id, cfg.Shape.Name)
+	if o, ok := j.system.(baselines.Observable); ok {
+		hops, herr := fetchHops(ctx, o.Endpoints(), start)
+		if herr != nil {
+			fmt.Fprintf(cfg.Log, "warning: %v\n", herr)
+		}
+		if n, oerr := overlayHops(records, hops); oerr != nil {
+			fmt.Fprintf(cfg.Log, "warning: %v\n", oerr)
+		} else if n > 0 && n < len(records) {
+			fmt.Fprintf(cfg.Log, "warning: link timestamps for %d of %d pods; the others keep API-side milestones\n", n, len(records))
+		}
+		if serr := saveHops(run, id, hops); serr != nil {
+			fmt.Fprintf(cfg.Log, "warning: %v\n", serr)
+		}
+	}
 	if aerr := run.AppendPods(id, records); aerr != nil {
 		return errors.Join(scaleErr, waitErr, aerr)
 	}
@@ -315,11 +329,6 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	for _, c := range checks {
 		if c.Verdict == results.VerdictWarn {
 			fmt.Fprintf(cfg.Log, "harness warning: %s\n", c)
-		}
-	}
-	if o, ok := j.system.(baselines.Observable); ok {
-		if err := saveHops(ctx, run, id, o.Endpoints(), start); err != nil {
-			fmt.Fprintf(cfg.Log, "warning: %v\n", err)
 		}
 	}
 	if err := scrape.ScrapeInto(ctx, run, id, "after", observed); err != nil {
