@@ -112,6 +112,11 @@ func (c *Config) groups() []group {
 				if !ok {
 					i = len(out)
 					index[key] = i
+					// A cluster of its own name per group keeps each group's
+					// logs after the run instead of wiping them with the next.
+					if spec.Name != "" {
+						spec.Name = fmt.Sprintf("%s-%d", spec.Name, i+1)
+					}
 					out = append(out, group{spec: spec})
 				}
 				out[i].jobs = append(out[i].jobs, job{system: sys, size: size, plan: plan})

@@ -46,7 +46,7 @@ func TestGroupsShareClusters(t *testing.T) {
 	sys, err := baselines.Parse([]string{"k8s", "k8s+"})
 	require.NoError(t, err)
 	cfg := Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100, 600}, Reps: 1,
-		QPSProfiles: []string{"default", "tuned"}, Base: clusters.Spec{Nodes: 80}}
+		QPSProfiles: []string{"default", "tuned"}, Base: clusters.Spec{Name: "run", Nodes: 80}}
 	require.NoError(t, cfg.validate())
 	gs := cfg.groups()
 	require.Len(t, gs, 4, "two profiles × two sandbox delays")
@@ -54,6 +54,7 @@ func TestGroupsShareClusters(t *testing.T) {
 		require.Len(t, g.jobs, 2, "both sizes share their cluster")
 	}
 	require.Equal(t, 200*time.Millisecond, gs[1].spec.SandboxDelay)
+	require.Equal(t, "run-2", gs[1].spec.Name, "each cluster keeps its own work directory and logs")
 
 	cfg.Shape, cfg.Sizes, cfg.QPSProfiles = Shapes["scale-nodes"], []int{500, 2000}, []string{"default"}
 	require.Len(t, cfg.groups(), 4, "scale-nodes needs a cluster per node count")
