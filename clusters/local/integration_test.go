@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -51,8 +52,7 @@ func leftovers(dir string) []string {
 		if err != nil || !bytes.Contains(raw, []byte(dir)) {
 			continue
 		}
-		var pid int
-		if _, err := fmtSscan(e.Name(), &pid); err == nil && !zombie(pid) {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && !zombie(pid) {
 			out = append(out, e.Name()+": "+strings.ReplaceAll(string(raw), "\x00", " "))
 		}
 	}
