@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/selfcheck"
 )
 
@@ -25,6 +27,16 @@ func main() {
 	selfcheck.RegisterClientMetrics()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "kdbench:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode lets scripts tell a measured regression (1, the CI gate of
+// `kdbench compare`) from everything else that went wrong (2).
+func exitCode(err error) int {
+	var reg *results.RegressionError
+	if errors.As(err, &reg) {
+		return 1
+	}
+	return 2
 }

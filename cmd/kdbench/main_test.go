@@ -1,0 +1,16 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kdbench/kdbench/collectors/results"
+)
+
+func TestExitCode(t *testing.T) {
+	require.Equal(t, 1, exitCode(fmt.Errorf("gate: %w", &results.RegressionError{})))
+	require.Equal(t, 2, exitCode(errors.New(`unknown system "borg"`)))
+}
