@@ -13,13 +13,17 @@ import (
 
 // deleteNamespace deletes ns and waits (bounded) until it is gone, so the
 // next burst does not compete with this one's pod deletions.
-func deleteNamespace(ctx context.Context, cs kubernetes.Interface, ns string) error {
+// With wait false it only asks for the deletion.
+func deleteNamespace(ctx context.Context, cs kubernetes.Interface, ns string, wait bool) error {
 	err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("deleting namespace %s: %w", ns, err)
+	}
+	if !wait {
+		return nil
 	}
 	deadline := time.Now().Add(3 * time.Minute)
 	for time.Now().Before(deadline) {

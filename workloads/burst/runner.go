@@ -245,7 +245,9 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 		}
 		dctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		if derr := deleteNamespace(dctx, env.Client, ns); derr != nil {
+		// After Ctrl-C, ask for the deletion but do not wait for it: the
+		// user wants the prompt back, and the cluster goes down anyway.
+		if derr := deleteNamespace(dctx, env.Client, ns, ctx.Err() == nil); derr != nil {
 			err = errors.Join(err, derr)
 		}
 	}()
