@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -143,10 +141,6 @@ func newKDNodeAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", metricsAddr)
-			if err != nil {
-				return fmt.Errorf("kd-nodeagent: metrics address %s: %w", metricsAddr, err)
-			}
 			mux := http.NewServeMux()
 			mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, hopGatherer{src}}, promhttp.HandlerOpts{}))
 			mux.Handle("/timings", timings)
@@ -157,21 +151,12 @@ func newKDNodeAgentCmd() *cobra.Command {
 				}
 				http.Error(w, "link not up", http.StatusServiceUnavailable)
 			})
-			mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-				select {
-				case <-agent.Ready():
-					fmt.Fprintln(w, "ok")
-				default:
-					http.Error(w, "registering nodes", http.StatusServiceUnavailable)
-				}
-			})
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-			go func() { _ = srv.Serve(ln) }()
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				defer cancel()
-				_ = srv.Shutdown(ctx)
-			}()
+			mux.HandleFunc("/readyz", readyz(agent.Ready(), "registering nodes"))
+			stop, err := serve("kd-nodeagent", metricsAddr, mux)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			return quiet(agent.Run(cmd.Context()))
 		},
 	}
