@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -165,4 +166,39 @@ func TestLockExcludesSecondCommand(t *testing.T) {
 	unlock2, err := l.lock()
 	require.NoError(t, err)
 	unlock2()
+}
+
+// TestPortTakenAtStartIsRetried: a component that lost its picked port to
+// another process is retried with fresh ports; a port the user fixed, a
+// component that fails otherwise, or one that never got healthy is not.
+func TestPortTakenAtStartIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	exitWith := func(name, msg string) error {
+		c := component{Name: name, Path: script(t, dir, name, `echo '`+msg+`' >&2; exit 1`),
+			Log: filepath.Join(dir, name+".log"), Healthy: func(context.Context) error { return os.ErrNotExist }}
+		p, err := startProcess(c, true)
+		require.NoError(t, err)
+		return waitHealthy(context.Background(), c, p, 30*time.Second)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	fixed := checkPortFree("kube-apiserver", l.Addr().(*net.TCPAddr).Port)
+	require.Error(t, fixed)
+
+	for _, tc := range []struct {
+		name  string
+		err   error
+		retry bool
+	}{
+		{"lost its port", exitWith("kube-apiserver", `E1201 run.go:72] "command failed" err="failed to listen on 127.0.0.1:45677: listen tcp 127.0.0.1:45677: bind: address already in use"`), true},
+		{"etcd lost its port", exitWith("etcd", `listen tcp 127.0.0.1:2379: bind: address already in use`), true},
+		{"bad flag", exitWith("kube-scheduler", `E0101 flag provided but not defined: -bogus`), false},
+		{"user-fixed port taken", fixed, false},
+		{"never healthy", errors.New("kube-scheduler not healthy after 1m (last check: address already in use)"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.retry, portTakenAtStart(tc.err), tc.err.Error())
+		})
+	}
 }

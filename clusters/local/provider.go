@@ -110,7 +110,31 @@ func validName(name string) error {
 
 // Up starts the cluster and waits until every node is Ready. Any failure or
 // cancellation stops everything it started; the logs stay for reading.
-func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (_ *clusters.Cluster, err error) {
+//
+// Ports are picked free and then handed to the components, so another
+// process can take one in between (parallel test packages and concurrent
+// clusters do): a start that failed only because of that is retried with
+// fresh ports.
+func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
+	const attempts = 3
+	for i := 1; ; i++ {
+		c, err := p.upOnce(ctx, spec)
+		if err == nil || i == attempts || ctx.Err() != nil || !portTakenAtStart(err) {
+			return c, err
+		}
+		p.opts.Logf("a port picked for cluster %q was taken by another process meanwhile; retrying with fresh ports (attempt %d of %d)", spec.Name, i+1, attempts)
+	}
+}
+
+// portTakenAtStart tells a component that lost its port to another process
+// (the component exited on EADDRINUSE) from every other start-up failure,
+// including a port the user fixed that is already taken, which is not retried.
+func portTakenAtStart(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "during start-up") && strings.Contains(msg, "address already in use")
+}
+
+func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.Cluster, err error) {
 	start := time.Now()
 	if spec.Name == "" {
 		spec.Name = "kdbench"
