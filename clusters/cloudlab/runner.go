@@ -1,0 +1,408 @@
+package cloudlab
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kdbench/kdbench/internal/fsutil"
+)
+
+// runner executes a plan: phase by phase, at most parallel nodes at a time,
+// each node's steps in order. A node that fails is left out of later phases;
+// a failed control plane stops the bootstrap after its phase.
+type runner struct {
+	plan     *Plan
+	dir      workDir
+	dial     func(context.Context, Node) (conn, error)
+	parallel int
+	secrets  map[string]string // variable → value, sent only to steps that name it
+	redact   *Redactor
+	state    *stateFile
+	progress io.Writer // redacted, shared by all nodes
+	backoff  wait.Backoff
+
+	mu      sync.Mutex
+	exports map[string]string // set by queries, read by later steps
+	conns   map[string]conn
+	failed  map[string]error
+}
+
+// remote commands: scripts go to bash's stdin so that no secret shows in the
+// node's process list; uploads need stdin for the data, and carry no secret.
+const (
+	remoteScript = "sudo -n bash -s"
+	remoteUpload = "sudo -n bash -c "
+)
+
+func (r *runner) run(ctx context.Context) error {
+	defer r.closeConns()
+	r.failed = map[string]error{}
+	r.exports = map[string]string{}
+	for _, ph := range Phases() {
+		if err := r.runPhase(ctx, ph); err != nil {
+			return err
+		}
+		if _, ok := r.failed[r.plan.Inventory.ControlPlane().Name]; ok {
+			break
+		}
+	}
+	return r.errs()
+}
+
+func (r *runner) runPhase(ctx context.Context, ph Phase) error {
+	sem := make(chan struct{}, r.parallel)
+	var wg sync.WaitGroup
+	var todo int
+	for _, n := range r.plan.Inventory.Nodes {
+		var steps []Step
+		for _, s := range r.plan.StepsFor(n) {
+			if s.Phase == ph {
+				steps = append(steps, s)
+			}
+		}
+		if len(steps) == 0 || r.hasFailed(n.Name) {
+			continue
+		}
+		todo++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if err := r.runNode(ctx, n, steps); err != nil {
+				r.mu.Lock()
+				r.failed[n.Name] = err
+				r.mu.Unlock()
+				r.printf("%s: FAILED: %v\n", n.Name, err)
+			}
+		}()
+	}
+	if todo > 0 {
+		r.printf("phase %s: %d nodes\n", ph, todo)
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (r *runner) hasFailed(node string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.failed[node]
+	return ok
+}
+
+// errs joins the nodes' failures, control plane first, then by node order.
+func (r *runner) errs() error {
+	var out []error
+	for _, n := range r.plan.Inventory.Nodes {
+		if err, ok := r.failed[n.Name]; ok {
+			out = append(out, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d nodes failed (logs in %s):\n%w", len(out), len(r.plan.Inventory.Nodes), r.dir.File("logs"), errors.Join(out...))
+}
+
+func (r *runner) printf(format string, args ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprint(r.progress, r.redact.String(fmt.Sprintf(format, args...)))
+}
+
+func (r *runner) conn(ctx context.Context, n Node) (conn, error) {
+	r.mu.Lock()
+	c, ok := r.conns[n.Name]
+	r.mu.Unlock()
+	if ok {
+		return c, nil
+	}
+	c, err := r.dial(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.conns[n.Name] = c
+	r.mu.Unlock()
+	return c, nil
+}
+
+func (r *runner) closeConns() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = map[string]conn{}
+}
+
+// runNode runs steps on n: each step's check, then (only if it fails) its
+// apply with retries, then the check again.
+func (r *runner) runNode(ctx context.Context, n Node, steps []Step) error {
+	lf, err := os.OpenFile(r.dir.Log(n.Name), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	log := r.redact.Writer(lf)
+	defer log.Close()
+	fail := func(s Step, err error) error {
+		return r.redact.Error(fmt.Errorf("node %s (%s): step %s: %w\n  log: %s", n.Name, n.Addr(), s.Name, err, r.dir.Log(n.Name)))
+	}
+	c, err := r.conn(ctx, n)
+	if err != nil {
+		return r.redact.Error(fmt.Errorf("node %s: %w", n.Name, err))
+	}
+	for _, s := range steps {
+		start := time.Now()
+		if s.Query() {
+			if err := r.query(ctx, c, n, s, log); err != nil {
+				_ = r.state.record(n.Name, s.Name, StepState{Status: statusFailed, Attempts: 1, Duration: since(start), At: now(), Error: fail(s, err).Error()})
+				return fail(s, err)
+			}
+			continue
+		}
+		done, err := r.check(ctx, c, n, s, log)
+		if err != nil {
+			return fail(s, err)
+		}
+		if done {
+			if err := r.state.record(n.Name, s.Name, StepState{Status: statusDone, Duration: since(start), At: now()}); err != nil {
+				return err
+			}
+			continue
+		}
+		r.printf("%s: %s: applying\n", n.Name, s.Name)
+		attempts, err := r.apply(ctx, c, n, s, log)
+		st := StepState{Status: statusDone, Applied: true, Attempts: attempts, Duration: since(start), At: now()}
+		if err != nil {
+			err = fail(s, err)
+			st.Status, st.Error = statusFailed, err.Error()
+		}
+		if serr := r.state.record(n.Name, s.Name, st); serr != nil && err == nil {
+			err = serr
+		}
+		if err != nil {
+			return err
+		}
+		r.printf("%s: %s: done in %s\n", n.Name, s.Name, st.Duration)
+	}
+	return nil
+}
+
+func now() time.Time           { return time.Now().UTC().Truncate(time.Second) }
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+func isExit(err error) bool    { var e *ssh.ExitError; return errors.As(err, &e) }
+func exitStatus(err error) (int, bool) {
+	var e *ssh.ExitError
+	if errors.As(err, &e) {
+		return e.ExitStatus(), true
+	}
+	return 0, false
+}
+
+// check reports whether s is done on n; a transport error is an error, a
+// non-zero exit is "not done".
+func (r *runner) check(ctx context.Context, c conn, n Node, s Step, log io.Writer) (bool, error) {
+	res := r.exec(ctx, c, n, s, "check", s.Check, nil, log, nil)
+	if res.err != nil && !isExit(res.err) {
+		return false, res.err
+	}
+	return res.err == nil, nil
+}
+
+// apply runs s's apply until its check passes, at most 1+Retries times,
+// backing off between attempts. It returns the attempts made.
+func (r *runner) apply(ctx context.Context, c conn, n Node, s Step, log io.Writer) (int, error) {
+	b := r.backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		var stdin io.Reader
+		if s.Upload != nil {
+			f, ferr := os.Open(s.Upload.Local)
+			if ferr != nil {
+				return attempt, ferr
+			}
+			stdin = f
+			defer f.Close()
+		}
+		res := r.exec(ctx, c, n, s, "apply", s.Apply, stdin, log, nil)
+		if err = res.err; err == nil {
+			var done bool
+			if done, err = r.check(ctx, c, n, s, log); err == nil && !done {
+				err = errors.New("apply succeeded but the check still fails")
+			}
+		} else {
+			err = res.describe(s.Apply, err)
+		}
+		if err == nil || attempt > s.Retries || ctx.Err() != nil {
+			if err != nil && attempt > 1 {
+				err = fmt.Errorf("failed after %d attempts: %w", attempt, err)
+			}
+			return attempt, err
+		}
+		d := b.Step()
+		r.printf("%s: %s: attempt %d failed, retrying in %s\n", n.Name, s.Name, attempt, d.Round(time.Millisecond))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return attempt, ctx.Err()
+		}
+	}
+}
+
+// query runs a read-only step and puts its output where the step says.
+func (r *runner) query(ctx context.Context, c conn, n Node, s Step, log io.Writer) error {
+	var out bytes.Buffer
+	res := r.exec(ctx, c, n, s, "query", s.Apply, nil, log, &out)
+	if res.err != nil {
+		return res.describe(s.Apply, res.err)
+	}
+	switch {
+	case s.Export != "":
+		v := strings.TrimSpace(out.String())
+		if v == "" {
+			return fmt.Errorf("query printed nothing for $%s", s.Export)
+		}
+		r.mu.Lock()
+		r.exports[s.Export] = v
+		r.mu.Unlock()
+	case s.Fetch != "":
+		if err := fsutil.WriteFileAtomic(r.dir.File(s.Fetch), out.Bytes(), 0o600); err != nil {
+			return err
+		}
+	}
+	return r.state.record(n.Name, s.Name, StepState{Status: statusDone, At: now()})
+}
+
+// result is one command's outcome and the tail of what it printed.
+type result struct {
+	err  error
+	tail *tailBuffer
+}
+
+func (res result) describe(cmd string, err error) error {
+	first, _, _ := strings.Cut(strings.TrimSpace(cmd), "\n")
+	msg := fmt.Sprintf("%v\n  command: %s", err, first)
+	if t := res.tail.String(); t != "" {
+		msg += "\n  output (last lines):\n    " + strings.ReplaceAll(strings.TrimRight(t, "\n"), "\n", "\n    ")
+	}
+	return errors.New(msg)
+}
+
+// exec runs one command of step s on n, logging the script and its output.
+// If capture is set, stdout goes there and not to the log (fetched files
+// hold keys); exports are still logged, being public.
+func (r *runner) exec(ctx context.Context, c conn, n Node, s Step, action, cmd string, upload io.Reader, log io.Writer, capture *bytes.Buffer) result {
+	script := r.script(n, s, action, cmd)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	tail := &tailBuffer{max: 20}
+	stdout := io.MultiWriter(log, tail)
+	if capture != nil {
+		stdout = capture
+		if s.Export != "" {
+			stdout = io.MultiWriter(capture, log)
+		}
+	}
+	stderr := io.MultiWriter(log, tail)
+	fmt.Fprintf(log, "=== %s %s %s\n%s\n--- output\n", now().Format(time.RFC3339), s.Name, action, script)
+	start := time.Now()
+	var err error
+	if upload != nil {
+		err = c.run(ctx, remoteUpload+shellQuote(script), upload, stdout, stderr)
+	} else {
+		err = c.run(ctx, remoteScript, strings.NewReader(script), stdout, stderr)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %s", s.Timeout)
+	}
+	code := "exit 0"
+	if st, ok := exitStatus(err); ok {
+		code = fmt.Sprintf("exit %d", st)
+	} else if err != nil {
+		code = "error: " + err.Error()
+	}
+	fmt.Fprintf(log, "\n--- %s after %s\n", code, time.Since(start).Round(time.Millisecond))
+	return result{err: err, tail: tail}
+}
+
+// script is what bash runs: a marker naming the step, strict mode, the
+// node's variables, the secrets and exports the step needs, the command.
+func (r *runner) script(n Node, s Step, action, cmd string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# kdbench step=%s action=%s\nset -euo pipefail\n", s.Name, action)
+	vars := r.plan.Env(n)
+	for _, name := range s.Secrets {
+		vars = append(vars, [2]string{name, r.secrets[name]})
+	}
+	r.mu.Lock()
+	names := make([]string, 0, len(r.exports))
+	for k := range r.exports {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		vars = append(vars, [2]string{k, r.exports[k]})
+	}
+	r.mu.Unlock()
+	for _, kv := range vars {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	b.WriteString(cmd)
+	b.WriteString("\n")
+	return b.String()
+}
+
+// shellQuote single-quotes s for bash.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// tailBuffer keeps the last max lines written to it.
+type tailBuffer struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  string
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.part + string(p)
+	parts := strings.Split(s, "\n")
+	t.part = parts[len(parts)-1]
+	t.lines = append(t.lines, parts[:len(parts)-1]...)
+	if len(t.lines) > t.max {
+		t.lines = t.lines[len(t.lines)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := strings.Join(t.lines, "\n")
+	if t.part != "" {
+		if out != "" {
+			out += "\n"
+		}
+		out += t.part
+	}
+	return out
+}
