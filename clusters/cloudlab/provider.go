@@ -48,7 +48,7 @@ type Options struct {
 type Provider struct {
 	opts Options
 	// dial and attach are replaced by tests.
-	dial   func(l Login, knownHosts string) (func(context.Context, Node) (conn, error), func() error, error)
+	dial   func(l Login, knownHosts string, warn func(string)) (func(context.Context, Node) (conn, error), func() error, error)
 	attach func(context.Context, clusters.Spec) (*clusters.Cluster, error)
 }
 
@@ -72,8 +72,8 @@ func New(o Options) *Provider {
 	return &Provider{opts: o, dial: sshDial, attach: existing.Provider{}.Up}
 }
 
-func sshDial(l Login, knownHosts string) (func(context.Context, Node) (conn, error), func() error, error) {
-	d, err := newDialer(l, knownHosts)
+func sshDial(l Login, knownHosts string, warn func(string)) (func(context.Context, Node) (conn, error), func() error, error) {
+	d, err := newDialer(l, knownHosts, warn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -200,7 +200,8 @@ func (p *Provider) run(ctx context.Context, d workDir, name string, plan *Plan) 
 	if err := sf.write(); err != nil {
 		return err
 	}
-	dial, closeDialer, err := p.dial(p.opts.Login, d.KnownHosts())
+	warn := func(msg string) { fmt.Fprintf(p.opts.Progress, "warning: %s\n", msg) }
+	dial, closeDialer, err := p.dial(p.opts.Login, d.KnownHosts(), warn)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -46,17 +45,22 @@ type conn interface {
 type dialer struct {
 	login   Login
 	cfg     *ssh_config.Config
-	auth    []ssh.AuthMethod
 	hosts   *tofu
 	timeout time.Duration
+
+	authMu sync.Mutex
+	auth   map[string][]ssh.AuthMethod // by key file ("" for agent and defaults)
 
 	jumpOnce sync.Once
 	jump     *ssh.Client
 	jumpErr  error
 }
 
-func newDialer(l Login, knownHostsPath string) (*dialer, error) {
-	d := &dialer{login: l, timeout: 30 * time.Second}
+// newDialer reads l.SSHConfig, or ~/.ssh/config if it can: the parser
+// rejects Match blocks, and a default file it cannot read is skipped with a
+// warning rather than stopping users whose flags say all that is needed.
+func newDialer(l Login, knownHostsPath string, warn func(string)) (*dialer, error) {
+	d := &dialer{login: l, timeout: 30 * time.Second, auth: map[string][]ssh.AuthMethod{}}
 	path := l.SSHConfig
 	if path == "" {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -66,16 +70,17 @@ func newDialer(l Login, knownHostsPath string) (*dialer, error) {
 	if f, err := os.Open(path); err == nil {
 		d.cfg, err = ssh_config.Decode(f)
 		f.Close()
-		if err != nil {
+		if err != nil && l.SSHConfig != "" {
 			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if err != nil {
+			d.cfg = nil
+			warn(fmt.Sprintf("ignoring %s: %v; pass --user, --key and --jump as needed", path, err))
 		}
 	} else if l.SSHConfig != "" {
 		return nil, err
 	}
 	var err error
-	if d.auth, err = authMethods(l.Key); err != nil {
-		return nil, err
-	}
 	if d.hosts, err = newTOFU(knownHostsPath); err != nil {
 		return nil, err
 	}
@@ -102,8 +107,36 @@ func (d *dialer) user(n Node) string {
 	return "root"
 }
 
-func (d *dialer) clientConfig(user string) *ssh.ClientConfig {
-	return &ssh.ClientConfig{User: user, Auth: d.auth, HostKeyCallback: d.hosts.check, Timeout: d.timeout}
+// authFor picks the key for host: --key, else ssh_config's IdentityFile,
+// else ssh-agent or ~/.ssh/id_*. Keys are read once.
+func (d *dialer) authFor(host string) ([]ssh.AuthMethod, error) {
+	key := d.login.Key
+	if key == "" {
+		key = d.get(host, "IdentityFile")
+		if strings.HasPrefix(key, "~/") {
+			home, _ := os.UserHomeDir()
+			key = filepath.Join(home, key[2:])
+		}
+	}
+	d.authMu.Lock()
+	defer d.authMu.Unlock()
+	if a, ok := d.auth[key]; ok {
+		return a, nil
+	}
+	a, err := authMethods(key)
+	if err != nil {
+		return nil, err
+	}
+	d.auth[key] = a
+	return a, nil
+}
+
+func (d *dialer) clientConfig(host, user string) (*ssh.ClientConfig, error) {
+	auth, err := d.authFor(host)
+	if err != nil {
+		return nil, err
+	}
+	return &ssh.ClientConfig{User: user, Auth: auth, HostKeyCallback: d.hosts.check, Timeout: d.timeout}, nil
 }
 
 func (d *dialer) dial(ctx context.Context, n Node) (conn, error) {
@@ -112,8 +145,11 @@ func (d *dialer) dial(ctx context.Context, n Node) (conn, error) {
 		jumpSpec = d.get(n.Host, "ProxyJump")
 	}
 	user := d.user(n)
+	cfg, err := d.clientConfig(n.Host, user)
+	if err != nil {
+		return nil, err
+	}
 	var nc net.Conn
-	var err error
 	if jumpSpec != "" && jumpSpec != "none" {
 		j, err := d.jumpClient(ctx, jumpSpec)
 		if err != nil {
@@ -128,7 +164,7 @@ func (d *dialer) dial(ctx context.Context, n Node) (conn, error) {
 			return nil, fmt.Errorf("ssh to %s: %w", n.Addr(), err)
 		}
 	}
-	c, chans, reqs, err := ssh.NewClientConn(nc, n.Addr(), d.clientConfig(user))
+	c, chans, reqs, err := ssh.NewClientConn(nc, n.Addr(), cfg)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("ssh to %s@%s: %w", user, n.Addr(), err)
@@ -150,14 +186,19 @@ func (d *dialer) jumpClient(ctx context.Context, spec string) (*ssh.Client, erro
 		if user == "" {
 			user = d.user(Node{Host: host})
 		}
-		p, _ := strconv.Atoi(port)
+		cfg, err := d.clientConfig(host, user)
+		if err != nil {
+			d.jumpErr = err
+			return
+		}
 		nd := net.Dialer{Timeout: d.timeout}
-		nc, err := nd.DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		addr := net.JoinHostPort(host, port)
+		nc, err := nd.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			d.jumpErr = fmt.Errorf("jump host %s: %w", spec, err)
 			return
 		}
-		c, chans, reqs, err := ssh.NewClientConn(nc, nc.RemoteAddr().String(), d.clientConfig(user))
+		c, chans, reqs, err := ssh.NewClientConn(nc, addr, cfg)
 		if err != nil {
 			nc.Close()
 			d.jumpErr = fmt.Errorf("jump host %s: %w", spec, err)

@@ -150,14 +150,18 @@ func loadSecrets(path string) (secrets, error) {
 // newBootstrapToken makes a kubeadm bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}.
 func newBootstrapToken() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 22)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
 	out := make([]byte, 0, 23)
-	for i, c := range b {
-		if i == 6 {
+	var b [1]byte
+	for len(out) < 23 {
+		if len(out) == 6 {
 			out = append(out, '.')
+			continue
 		}
-		out = append(out, alphabet[int(c)%len(alphabet)])
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+		if int(b[0]) >= 256/len(alphabet)*len(alphabet) {
+			continue // rejecting the top of the range keeps every character equally likely
+		}
+		out = append(out, alphabet[int(b[0])%len(alphabet)])
 	}
 	return string(out)
 }
