@@ -125,6 +125,8 @@ func TestUpResumesAfterANodeFails(t *testing.T) {
 	require.Contains(t, msg, "E: containerd failed on w2", "the error carries the output's tail")
 	require.Contains(t, msg, filepath.Join("logs", "w2.log"))
 	require.Contains(t, progress.String(), "w2: containerd: attempt 2 failed, retrying")
+	require.Regexp(t, `(?m)^w2 +worker +1/8 +1 +containerd$`, progress.String(), "the summary shows where w2 stopped")
+	require.Regexp(t, `(?m)^cp +control-plane +18/18 +16 +$`, progress.String())
 
 	// w2 stopped at containerd and was left out of the join; the others went on.
 	w2 := f.node("w2").actions()

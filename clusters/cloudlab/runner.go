@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -34,6 +35,7 @@ type runner struct {
 
 	mu      sync.Mutex
 	exports map[string]string // set by queries, read by later steps
+	applied map[string]int    // node → steps this run applied
 	conns   map[string]conn
 	failed  map[string]error
 }
@@ -49,6 +51,7 @@ func (r *runner) run(ctx context.Context) error {
 	defer r.closeConns()
 	r.failed = map[string]error{}
 	r.exports = map[string]string{}
+	r.applied = map[string]int{}
 	for _, ph := range Phases() {
 		if err := r.runPhase(ctx, ph); err != nil {
 			return err
@@ -57,7 +60,36 @@ func (r *runner) run(ctx context.Context) error {
 			break
 		}
 	}
+	r.summary()
 	return r.errs()
+}
+
+// summary prints one line per node: its steps done, how many this run
+// applied, and where it stopped.
+func (r *runner) summary() {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tROLE\tDONE\tAPPLIED\tSTOPPED AT")
+	r.state.mu.Lock()
+	for _, n := range r.plan.Inventory.Nodes {
+		steps := r.plan.StepsFor(n)
+		done, stopped := 0, ""
+		for _, s := range steps {
+			switch st := r.state.s.Steps[n.Name][s.Name]; {
+			case st.Status == statusDone:
+				done++
+			case stopped == "":
+				stopped = s.Name
+			}
+		}
+		r.mu.Lock()
+		applied := r.applied[n.Name]
+		r.mu.Unlock()
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\n", n.Name, n.Role, done, len(steps), applied, stopped)
+	}
+	r.state.mu.Unlock()
+	tw.Flush()
+	r.printf("%s", b.String())
 }
 
 func (r *runner) runPhase(ctx context.Context, ph Phase) error {
@@ -201,6 +233,9 @@ func (r *runner) runNode(ctx context.Context, n Node, steps []Step) error {
 		if err != nil {
 			return err
 		}
+		r.mu.Lock()
+		r.applied[n.Name]++
+		r.mu.Unlock()
 		r.printf("%s: %s: done in %s\n", n.Name, s.Name, st.Duration)
 	}
 	return nil
