@@ -77,8 +77,11 @@ func TestUpRunsThePlanThenOnlyChecks(t *testing.T) {
 	require.Contains(t, join, "export KDB_JOIN_TOKEN='"+sec.JoinToken+"'")
 	require.Contains(t, join, "export KDB_CA_CERT_HASH='0123abcd'")
 	require.Contains(t, join, "export NODE_IP='10.10.1.2'")
-	// The binary went to every node as the upload's stdin.
+	// The binary crossed SSH once, to the control plane; the workers
+	// fetched it from there and checked its hash.
 	data, err := os.ReadFile(fakeBinary)
+	require.NoError(t, err)
+	sum, err := fileSHA256(fakeBinary)
 	require.NoError(t, err)
 	for _, n := range f.nodes {
 		var got [][]byte
@@ -86,8 +89,17 @@ func TestUpRunsThePlanThenOnlyChecks(t *testing.T) {
 			if c.Stdin != nil {
 				got = append(got, c.Stdin)
 			}
+			if c.Step == "kdbench-fetch" && c.Action == "apply" {
+				require.Contains(t, c.Script, `curl -fsS "http://$CP_IP:8099/kdbench"`)
+				require.Contains(t, c.Script, sum)
+				require.Contains(t, c.Script, "export CP_IP='10.10.1.1'")
+			}
 		}
-		require.Equal(t, [][]byte{data}, got, n.name)
+		if n.name == "cp" {
+			require.Equal(t, [][]byte{data}, got)
+		} else {
+			require.Empty(t, got, n.name)
+		}
 	}
 
 	// A second run finds everything done: checks and read-only queries only.
@@ -126,7 +138,7 @@ func TestUpResumesAfterANodeFails(t *testing.T) {
 	require.Contains(t, msg, filepath.Join("logs", "w2.log"))
 	require.Contains(t, progress.String(), "w2: containerd: attempt 2 failed, retrying")
 	require.Regexp(t, `(?m)^w2 +worker +1/8 +1 +containerd$`, progress.String(), "the summary shows where w2 stopped")
-	require.Regexp(t, `(?m)^cp +control-plane +18/18 +16 +$`, progress.String())
+	require.Regexp(t, `(?m)^cp +control-plane +19/19 +17 +$`, progress.String())
 
 	// w2 stopped at containerd and was left out of the join; the others went on.
 	w2 := f.node("w2").actions()
@@ -134,6 +146,11 @@ func TestUpResumesAfterANodeFails(t *testing.T) {
 	require.NotContains(t, w2, "kubeadm-join/check")
 	require.Contains(t, f.node("w1").actions(), "kubeadm-join/apply")
 	require.Contains(t, f.node("cp").actions(), "knative-kourier/apply")
+	for _, c := range f.node("cp").cmds {
+		if c.Step == "nodes-ready" {
+			require.Contains(t, c.Script, "export KDB_NODES_EXPECTED='3'", "the add-ons wait for the nodes that did not fail")
+		}
+	}
 	st := readStateFile(t, root)
 	require.Equal(t, statusFailed, st.Steps["w2"]["containerd"].Status)
 	require.Equal(t, 3, st.Steps["w2"]["containerd"].Attempts)
@@ -261,7 +278,7 @@ func TestDownResetsNodesAndKeepsTheInventory(t *testing.T) {
 	s, err := p.Status(context.Background(), "kdbench")
 	require.NoError(t, err)
 	require.False(t, s.Running)
-	require.Equal(t, "control-plane, 0/18 steps done", s.Components["cp"])
+	require.Equal(t, "control-plane, 0/19 steps done", s.Components["cp"])
 	p.opts.Inventory = ""
 	_, err = p.Plan(clusters.Spec{Name: "kdbench"})
 	require.NoError(t, err)

@@ -17,7 +17,8 @@ func WritePlan(w io.Writer, p *Plan) error {
 	bw.printf("# kdbench cloudlab bootstrap: %d nodes (control plane %s, %d workers), QPS profile %s\n",
 		len(p.Inventory.Nodes), cp.Name, len(p.Inventory.Nodes)-1, p.QPSProfile)
 	bw.printf("# Each command runs as `sudo bash -s` with `set -euo pipefail` and the node's variables exported;\n")
-	bw.printf("# a step's apply runs only when its check fails, and its check must pass afterwards.\n\n")
+	bw.printf("# a step's apply runs only when its check fails, and its check must pass afterwards.\n")
+	bw.printf("# Set while running: $%s (from the ca-cert-hash query), $%s (nodes not failed so far).\n\n", envCACertHash, envNodesExpected)
 
 	bw.printf("## Nodes\n")
 	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)

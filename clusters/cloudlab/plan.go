@@ -33,6 +33,9 @@ type Plan struct {
 const (
 	envJoinToken  = "KDB_JOIN_TOKEN"
 	envCACertHash = "KDB_CA_CERT_HASH"
+	// envNodesExpected is set by the runner before each phase: the nodes
+	// that have not failed so far.
+	envNodesExpected = "KDB_NODES_EXPECTED"
 )
 
 // Env returns the variables exported to node n's commands, in a fixed order.
@@ -79,8 +82,8 @@ func NewPlan(inv Inventory, o PlanOptions) (*Plan, error) {
 	p := &Plan{Inventory: inv, QPSProfile: prof.Name}
 	p.Steps = append(p.Steps, prepareSteps(o.KdbenchBinary, binSum)...)
 	p.Steps = append(p.Steps, controlPlaneSteps(kubeadmYAML, schedYAML)...)
-	p.Steps = append(p.Steps, joinSteps()...)
-	p.Steps = append(p.Steps, addonSteps(len(inv.Nodes))...)
+	p.Steps = append(p.Steps, joinSteps(binSum)...)
+	p.Steps = append(p.Steps, addonSteps()...)
 	return p, nil
 }
 

@@ -36,16 +36,17 @@ func TestPlanGolden80Nodes(t *testing.T) {
 func TestPlanPerRole(t *testing.T) {
 	p, err := NewPlan(paperInventory(t), PlanOptions{QPSProfile: "tuned", KdbenchBinary: fakeBinary})
 	require.NoError(t, err)
-	prepare := []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "kdbench-binary", "go-toolchain", "dirigent"}
+	worker := []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "go-toolchain", "dirigent",
+		"kubeadm-join", "kdbench-fetch"}
 	for _, tc := range []struct {
 		node string
 		want []string
 	}{
-		{"cp", append(append([]string{}, prepare...),
-			"kubeadm-config", "kubeadm-init", "cni-flannel", "join-token", "ca-cert-hash", "kubeconfig",
-			"nodes-ready", "prometheus", "kwok", "knative-serving", "knative-kourier")},
-		{"w1", append(append([]string{}, prepare...), "kubeadm-join")},
-		{"w79", append(append([]string{}, prepare...), "kubeadm-join")},
+		{"cp", []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "kdbench-binary", "go-toolchain", "dirigent",
+			"kdbench-serve", "kubeadm-config", "kubeadm-init", "cni-flannel", "join-token", "ca-cert-hash", "kubeconfig",
+			"nodes-ready", "prometheus", "kwok", "knative-serving", "knative-kourier"}},
+		{"w1", worker},
+		{"w79", worker},
 	} {
 		t.Run(tc.node, func(t *testing.T) {
 			var n Node

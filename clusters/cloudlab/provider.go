@@ -300,7 +300,7 @@ func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, err
 // allStepNames is the bootstrap's steps without their commands, for Status.
 func allStepNames() []Step {
 	var out []Step
-	for _, s := range append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps()...), addonSteps(0)...) {
+	for _, s := range append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps("")...), addonSteps()...) {
 		out = append(out, Step{Name: s.Name, Phase: s.Phase, Roles: s.Roles})
 	}
 	return out
@@ -311,8 +311,10 @@ func allStepNames() []Step {
 func resetSteps() []Step {
 	return []Step{{
 		Name: "reset", Phase: PhasePrepare, Roles: allRoles, Timeout: 5 * time.Minute, Retries: 1,
-		Check: `! test -e /etc/kubernetes/kubelet.conf -o -e /etc/kubernetes/manifests/kube-apiserver.yaml -o -e ` + kdbenchEtcDir + ` -o -e /opt/kdbench -o -e /usr/local/bin/kdbench`,
-		Apply: `kubeadm reset -f || true
+		Check: `! systemctl is-active -q kdbench-files &&
+! test -e /etc/kubernetes/kubelet.conf -o -e /etc/kubernetes/manifests/kube-apiserver.yaml -o -e ` + kdbenchEtcDir + ` -o -e /opt/kdbench -o -e /usr/local/bin/kdbench`,
+		Apply: `systemctl stop kdbench-files 2>/dev/null || true
+kubeadm reset -f || true
 rm -rf /etc/cni/net.d ` + kdbenchEtcDir + ` /opt/kdbench /usr/local/bin/kdbench /etc/default/kubelet`,
 	}}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -53,6 +54,7 @@ func (r *runner) run(ctx context.Context) error {
 	r.exports = map[string]string{}
 	r.applied = map[string]int{}
 	for _, ph := range Phases() {
+		r.exports[envNodesExpected] = strconv.Itoa(len(r.plan.Inventory.Nodes) - len(r.failed))
 		if err := r.runPhase(ctx, ph); err != nil {
 			return err
 		}
@@ -120,7 +122,8 @@ func (r *runner) runPhase(ctx context.Context, ph Phase) error {
 				r.mu.Lock()
 				r.failed[n.Name] = err
 				r.mu.Unlock()
-				r.printf("%s: FAILED: %v\n", n.Name, err)
+				first, _, _ := strings.Cut(err.Error(), "\n")
+				r.printf("%s: FAILED: %s\n", n.Name, first)
 			}
 		}()
 	}
@@ -268,16 +271,7 @@ func (r *runner) apply(ctx context.Context, c conn, n Node, s Step, log io.Write
 	b := r.backoff
 	var err error
 	for attempt := 1; ; attempt++ {
-		var stdin io.Reader
-		if s.Upload != nil {
-			f, ferr := os.Open(s.Upload.Local)
-			if ferr != nil {
-				return attempt, ferr
-			}
-			stdin = f
-			defer f.Close()
-		}
-		res := r.exec(ctx, c, n, s, "apply", s.Apply, stdin, log, nil)
+		res := r.execApply(ctx, c, n, s, log)
 		if err = res.err; err == nil {
 			var done bool
 			if done, err = r.check(ctx, c, n, s, log); err == nil && !done {
@@ -300,6 +294,23 @@ func (r *runner) apply(ctx context.Context, c conn, n Node, s Step, log io.Write
 			return attempt, ctx.Err()
 		}
 	}
+}
+
+// execApply runs s's apply once, streaming its upload, if any, to stdin.
+func (r *runner) execApply(ctx context.Context, c conn, n Node, s Step, log io.Writer) result {
+	if s.Upload == nil {
+		return r.exec(ctx, c, n, s, "apply", s.Apply, nil, log, nil)
+	}
+	if len(s.Secrets) > 0 {
+		// An upload's script travels in the command line, visible in ps.
+		return result{err: fmt.Errorf("step %s uploads a file and cannot take secrets", s.Name), tail: &tailBuffer{}}
+	}
+	f, err := os.Open(s.Upload.Local)
+	if err != nil {
+		return result{err: err, tail: &tailBuffer{}}
+	}
+	defer f.Close()
+	return r.exec(ctx, c, n, s, "apply", s.Apply, f, log, nil)
 }
 
 // query runs a read-only step and puts its output where the step says.

@@ -50,12 +50,16 @@ systemctl enable kubelet`,
 		Check: `grep -qx "KUBELET_EXTRA_ARGS=--node-ip=$NODE_IP" /etc/default/kubelet`,
 		Apply: `echo "KUBELET_EXTRA_ARGS=--node-ip=$NODE_IP" > /etc/default/kubelet`,
 	}, {
-		Name: "kdbench-binary", Phase: PhasePrepare, Roles: allRoles, Timeout: 5 * time.Minute, Retries: 2,
+		// The binary (~100 MB) crosses the user's uplink once, to the control
+		// plane, which serves it to the workers on the LAN (kdbench-fetch).
+		Name: "kdbench-binary", Phase: PhasePrepare, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 2,
 		Upload: &Upload{Local: binary, SHA256: binSum},
-		Check:  `echo "` + binSum + `  /usr/local/bin/kdbench" | sha256sum -c --status`,
-		Apply: `cat > /usr/local/bin/.kdbench.tmp
-chmod 755 /usr/local/bin/.kdbench.tmp
-mv -f /usr/local/bin/.kdbench.tmp /usr/local/bin/kdbench`,
+		Check:  `printf '%s  %s\n' ` + binSum + ` /usr/local/bin/kdbench ` + binSum + ` ` + distDir + `/kdbench | sha256sum -c --status`,
+		Apply: `mkdir -p ` + distDir + `
+cat > ` + distDir + `/.kdbench.tmp
+chmod 755 ` + distDir + `/.kdbench.tmp
+mv -f ` + distDir + `/.kdbench.tmp ` + distDir + `/kdbench
+install -m 755 ` + distDir + `/kdbench /usr/local/bin/kdbench`,
 	}, {
 		Name: "go-toolchain", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
 		Check: `/usr/local/go/bin/go version | grep -q ' go` + goVersion + ` '`,
@@ -84,8 +88,22 @@ echo ` + DirigentCommit + ` > "$d/COMMIT"`,
 // kubectl runs as root on the control plane with the admin kubeconfig.
 const kubectl = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
 
+// distDir on the control plane holds what it serves to the workers.
+const (
+	distDir  = "/opt/kdbench/dist"
+	distPort = "8099"
+)
+
 func controlPlaneSteps(kubeadmYAML, schedYAML []byte) []Step {
 	return []Step{{
+		// Serves distDir on the experiment LAN only, until cluster down.
+		Name: "kdbench-serve", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute, Retries: 1,
+		Check: `systemctl is-active -q kdbench-files`,
+		Apply: `systemctl reset-failed kdbench-files 2>/dev/null || true
+systemd-run --unit kdbench-files --description "kdbench files for the workers" \
+  python3 -m http.server ` + distPort + ` --bind "$NODE_IP" --directory ` + distDir + `
+sleep 1`,
+	}, {
 		Name: "kubeadm-config", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute,
 		Check: fmt.Sprintf("printf '%%s  %%s\\n' %s %s %s %s | sha256sum -c --status",
 			sum(kubeadmYAML), kubeadmConfigPath, sum(schedYAML), schedulerConfigPath),
@@ -123,26 +141,37 @@ kubeadm init --config ` + kubeadmConfigPath + ` --skip-token-print`,
 	}}
 }
 
-func joinSteps() []Step {
+func joinSteps(binSum string) []Step {
 	return []Step{{
 		Name: "kubeadm-join", Phase: PhaseJoin, Roles: workers, Timeout: 5 * time.Minute, Retries: 3,
 		Secrets: []string{envJoinToken},
 		Check:   `test -f /etc/kubernetes/kubelet.conf && systemctl is-active -q kubelet`,
 		Apply: `kubeadm reset -f >/dev/null 2>&1 || true
 kubeadm join "$CP_IP:6443" --node-name "$NODE_NAME" --token "$` + envJoinToken + `" --discovery-token-ca-cert-hash "sha256:$` + envCACertHash + `"`,
+	}, {
+		Name: "kdbench-fetch", Phase: PhaseJoin, Roles: workers, Timeout: 5 * time.Minute, Retries: 3,
+		Check: `echo "` + binSum + `  /usr/local/bin/kdbench" | sha256sum -c --status`,
+		Apply: `curl -fsS "http://$CP_IP:` + distPort + `/kdbench" -o /usr/local/bin/.kdbench.tmp
+echo "` + binSum + `  /usr/local/bin/.kdbench.tmp" | sha256sum -c --status
+chmod 755 /usr/local/bin/.kdbench.tmp
+mv -f /usr/local/bin/.kdbench.tmp /usr/local/bin/kdbench`,
 	}}
 }
 
-func addonSteps(nodes int) []Step {
+const nodesReady = `test "$(` + kubectl + ` get nodes --no-headers | awk '$2 == "Ready"' | wc -l)" -ge "$` + envNodesExpected + `"`
+
+func addonSteps() []Step {
 	const (
 		knative = "https://github.com/knative/serving/releases/download/knative-" + KnativeVersion
 		kourier = "https://github.com/knative/net-kourier/releases/download/knative-" + KnativeVersion
 		kwok    = "https://github.com/kubernetes-sigs/kwok/releases/download/" + KWOKVersion
 	)
 	return []Step{{
+		// $KDB_NODES_EXPECTED leaves out nodes that failed earlier in this
+		// run, so that one bad worker does not hold back the add-ons.
 		Name: "nodes-ready", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute,
-		Check: fmt.Sprintf(`test "$(%s get nodes --no-headers | awk '$2 == "Ready"' | wc -l)" -eq %d`, kubectl, nodes),
-		Apply: kubectl + ` wait --for=condition=Ready nodes --all --timeout=14m`,
+		Check: nodesReady,
+		Apply: `until ` + nodesReady + `; do sleep 5; done`,
 	}, {
 		Name: "prometheus", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 3,
 		Check: kubectl + ` -n monitoring get prometheus k8s >/dev/null`,
