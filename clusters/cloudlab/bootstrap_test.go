@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -250,6 +252,30 @@ func TestNoSecretReachesLogsStateOrErrors(t *testing.T) {
 	data, _ := os.ReadFile(filepath.Join(dir, "state.json"))
 	require.NoError(t, json.Unmarshal(data, &st))
 	require.Contains(t, st.Steps["w1"]["kubeadm-join"].Error, redacted)
+}
+
+func TestUnreachableNodeFailsAfterRetries(t *testing.T) {
+	f := newFleet(t, 1)
+	p := f.provider(t, t.TempDir(), 2, io.Discard)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().(*net.TCPAddr).Port
+	require.NoError(t, ln.Close())
+	f.node("w1").port = dead // nothing listens there any more
+	p.opts.Inventory = f.hosts(t)
+	_, err = p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
+	require.ErrorContains(t, err, "node w1: ssh to 127.0.0.1:"+strconv.Itoa(dead))
+	require.ErrorContains(t, err, "(3 attempts)")
+	require.Contains(t, f.node("cp").actions(), "knative-kourier/apply", "the reachable nodes went on")
+}
+
+func TestDownOfAClusterNeverUpIsANoOp(t *testing.T) {
+	p := New(Options{Root: t.TempDir()})
+	require.NoError(t, p.Down(context.Background(), "kdbench"))
+	s, err := p.Status(context.Background(), "kdbench")
+	require.NoError(t, err)
+	require.False(t, s.Running)
+	require.NotEmpty(t, s.Problems)
 }
 
 func TestDownResetsNodesAndKeepsTheInventory(t *testing.T) {

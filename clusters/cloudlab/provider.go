@@ -238,6 +238,11 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	if p.opts.Inventory == "" {
+		if s, err := readState(d.State()); err == nil && s == nil {
+			return nil // never brought up here: nothing to reset
+		}
+	}
 	inv, err := p.inventory(name)
 	if err != nil {
 		return err
@@ -290,9 +295,10 @@ func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, err
 			done++
 		}
 	}
+	// Without contacting the cluster, "ready" means bootstrapped.
+	st.NodesReady = done
 	if _, err := os.Stat(d.Kubeconfig()); err == nil && done == len(s.Inventory.Nodes) {
 		st.Running, st.Kubeconfig = true, d.Kubeconfig()
-		st.NodesReady = done
 	}
 	return st, nil
 }

@@ -161,6 +161,8 @@ func (r *runner) printf(format string, args ...any) {
 	fmt.Fprint(r.progress, r.redact.String(fmt.Sprintf(format, args...)))
 }
 
+const dialAttempts = 3
+
 func (r *runner) conn(ctx context.Context, n Node) (conn, error) {
 	r.mu.Lock()
 	c, ok := r.conns[n.Name]
@@ -168,9 +170,21 @@ func (r *runner) conn(ctx context.Context, n Node) (conn, error) {
 	if ok {
 		return c, nil
 	}
-	c, err := r.dial(ctx, n)
+	// sshd may not be up yet on a node that just booted: retry a little.
+	b := r.backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		if c, err = r.dial(ctx, n); err == nil || attempt == dialAttempts {
+			break
+		}
+		select {
+		case <-time.After(b.Step()):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (%d attempts)", err, dialAttempts)
 	}
 	r.mu.Lock()
 	r.conns[n.Name] = c
