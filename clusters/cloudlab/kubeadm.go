@@ -18,8 +18,9 @@ const (
 
 // kubeadmConfig renders the kubeadm v1beta4 configuration of the control
 // plane: the QPS profile's flags (shared with the local provider, so both
-// providers tune the same knobs) plus the node's addresses.
-func kubeadmConfig(prof local.Profile, cp Node) ([]byte, error) {
+// providers tune the same knobs) plus the node's addresses. schedConfig is
+// the path of the scheduler's configuration file.
+func kubeadmConfig(prof local.Profile, cp Node, schedConfig string) ([]byte, error) {
 	etcd := map[string]string{"quota-backend-bytes": fmt.Sprint(prof.EtcdQuotaBytes)}
 	if prof.EtcdCompactionPeriod != "" {
 		etcd["auto-compaction-mode"] = "periodic"
@@ -31,7 +32,7 @@ func kubeadmConfig(prof local.Profile, cp Node) ([]byte, error) {
 		"APIServer":         args(prof.APIServer),
 		"ControllerManager": args(prof.ControllerManager),
 		"Etcd":              args(etcd),
-		"SchedulerConfig":   schedulerConfigPath,
+		"SchedulerConfig":   schedConfig,
 		"KubeletQPS":        kubeletQPS, "KubeletBurst": kubeletBurst,
 		"ProxyQPS": kubeProxyQPS, "ProxyBurst": kubeProxyBurst,
 	})
@@ -48,10 +49,19 @@ func schedulerConfig(prof local.Profile) ([]byte, error) {
 }
 
 const (
-	kdbenchEtcDir       = "/etc/kubernetes/kdbench"
-	schedulerConfigPath = kdbenchEtcDir + "/scheduler.yaml"
-	kubeadmConfigPath   = kdbenchEtcDir + "/kubeadm.yaml"
+	kdbenchEtcDir     = "/etc/kubernetes/kdbench"
+	kubeadmConfigPath = kdbenchEtcDir + "/kubeadm.yaml"
+	// appliedPath holds the sha256 sums of the configuration the running
+	// control plane was made from.
+	appliedPath = kdbenchEtcDir + "/applied.sha256"
 )
+
+// schedulerConfigPath names the scheduler's file by its content, so that a
+// new profile changes the scheduler's flags and kubelet restarts it (the
+// scheduler reads the file only at start).
+func schedulerConfigPath(data []byte) string {
+	return kdbenchEtcDir + "/scheduler-" + sum(data)[:12] + ".yaml"
+}
 
 type arg struct{ Name, Value string }
 

@@ -22,7 +22,10 @@ func TestKubeadmConfigDecodesStrictly(t *testing.T) {
 	for _, name := range local.ProfileNames() {
 		t.Run(name, func(t *testing.T) {
 			prof := local.Profiles[name]
-			data, err := kubeadmConfig(prof, cp)
+			sched, err := schedulerConfig(prof)
+			require.NoError(t, err)
+			schedPath := schedulerConfigPath(sched)
+			data, err := kubeadmConfig(prof, cp, schedPath)
 			require.NoError(t, err)
 			kinds := map[string]bool{}
 			for _, doc := range strings.Split(string(data), "\n---\n") {
@@ -43,7 +46,7 @@ func TestKubeadmConfigDecodesStrictly(t *testing.T) {
 					require.Contains(t, c.APIServer.CertSANs, cp.Host)
 					require.Equal(t, prof.APIServer, argMap(c.APIServer.ExtraArgs))
 					require.Equal(t, prof.ControllerManager, argMap(c.ControllerManager.ExtraArgs))
-					require.Equal(t, map[string]string{"config": schedulerConfigPath}, argMap(c.Scheduler.ExtraArgs))
+					require.Equal(t, map[string]string{"config": schedPath}, argMap(c.Scheduler.ExtraArgs))
 					require.Equal(t, kdbenchEtcDir, c.Scheduler.ExtraVolumes[0].HostPath)
 					require.NotNil(t, c.Etcd.Local)
 					etcd := argMap(c.Etcd.Local.ExtraArgs)
@@ -70,8 +73,6 @@ func TestKubeadmConfigDecodesStrictly(t *testing.T) {
 			}
 			require.Len(t, kinds, 4)
 
-			sched, err := schedulerConfig(prof)
-			require.NoError(t, err)
 			var sc schedv1.KubeSchedulerConfiguration
 			require.NoError(t, yaml.UnmarshalStrict(sched, &sc))
 			require.Equal(t, prof.SchedulerQPS, sc.ClientConnection.QPS)

@@ -71,11 +71,11 @@ func NewPlan(inv Inventory, o PlanOptions) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kdbench binary for the nodes: %w", err)
 	}
-	kubeadmYAML, err := kubeadmConfig(prof, inv.ControlPlane())
+	schedYAML, err := schedulerConfig(prof)
 	if err != nil {
 		return nil, err
 	}
-	schedYAML, err := schedulerConfig(prof)
+	kubeadmYAML, err := kubeadmConfig(prof, inv.ControlPlane(), schedulerConfigPath(schedYAML))
 	if err != nil {
 		return nil, err
 	}

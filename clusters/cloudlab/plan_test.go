@@ -43,7 +43,7 @@ func TestPlanPerRole(t *testing.T) {
 		want []string
 	}{
 		{"cp", []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "kdbench-binary", "go-toolchain", "dirigent",
-			"kdbench-serve", "kubeadm-config", "kubeadm-init", "cni-flannel", "join-token", "ca-cert-hash", "kubeconfig",
+			"kdbench-serve", "kubeadm-config", "kubeadm-init", "control-plane-flags", "cni-flannel", "join-token", "ca-cert-hash", "kubeconfig",
 			"nodes-ready", "prometheus", "kwok", "knative-serving", "knative-kourier"}},
 		{"w1", worker},
 		{"w79", worker},
@@ -108,4 +108,26 @@ func TestNewPlanErrors(t *testing.T) {
 	require.ErrorContains(t, err, "--kdbench-binary")
 	_, err = NewPlan(inv, PlanOptions{KdbenchBinary: filepath.Join(t.TempDir(), "nope")})
 	require.ErrorContains(t, err, "kdbench binary")
+}
+
+// A cluster brought up with one QPS profile and then another must get the
+// new flags: the config step's check names the wanted content, and the
+// scheduler's file name changes with it so that its static pod restarts.
+func TestPlanProfileSwitchReconfigures(t *testing.T) {
+	steps := map[string]map[string]Step{}
+	for _, prof := range []string{"default", "tuned"} {
+		p, err := NewPlan(paperInventory(t), PlanOptions{QPSProfile: prof, KdbenchBinary: fakeBinary})
+		require.NoError(t, err)
+		steps[prof] = map[string]Step{}
+		for _, s := range p.Steps {
+			steps[prof][s.Name] = s
+		}
+	}
+	d, tu := steps["default"], steps["tuned"]
+	require.NotEqual(t, d["kubeadm-config"].Check, tu["kubeadm-config"].Check)
+	require.Regexp(t, `scheduler-[0-9a-f]{12}\.yaml`, tu["kubeadm-config"].Apply)
+	require.Equal(t, d["control-plane-flags"].Check, tu["control-plane-flags"].Check, "compares wanted with applied, whatever they are")
+	require.Contains(t, tu["control-plane-flags"].Apply, "kubeadm init phase control-plane all")
+	require.Contains(t, tu["control-plane-flags"].Apply, "kubeadm init phase etcd local")
+	require.Equal(t, d["kubeadm-init"], tu["kubeadm-init"], "a new profile never re-creates the cluster")
 }

@@ -1,7 +1,6 @@
 package cloudlab
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -95,6 +94,9 @@ const (
 )
 
 func controlPlaneSteps(kubeadmYAML, schedYAML []byte) []Step {
+	const configSums = kdbenchEtcDir + "/config.sha256"
+	schedPath := schedulerConfigPath(schedYAML)
+	sums := "printf '%s  %s\\n' " + sum(kubeadmYAML) + " " + kubeadmConfigPath + " " + sum(schedYAML) + " " + schedPath
 	return []Step{{
 		// Serves distDir on the experiment LAN only, until cluster down.
 		Name: "kdbench-serve", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute, Retries: 1,
@@ -105,10 +107,11 @@ systemd-run --unit kdbench-files --description "kdbench files for the workers" \
 sleep 1`,
 	}, {
 		Name: "kubeadm-config", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute,
-		Check: fmt.Sprintf("printf '%%s  %%s\\n' %s %s %s %s | sha256sum -c --status",
-			sum(kubeadmYAML), kubeadmConfigPath, sum(schedYAML), schedulerConfigPath),
+		// config.sha256 lists the files this plan wants and their sums.
+		Check: sums + " | cmp -s - " + configSums + " && sha256sum -c --status " + configSums,
 		Apply: "mkdir -p " + kdbenchEtcDir + "\n" +
-			heredoc(kubeadmConfigPath, kubeadmYAML) + "\n" + heredoc(schedulerConfigPath, schedYAML),
+			heredoc(kubeadmConfigPath, kubeadmYAML) + "\n" + heredoc(schedPath, schedYAML) + "\n" +
+			sums + " > " + configSums,
 	}, {
 		// A failed init leaves a half-made control plane: reset before
 		// trying again. --skip-token-print keeps kubeadm's own random token,
@@ -116,7 +119,19 @@ sleep 1`,
 		Name: "kubeadm-init", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 10 * time.Minute, Retries: 1,
 		Check: `test -f /etc/kubernetes/admin.conf && ` + kubectl + ` get --raw=/readyz --request-timeout=10s >/dev/null`,
 		Apply: `kubeadm reset -f >/dev/null 2>&1 || true
-kubeadm init --config ` + kubeadmConfigPath + ` --skip-token-print`,
+kubeadm init --config ` + kubeadmConfigPath + ` --skip-token-print
+cp ` + configSums + ` ` + appliedPath,
+	}, {
+		// Another QPS profile on a running cluster: regenerate the control
+		// plane's static pods (kubelet restarts them) instead of a new
+		// cluster, which the joined workers would not be part of.
+		Name: "control-plane-flags", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 1,
+		Check: `cmp -s ` + configSums + ` ` + appliedPath,
+		Apply: `kubeadm init phase etcd local --config ` + kubeadmConfigPath + `
+kubeadm init phase control-plane all --config ` + kubeadmConfigPath + `
+sleep 10
+until ` + kubectl + ` get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do sleep 2; done
+cp ` + configSums + ` ` + appliedPath,
 	}, {
 		Name: "cni-flannel", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 3,
 		Check: kubectl + ` -n kube-flannel get daemonset kube-flannel-ds >/dev/null`,
