@@ -269,8 +269,30 @@ func TestUnreachableNodeFailsAfterRetries(t *testing.T) {
 	require.Contains(t, f.node("cp").actions(), "knative-kourier/apply", "the reachable nodes went on")
 }
 
+// Experiment runners call Down after each group: without ResetOnDown (the
+// registered provider's default) it must not touch the nodes.
+func TestDownKeepsTheClusterUnlessAskedToReset(t *testing.T) {
+	f := newFleet(t, 1)
+	root := t.TempDir()
+	p := f.provider(t, root, 2, io.Discard)
+	_, err := p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
+	require.NoError(t, err)
+	f.resetRecords()
+	p.opts.ResetOnDown = false
+	require.NoError(t, p.Down(context.Background(), "kdbench"))
+	for _, n := range f.nodes {
+		require.Empty(t, n.actions(), n.name)
+	}
+	_, err = os.Stat(filepath.Join(root, "clusters", "kdbench", "kubeconfig"))
+	require.NoError(t, err)
+
+	reg, err := clusters.Get(ProviderName)
+	require.NoError(t, err)
+	require.False(t, reg.(*Provider).opts.ResetOnDown)
+}
+
 func TestDownOfAClusterNeverUpIsANoOp(t *testing.T) {
-	p := New(Options{Root: t.TempDir()})
+	p := New(Options{Root: t.TempDir(), ResetOnDown: true})
 	require.NoError(t, p.Down(context.Background(), "kdbench"))
 	s, err := p.Status(context.Background(), "kdbench")
 	require.NoError(t, err)

@@ -211,7 +211,7 @@ func (f *fleet) provider(t *testing.T, root string, parallel int, progress io.Wr
 	t.Setenv("HOME", t.TempDir()) // not the tester's ~/.ssh/config
 	p := New(Options{
 		Root: root, Inventory: f.hosts(t), Parallel: parallel, KdbenchBinary: fakeBinary,
-		Login: Login{Key: f.keyFile}, Progress: progress, RetryDelay: time.Millisecond,
+		Login: Login{Key: f.keyFile}, Progress: progress, RetryDelay: time.Millisecond, ResetOnDown: true,
 	})
 	p.attach = func(_ context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
 		if _, err := os.Stat(spec.Kubeconfig); err != nil {

@@ -42,6 +42,10 @@ type Options struct {
 	Progress io.Writer
 	// RetryDelay is the first backoff between attempts (default 5s).
 	RetryDelay time.Duration
+	// ResetOnDown makes Down reset the nodes. Only `kdbench cluster down`
+	// sets it: experiment runners call Down after each group of runs, and a
+	// bare-metal cluster must not be wiped (and rebuilt) between them.
+	ResetOnDown bool
 }
 
 // Provider implements clusters.Provider on CloudLab machines.
@@ -230,13 +234,17 @@ func failedSteps(s *State) []string {
 	return out
 }
 
-// Down resets every node of the cluster (kubeadm reset and kdbench's files)
-// and forgets its state. The CloudLab experiment itself stays: terminate it
-// in the CloudLab portal.
+// Down, with ResetOnDown, resets every node of the cluster (kubeadm reset
+// and kdbench's files) and forgets its state; without, it keeps the cluster
+// for the next run. The CloudLab experiment itself always stays: terminate
+// it in the CloudLab portal.
 func (p *Provider) Down(ctx context.Context, name string) error {
 	d, err := p.workDir(name)
 	if err != nil {
 		return err
+	}
+	if !p.opts.ResetOnDown {
+		return nil
 	}
 	if p.opts.Inventory == "" {
 		if s, err := readState(d.State()); err == nil && s == nil {
