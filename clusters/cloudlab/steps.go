@@ -114,12 +114,14 @@ sleep 1`,
 			sums + " > " + configSums,
 	}, {
 		// A failed init leaves a half-made control plane: reset before
-		// trying again. --skip-token-print keeps kubeadm's own random token,
-		// which nothing could redact, out of the logs.
+		// trying again. kubeadm makes a random token of its own, which
+		// nothing could redact: --skip-token-print keeps it out of the logs,
+		// and it is deleted by ID (join-token makes kdbench's).
 		Name: "kubeadm-init", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 10 * time.Minute, Retries: 1,
 		Check: `test -f /etc/kubernetes/admin.conf && ` + kubectl + ` get --raw=/readyz --request-timeout=10s >/dev/null`,
 		Apply: `kubeadm reset -f >/dev/null 2>&1 || true
 kubeadm init --config ` + kubeadmConfigPath + ` --skip-token-print
+kubeadm token list 2>/dev/null | awk 'NR > 1 {split($1, t, "."); print t[1]}' | xargs -r -n1 kubeadm token delete >/dev/null
 cp ` + configSums + ` ` + appliedPath,
 	}, {
 		// Another QPS profile on a running cluster: regenerate the control
