@@ -13,7 +13,7 @@ func prepareSteps(binary, binSum string) []Step {
 	return []Step{{
 		Name: "os-prep", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
 		Check: `test -z "$(swapon --show --noheadings)" && grep -q '^br_netfilter ' /proc/modules &&
-test "$(sysctl -n net.ipv4.ip_forward)" = 1 && test -f /etc/sysctl.d/99-kdbench.conf && command -v git jq curl >/dev/null`,
+test "$(sysctl -n net.ipv4.ip_forward)" = 1 && test -f /etc/sysctl.d/99-kdbench.conf && type -P git jq curl >/dev/null`,
 		Apply: `swapoff -a
 sed -ri '/\sswap\s/s/^#?/#/' /etc/fstab
 printf 'overlay\nbr_netfilter\n' > /etc/modules-load.d/kdbench.conf
