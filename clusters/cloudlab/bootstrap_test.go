@@ -291,6 +291,18 @@ func TestDownKeepsTheClusterUnlessAskedToReset(t *testing.T) {
 	require.False(t, reg.(*Provider).opts.ResetOnDown)
 }
 
+func TestManyFailuresAreSummarized(t *testing.T) {
+	f := newFleet(t, 7)
+	p := f.provider(t, t.TempDir(), 8, io.Discard)
+	for _, n := range f.nodes[1:] {
+		n.failStep("go-toolchain", -1)
+	}
+	_, err := p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
+	require.ErrorContains(t, err, "7 of 8 nodes failed")
+	require.Equal(t, maxDetailedErrors, strings.Count(err.Error(), "step go-toolchain:"))
+	require.ErrorContains(t, err, "and 2 more nodes: w6, w7 (see state.json)")
+}
+
 func TestDownOfAClusterNeverUpIsANoOp(t *testing.T) {
 	p := New(Options{Root: t.TempDir(), ResetOnDown: true})
 	require.NoError(t, p.Down(context.Background(), "kdbench"))

@@ -141,18 +141,31 @@ func (r *runner) hasFailed(node string) bool {
 }
 
 // errs joins the nodes' failures, control plane first, then by node order.
+// Only the first few are spelled out: when 70 workers fail alike, the
+// first says why and the rest are names.
 func (r *runner) errs() error {
 	var out []error
+	var more []string
 	for _, n := range r.plan.Inventory.Nodes {
 		if err, ok := r.failed[n.Name]; ok {
-			out = append(out, err)
+			if len(out) < maxDetailedErrors {
+				out = append(out, err)
+			} else {
+				more = append(more, n.Name)
+			}
 		}
 	}
 	if len(out) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%d of %d nodes failed (logs in %s):\n%w", len(out), len(r.plan.Inventory.Nodes), r.dir.File("logs"), errors.Join(out...))
+	if len(more) > 0 {
+		out = append(out, fmt.Errorf("and %d more nodes: %s (see state.json)", len(more), strings.Join(more, ", ")))
+	}
+	return fmt.Errorf("%d of %d nodes failed (logs in %s):\n%w", len(r.failed), len(r.plan.Inventory.Nodes),
+		r.dir.File("logs"), errors.Join(out...))
 }
+
+const maxDetailedErrors = 5
 
 func (r *runner) printf(format string, args ...any) {
 	r.mu.Lock()
