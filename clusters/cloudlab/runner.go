@@ -94,9 +94,11 @@ func (r *runner) summary() {
 }
 
 func (r *runner) runPhase(ctx context.Context, ph Phase) error {
-	sem := make(chan struct{}, r.parallel)
-	var wg sync.WaitGroup
-	var todo int
+	type work struct {
+		n     Node
+		steps []Step
+	}
+	var todo []work
 	for _, n := range r.plan.Inventory.Nodes {
 		var steps []Step
 		for _, s := range r.plan.StepsFor(n) {
@@ -104,10 +106,18 @@ func (r *runner) runPhase(ctx context.Context, ph Phase) error {
 				steps = append(steps, s)
 			}
 		}
-		if len(steps) == 0 || r.hasFailed(n.Name) {
-			continue
+		if len(steps) > 0 && !r.hasFailed(n.Name) {
+			todo = append(todo, work{n, steps})
 		}
-		todo++
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	r.printf("phase %s: %d nodes\n", ph, len(todo))
+	sem := make(chan struct{}, r.parallel)
+	var wg sync.WaitGroup
+	for _, w := range todo {
+		n, steps := w.n, w.steps
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -125,9 +135,6 @@ func (r *runner) runPhase(ctx context.Context, ph Phase) error {
 				r.printf("%s: FAILED: %s\n", n.Name, first)
 			}
 		}()
-	}
-	if todo > 0 {
-		r.printf("phase %s: %d nodes\n", ph, todo)
 	}
 	wg.Wait()
 	return ctx.Err()
