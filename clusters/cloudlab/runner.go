@@ -111,7 +111,7 @@ func (r *runner) runPhase(ctx context.Context, ph Phase) error {
 		}
 	}
 	if len(todo) == 0 {
-		return nil
+		return ctx.Err()
 	}
 	r.printf("phase %s: %d nodes\n", ph, len(todo))
 	sem := make(chan struct{}, r.parallel)
