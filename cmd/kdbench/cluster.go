@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/cloudlab"
 	_ "github.com/kdbench/kdbench/clusters/existing"
 	"github.com/kdbench/kdbench/clusters/local"
 )
@@ -18,6 +19,8 @@ type clusterFlags struct {
 	provider   string
 	spec       clusters.Spec
 	local      local.Options
+	cloudlab   cloudlab.Options
+	dryRun     bool
 	quiet      bool
 	printState bool
 }
@@ -29,6 +32,9 @@ func (f *clusterFlags) providerFor(cmd *cobra.Command) (clusters.Provider, error
 			o.Logf = func(format string, args ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...) }
 		}
 		return local.New(o), nil
+	}
+	if f.provider == cloudlab.ProviderName {
+		return f.cloudLabProvider(cmd), nil
 	}
 	return clusters.Get(f.provider)
 }
@@ -48,6 +54,16 @@ func newClusterCmd() *cobra.Command {
 		Short: "Start a cluster and wait until every node is Ready",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.dryRun {
+				if f.provider != cloudlab.ProviderName {
+					return fmt.Errorf("--dry-run is for --provider %s", cloudlab.ProviderName)
+				}
+				plan, err := f.cloudLabProvider(cmd).Plan(f.spec)
+				if err != nil {
+					return err
+				}
+				return cloudlab.WritePlan(cmd.OutOrStdout(), plan)
+			}
 			p, err := f.providerFor(cmd)
 			if err != nil {
 				return err
@@ -61,7 +77,7 @@ func newClusterCmd() *cobra.Command {
 		},
 	}
 	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local)")
-	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local)", local.ProfileNames()))
+	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local, cloudlab)", local.ProfileNames()))
 	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local)")
 	up.Flags().StringVar(&f.spec.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (existing)")
 	up.Flags().StringVar(&f.local.BinDir, "bin-dir", "", "directory with kube-apiserver, kube-controller-manager, kube-scheduler (default $KDBENCH_K8S_BIN_DIR or the make k8s cache)")
@@ -69,6 +85,15 @@ func newClusterCmd() *cobra.Command {
 	up.Flags().BoolVar(&f.local.EtcdUnsafeNoFsync, "etcd-unsafe-no-fsync", false, "run etcd without fsync (faster, not crash-safe; recorded)")
 	up.Flags().DurationVar(&f.local.StartTimeout, "start-timeout", 60*time.Second, "how long each component may take to become healthy")
 	up.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print no progress")
+	up.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the whole bootstrap plan per node and change nothing (cloudlab)")
+	up.Flags().StringVar(&f.cloudlab.KdbenchBinary, "kdbench-binary", "", "linux/amd64 kdbench to copy to the nodes (cloudlab; default this executable)")
+	up.Flags().IntVar(&f.cloudlab.Parallel, "parallel", 16, "nodes bootstrapped at once (cloudlab)")
+	// Down needs the nodes too (it resets them), so these are persistent.
+	cmd.PersistentFlags().StringVar(&f.cloudlab.Inventory, "inventory", "", "the experiment's manifest XML or a hosts file (cloudlab; default: the one recorded at up)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.User, "user", "", "SSH user (cloudlab; default the manifest's, then ~/.ssh/config)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Key, "key", "", "SSH private key file (cloudlab; default ~/.ssh/config's IdentityFile, ssh-agent, ~/.ssh/id_*)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Jump, "jump", "", "SSH jump host [user@]host[:port] (cloudlab; default ~/.ssh/config's ProxyJump)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.SSHConfig, "ssh-config", "", "ssh_config file to read (cloudlab; default ~/.ssh/config)")
 
 	down := &cobra.Command{
 		Use:   "down",

@@ -17,6 +17,7 @@ func newRootCmd() *cobra.Command {
 		newCompareCmd(),
 		newTraceCmd(),
 		newClusterCmd(),
+		newCloudLabCmd(),
 		newInternalCmd(),
 		newRunCmd(),
 	)

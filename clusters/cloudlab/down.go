@@ -1,0 +1,112 @@
+package cloudlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/kdbench/kdbench/clusters"
+)
+
+// Down and Status: the cluster after (or instead of) Up.
+
+// Down, with ResetOnDown, resets every node of the cluster (kubeadm reset
+// and kdbench's files) and forgets its state; without, it keeps the cluster
+// for the next run. The CloudLab experiment itself always stays: terminate
+// it in the CloudLab portal.
+func (p *Provider) Down(ctx context.Context, name string) error {
+	d, err := p.workDir(name)
+	if err != nil {
+		return err
+	}
+	if !p.opts.ResetOnDown {
+		return nil
+	}
+	if p.opts.Inventory == "" {
+		if s, err := readState(d.State()); err == nil && s == nil {
+			return nil // never brought up here: nothing to reset
+		}
+	}
+	inv, err := p.inventory(name)
+	if err != nil {
+		return err
+	}
+	plan := &Plan{Inventory: inv, Steps: resetSteps()}
+	if err := p.run(ctx, d, name, plan); err != nil {
+		return err
+	}
+	for _, f := range []string{d.Kubeconfig(), d.Secrets()} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	// Keep the inventory so that `up` can run again without --inventory.
+	sf := &stateFile{path: d.State(), s: &State{Name: name, Inventory: inv}}
+	return sf.write()
+}
+
+// Status reports from state.json how far each node got; it does not contact
+// the nodes (`cluster up` again checks every step and resumes).
+func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, error) {
+	d, err := p.workDir(name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readState(d.State())
+	if err != nil {
+		return nil, err
+	}
+	st := &clusters.Status{Name: name, Provider: ProviderName, Components: map[string]string{}}
+	if s == nil {
+		st.Problems = []string{fmt.Sprintf("no cloudlab cluster %q under %s", name, d.root)}
+		return st, nil
+	}
+	plan := &Plan{Inventory: s.Inventory, Steps: allStepNames()}
+	done := 0
+	for _, n := range s.Inventory.Nodes {
+		want := plan.StepsFor(n)
+		ok := 0
+		for _, step := range want {
+			switch r := s.Steps[n.Name][step.Name]; r.Status {
+			case statusDone:
+				ok++
+			case statusFailed:
+				st.Problems = append(st.Problems, r.Error)
+			}
+		}
+		st.Components[n.Name] = fmt.Sprintf("%s, %d/%d steps done", n.Role, ok, len(want))
+		if ok == len(want) {
+			done++
+		}
+	}
+	// Without contacting the cluster, "ready" means bootstrapped.
+	st.NodesReady = done
+	if _, err := os.Stat(d.Kubeconfig()); err == nil && done == len(s.Inventory.Nodes) {
+		st.Running, st.Kubeconfig = true, d.Kubeconfig()
+	}
+	return st, nil
+}
+
+// allStepNames is the bootstrap's steps without their commands, for Status.
+func allStepNames() []Step {
+	var out []Step
+	for _, s := range append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps("")...), addonSteps()...) {
+		out = append(out, Step{Name: s.Name, Phase: s.Phase, Roles: s.Roles})
+	}
+	return out
+}
+
+// resetSteps undo the bootstrap on a node but leave the OS packages, so a
+// later `up` is quick.
+func resetSteps() []Step {
+	return []Step{{
+		Name: "reset", Phase: PhasePrepare, Roles: allRoles, Timeout: 5 * time.Minute, Retries: 1,
+		Check: `! systemctl is-active -q kdbench-files &&
+! test -e /etc/kubernetes/kubelet.conf -o -e /etc/kubernetes/manifests/kube-apiserver.yaml -o -e ` + kdbenchEtcDir + ` -o -e /opt/kdbench -o -e /usr/local/bin/kdbench`,
+		Apply: `systemctl stop kdbench-files 2>/dev/null || true
+kubeadm reset -f || true
+rm -rf /etc/cni/net.d ` + kdbenchEtcDir + ` /opt/kdbench /usr/local/bin/kdbench /etc/default/kubelet`,
+	}}
+}

@@ -1,0 +1,235 @@
+package cloudlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/existing"
+)
+
+// ProviderName is the provider's name on the command line.
+const ProviderName = "cloudlab"
+
+func init() {
+	clusters.Register(ProviderName, func() clusters.Provider { return New(Options{}) })
+}
+
+// Options configure the CloudLab provider beyond the generic Spec.
+type Options struct {
+	// Root holds one work directory per cluster (default $KDBENCH_HOME or
+	// ./.kdbench), as for the local provider.
+	Root string
+	// Inventory is the experiment's manifest or a hosts file; a re-run may
+	// omit it and use the one state.json recorded.
+	Inventory string
+	Login     Login
+	// Parallel bounds how many nodes are worked on at once (default 16).
+	Parallel int
+	// KdbenchBinary is the linux/amd64 kdbench copied to the nodes (default:
+	// this executable, when it is one).
+	KdbenchBinary string
+	// Progress receives one line per step applied or failed (default: none).
+	Progress io.Writer
+	// RetryDelay is the first backoff between attempts (default 5s).
+	RetryDelay time.Duration
+	// ResetOnDown makes Down reset the nodes. Only `kdbench cluster down`
+	// sets it: experiment runners call Down after each group of runs, and a
+	// bare-metal cluster must not be wiped (and rebuilt) between them.
+	ResetOnDown bool
+}
+
+// Provider implements clusters.Provider on CloudLab machines.
+type Provider struct {
+	opts Options
+	// dial and attach are replaced by tests.
+	dial   func(l Login, knownHosts string, warn func(string)) (func(context.Context, Node) (conn, error), func() error, error)
+	attach func(context.Context, clusters.Spec) (*clusters.Cluster, error)
+}
+
+// New returns a CloudLab provider.
+func New(o Options) *Provider {
+	if o.Root == "" {
+		o.Root = os.Getenv("KDBENCH_HOME")
+	}
+	if o.Root == "" {
+		o.Root = ".kdbench"
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 16
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 5 * time.Second
+	}
+	return &Provider{opts: o, dial: sshDial, attach: existing.Provider{}.Up}
+}
+
+func sshDial(l Login, knownHosts string, warn func(string)) (func(context.Context, Node) (conn, error), func() error, error) {
+	d, err := newDialer(l, knownHosts, warn)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d.dial, d.Close, nil
+}
+
+func (p *Provider) Name() string { return ProviderName }
+
+func (p *Provider) workDir(name string) (workDir, error) {
+	if name == "" {
+		return workDir{}, errors.New("cluster name is empty")
+	}
+	if !validNodeName(name) {
+		return workDir{}, fmt.Errorf("cluster name %q: use letters, digits and '-'", name)
+	}
+	root, err := filepath.Abs(filepath.Join(p.opts.Root, "clusters", name))
+	return workDir{root: root}, err
+}
+
+// Plan builds the bootstrap for spec without touching a node (--dry-run).
+func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
+	inv, err := p.inventory(spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	bin, err := p.binary()
+	if err != nil {
+		return nil, err
+	}
+	return NewPlan(inv, PlanOptions{QPSProfile: spec.QPSProfile, KdbenchBinary: bin})
+}
+
+func (p *Provider) inventory(name string) (Inventory, error) {
+	if p.opts.Inventory != "" {
+		return LoadInventory(p.opts.Inventory)
+	}
+	d, err := p.workDir(name)
+	if err != nil {
+		return Inventory{}, err
+	}
+	s, err := readState(d.State())
+	if err != nil {
+		return Inventory{}, err
+	}
+	if s == nil {
+		return Inventory{}, fmt.Errorf("cloudlab cluster %q: no --inventory given and none recorded in %s", name, d.State())
+	}
+	return s.Inventory, nil
+}
+
+func (p *Provider) binary() (string, error) {
+	if p.opts.KdbenchBinary != "" {
+		return p.opts.KdbenchBinary, nil
+	}
+	if runtime.GOOS == "linux" && runtime.GOARCH == "amd64" {
+		return os.Executable()
+	}
+	return "", fmt.Errorf("this kdbench is %s/%s; build one for the nodes (GOOS=linux GOARCH=amd64 go build -o kdbench-linux-amd64 ./cmd/kdbench) and pass --kdbench-binary", runtime.GOOS, runtime.GOARCH)
+}
+
+// Up bootstraps the nodes (resuming where a previous run stopped), then
+// attaches to the cluster as the existing provider does.
+func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
+	start := time.Now()
+	if spec.Name == "" {
+		spec.Name = "kdbench"
+	}
+	plan, err := p.Plan(spec)
+	if err != nil {
+		return nil, err
+	}
+	d, err := p.workDir(spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.run(ctx, d, spec.Name, plan); err != nil {
+		return nil, err
+	}
+	bootstrapped := time.Since(start)
+	c, err := p.attach(ctx, clusters.Spec{Name: spec.Name, Kubeconfig: d.Kubeconfig()})
+	if err != nil {
+		return nil, fmt.Errorf("cloudlab cluster %q is bootstrapped but does not answer: %w", spec.Name, err)
+	}
+	c.Provider = ProviderName
+	c.QPSProfile = plan.QPSProfile
+	if c.Components == nil {
+		c.Components = map[string]string{}
+	}
+	for k, v := range Versions() {
+		if _, ok := c.Components[k]; !ok {
+			c.Components[k] = v
+		}
+	}
+	c.Startup = map[string]time.Duration{"bootstrapped": bootstrapped, "usable": time.Since(start)}
+	return c, nil
+}
+
+// run executes plan against the nodes under the cluster's work dir lock.
+func (p *Provider) run(ctx context.Context, d workDir, name string, plan *Plan) error {
+	if err := d.mkdirs(); err != nil {
+		return err
+	}
+	unlock, err := d.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	sec, err := loadSecrets(d.Secrets())
+	if err != nil {
+		return err
+	}
+	prev, err := readState(d.State())
+	if err != nil {
+		return err
+	}
+	st := &State{Name: name, QPSProfile: plan.QPSProfile, Inventory: plan.Inventory}
+	if prev != nil {
+		st.Steps = prev.Steps
+		if failed := failedSteps(prev); len(failed) > 0 {
+			fmt.Fprintf(p.opts.Progress, "resuming: last run failed at %v\n", failed)
+		}
+	}
+	sf := &stateFile{path: d.State(), s: st}
+	if err := sf.write(); err != nil {
+		return err
+	}
+	warn := func(msg string) { fmt.Fprintf(p.opts.Progress, "warning: %s\n", msg) }
+	dial, closeDialer, err := p.dial(p.opts.Login, d.KnownHosts(), warn)
+	if err != nil {
+		return err
+	}
+	defer closeDialer()
+	redact := NewRedactor(sec.JoinToken)
+	r := &runner{
+		plan: plan, dir: d, dial: dial, parallel: p.opts.Parallel,
+		secrets: map[string]string{envJoinToken: sec.JoinToken},
+		redact:  redact, state: sf, progress: p.opts.Progress,
+		backoff: wait.Backoff{Duration: p.opts.RetryDelay, Factor: 2, Jitter: 0.2, Steps: 10, Cap: 2 * time.Minute},
+		conns:   map[string]conn{},
+	}
+	return r.run(ctx)
+}
+
+func failedSteps(s *State) []string {
+	var out []string
+	for node, steps := range s.Steps {
+		for step, st := range steps {
+			if st.Status == statusFailed {
+				out = append(out, node+"/"+step)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}

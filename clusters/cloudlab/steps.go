@@ -1,0 +1,221 @@
+package cloudlab
+
+import (
+	"time"
+)
+
+// The bootstrap's steps, as data. Each check is cheap and exits 0 only when
+// its step's effect is in place, so a re-run sends checks and nothing else.
+
+const apt = "DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300"
+
+func prepareSteps(binary, binSum string) []Step {
+	return []Step{{
+		Name: "os-prep", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
+		Check: `test -z "$(swapon --show --noheadings)" && grep -q '^br_netfilter ' /proc/modules &&
+test "$(sysctl -n net.ipv4.ip_forward)" = 1 && test -f /etc/sysctl.d/99-kdbench.conf && type -P git jq curl >/dev/null`,
+		Apply: `swapoff -a
+sed -ri '/\sswap\s/s/^#?/#/' /etc/fstab
+printf 'overlay\nbr_netfilter\n' > /etc/modules-load.d/kdbench.conf
+modprobe overlay
+modprobe br_netfilter
+printf '%s = %s\n' net.bridge.bridge-nf-call-iptables 1 net.bridge.bridge-nf-call-ip6tables 1 net.ipv4.ip_forward 1 \
+  fs.inotify.max_user_instances 8192 fs.inotify.max_user_watches 1048576 > /etc/sysctl.d/99-kdbench.conf
+sysctl --system >/dev/null
+` + apt + ` update
+` + apt + ` install -y apt-transport-https ca-certificates curl gpg git jq`,
+	}, {
+		Name: "containerd", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
+		Check: `systemctl is-active -q containerd && grep -q 'SystemdCgroup = true' /etc/containerd/config.toml`,
+		Apply: apt + ` install -y containerd
+mkdir -p /etc/containerd
+containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml
+systemctl enable containerd
+systemctl restart containerd`,
+	}, {
+		Name: "kube-packages", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
+		Check: `for p in kubeadm kubelet kubectl; do test "$(dpkg-query -W -f='${Version}' $p 2>/dev/null)" = ` + kubePackageVersion + `; done`,
+		Apply: `mkdir -p -m 755 /etc/apt/keyrings
+curl -fsSL ` + kubeAptRepo + `Release.key | gpg --dearmor --yes -o /etc/apt/keyrings/kubernetes-apt-keyring.gpg
+echo 'deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] ` + kubeAptRepo + ` /' > /etc/apt/sources.list.d/kubernetes.list
+` + apt + ` update
+` + apt + ` install -y --allow-downgrades --allow-change-held-packages kubelet=` + kubePackageVersion + ` kubeadm=` + kubePackageVersion + ` kubectl=` + kubePackageVersion + `
+apt-mark hold kubelet kubeadm kubectl
+systemctl enable kubelet`,
+	}, {
+		// Kubernetes must use the experiment LAN, not the control network
+		// that holds the default route.
+		Name: "kubelet-node-ip", Phase: PhasePrepare, Roles: allRoles, Timeout: time.Minute,
+		Check: `grep -qx "KUBELET_EXTRA_ARGS=--node-ip=$NODE_IP" /etc/default/kubelet`,
+		Apply: `echo "KUBELET_EXTRA_ARGS=--node-ip=$NODE_IP" > /etc/default/kubelet`,
+	}, {
+		// The binary (~100 MB) crosses the user's uplink once, to the control
+		// plane, which serves it to the workers on the LAN (kdbench-fetch).
+		Name: "kdbench-binary", Phase: PhasePrepare, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 2,
+		Upload: &Upload{Local: binary, SHA256: binSum},
+		Check:  `printf '%s  %s\n' ` + binSum + ` /usr/local/bin/kdbench ` + binSum + ` ` + distDir + `/kdbench | sha256sum -c --status`,
+		Apply: `mkdir -p ` + distDir + `
+cat > ` + distDir + `/.kdbench.tmp
+chmod 755 ` + distDir + `/.kdbench.tmp
+mv -f ` + distDir + `/.kdbench.tmp ` + distDir + `/kdbench
+install -m 755 ` + distDir + `/kdbench /usr/local/bin/kdbench`,
+	}, {
+		Name: "go-toolchain", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
+		Check: `/usr/local/go/bin/go version | grep -q ' go` + goVersion + ` '`,
+		Apply: `curl -fsSL https://go.dev/dl/go` + goVersion + `.linux-amd64.tar.gz -o /tmp/kdbench-go.tgz
+rm -rf /usr/local/go
+tar -C /usr/local -xzf /tmp/kdbench-go.tgz
+rm -f /tmp/kdbench-go.tgz`,
+	}, {
+		// Dirigent is built from source on every node, as its own scripts
+		// do; which of its binaries runs where is the experiment's choice.
+		Name: "dirigent", Phase: PhasePrepare, Roles: allRoles, Timeout: 30 * time.Minute, Retries: 2,
+		Check: `test "$(cat /opt/kdbench/dirigent/COMMIT 2>/dev/null)" = ` + DirigentCommit + ` &&
+test -x /opt/kdbench/dirigent/bin/master_node -a -x /opt/kdbench/dirigent/bin/data_plane -a -x /opt/kdbench/dirigent/bin/worker_node`,
+		Apply: `d=/opt/kdbench/dirigent
+mkdir -p "$d/bin"
+test -d "$d/src/.git" || git clone -q ` + DirigentRepo + ` "$d/src"
+git -C "$d/src" fetch -q origin
+git -C "$d/src" checkout -q --force ` + DirigentCommit + `
+cd "$d/src"
+export GOPATH=/opt/kdbench/go GOCACHE=/opt/kdbench/go/cache GOFLAGS=-buildvcs=false
+for c in master_node data_plane worker_node; do /usr/local/go/bin/go build -o "$d/bin/$c" "./cmd/$c"; done
+echo ` + DirigentCommit + ` > "$d/COMMIT"`,
+	}}
+}
+
+// kubectl runs as root on the control plane with the admin kubeconfig.
+const kubectl = "kubectl --kubeconfig /etc/kubernetes/admin.conf"
+
+// distDir on the control plane holds what it serves to the workers.
+const (
+	distDir  = "/opt/kdbench/dist"
+	distPort = "8099"
+)
+
+func controlPlaneSteps(kubeadmYAML, schedYAML []byte) []Step {
+	const configSums = kdbenchEtcDir + "/config.sha256"
+	schedPath := schedulerConfigPath(schedYAML)
+	sums := "printf '%s  %s\\n' " + sum(kubeadmYAML) + " " + kubeadmConfigPath + " " + sum(schedYAML) + " " + schedPath
+	return []Step{{
+		// Serves distDir on the experiment LAN only, until cluster down.
+		Name: "kdbench-serve", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute, Retries: 1,
+		Check: `systemctl is-active -q kdbench-files`,
+		Apply: `systemctl reset-failed kdbench-files 2>/dev/null || true
+systemd-run --unit kdbench-files --description "kdbench files for the workers" \
+  python3 -m http.server ` + distPort + ` --bind "$NODE_IP" --directory ` + distDir + `
+sleep 1`,
+	}, {
+		Name: "kubeadm-config", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute,
+		// config.sha256 lists the files this plan wants and their sums.
+		Check: sums + " | cmp -s - " + configSums + " && sha256sum -c --status " + configSums,
+		Apply: "mkdir -p " + kdbenchEtcDir + "\n" +
+			heredoc(kubeadmConfigPath, kubeadmYAML) + "\n" + heredoc(schedPath, schedYAML) + "\n" +
+			sums + " > " + configSums,
+	}, {
+		// A failed init leaves a half-made control plane: reset before
+		// trying again. kubeadm makes a random token of its own, which
+		// nothing could redact: --skip-token-print keeps it out of the logs,
+		// and it is deleted by ID (join-token makes kdbench's).
+		Name: "kubeadm-init", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 10 * time.Minute, Retries: 1,
+		Check: `test -f /etc/kubernetes/admin.conf && ` + kubectl + ` get --raw=/readyz --request-timeout=10s >/dev/null`,
+		Apply: `kubeadm reset -f >/dev/null 2>&1 || true
+kubeadm init --config ` + kubeadmConfigPath + ` --skip-token-print
+kubeadm token list 2>/dev/null | awk 'NR > 1 {split($1, t, "."); print t[1]}' | xargs -r -n1 kubeadm token delete >/dev/null
+cp ` + configSums + ` ` + appliedPath,
+	}, {
+		// Another QPS profile on a running cluster: regenerate the control
+		// plane's static pods (kubelet restarts them) instead of a new
+		// cluster, which the joined workers would not be part of.
+		Name: "control-plane-flags", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 1,
+		Check: `cmp -s ` + configSums + ` ` + appliedPath,
+		Apply: `kubeadm init phase etcd local --config ` + kubeadmConfigPath + `
+kubeadm init phase control-plane all --config ` + kubeadmConfigPath + `
+sleep 10
+until ` + kubectl + ` get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do sleep 2; done
+cp ` + configSums + ` ` + appliedPath,
+	}, {
+		Name: "cni-flannel", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 3,
+		Check: kubectl + ` -n kube-flannel get daemonset kube-flannel-ds >/dev/null`,
+		Apply: `curl -fsSL https://github.com/flannel-io/flannel/releases/download/` + FlannelVersion + `/kube-flannel.yml |
+  sed 's#10.244.0.0/16#` + podSubnet + `#' | ` + kubectl + ` apply -f -
+` + kubectl + ` -n kube-flannel rollout status daemonset/kube-flannel-ds --timeout=4m`,
+	}, {
+		// kdbench chooses the join token and keeps it in the cluster work
+		// dir, so that a resumed run, even a day later, joins with it.
+		Name: "join-token", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute, Retries: 2,
+		Secrets: []string{envJoinToken},
+		Check:   `kubeadm token list 2>/dev/null | awk 'NR > 1 {print $1}' | grep -x "$` + envJoinToken + `" >/dev/null`,
+		Apply:   `kubeadm token create "$` + envJoinToken + `" --ttl 24h >/dev/null`,
+	}, {
+		Name: "ca-cert-hash", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute, Export: envCACertHash,
+		Apply: `openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1`,
+	}, {
+		// The admin kubeconfig comes back with the node's public name, which
+		// kubeadm-config put in the API server's certificate.
+		Name: "kubeconfig", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: time.Minute, Fetch: "kubeconfig",
+		Apply: `sed "s#server: https://.*#server: https://$CP_HOST:6443#" /etc/kubernetes/admin.conf`,
+	}}
+}
+
+func joinSteps(binSum string) []Step {
+	return []Step{{
+		Name: "kubeadm-join", Phase: PhaseJoin, Roles: workers, Timeout: 5 * time.Minute, Retries: 3,
+		Secrets: []string{envJoinToken},
+		Check:   `test -f /etc/kubernetes/kubelet.conf && systemctl is-active -q kubelet`,
+		Apply: `kubeadm reset -f >/dev/null 2>&1 || true
+kubeadm join "$CP_IP:6443" --node-name "$NODE_NAME" --token "$` + envJoinToken + `" --discovery-token-ca-cert-hash "sha256:$` + envCACertHash + `"`,
+	}, {
+		Name: "kdbench-fetch", Phase: PhaseJoin, Roles: workers, Timeout: 5 * time.Minute, Retries: 3,
+		Check: `echo "` + binSum + `  /usr/local/bin/kdbench" | sha256sum -c --status`,
+		Apply: `curl -fsS "http://$CP_IP:` + distPort + `/kdbench" -o /usr/local/bin/.kdbench.tmp
+echo "` + binSum + `  /usr/local/bin/.kdbench.tmp" | sha256sum -c --status
+chmod 755 /usr/local/bin/.kdbench.tmp
+mv -f /usr/local/bin/.kdbench.tmp /usr/local/bin/kdbench`,
+	}}
+}
+
+const nodesReady = `test "$(` + kubectl + ` get nodes --no-headers | awk '$2 == "Ready"' | wc -l)" -ge "$` + envNodesExpected + `"`
+
+func addonSteps() []Step {
+	const (
+		knative = "https://github.com/knative/serving/releases/download/knative-" + KnativeVersion
+		kourier = "https://github.com/knative/net-kourier/releases/download/knative-" + KnativeVersion
+		kwok    = "https://github.com/kubernetes-sigs/kwok/releases/download/" + KWOKVersion
+	)
+	return []Step{{
+		// $KDB_NODES_EXPECTED leaves out nodes that failed earlier in this
+		// run, so that one bad worker does not hold back the add-ons.
+		Name: "nodes-ready", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute,
+		Check: nodesReady,
+		Apply: `until ` + nodesReady + `; do sleep 5; done`,
+	}, {
+		Name: "prometheus", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 3,
+		Check: kubectl + ` -n monitoring get prometheus k8s >/dev/null`,
+		Apply: `d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+git clone -q --depth 1 -b ` + KubePrometheusVersion + ` https://github.com/prometheus-operator/kube-prometheus "$d"
+` + kubectl + ` apply --server-side -f "$d/manifests/setup"
+` + kubectl + ` wait --for condition=Established --all CustomResourceDefinition --timeout=2m
+` + kubectl + ` apply --server-side -f "$d/manifests"`,
+	}, {
+		Name: "kwok", Phase: PhaseAddons, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 3,
+		Check: kubectl + ` -n kube-system get deployment kwok-controller >/dev/null`,
+		Apply: kubectl + ` apply -f ` + kwok + `/kwok.yaml
+` + kubectl + ` apply -f ` + kwok + `/stage-fast.yaml`,
+	}, {
+		Name: "knative-serving", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 3,
+		Check: kubectl + ` -n knative-serving get deployment activator autoscaler controller webhook >/dev/null`,
+		Apply: kubectl + ` apply -f ` + knative + `/serving-crds.yaml
+` + kubectl + ` wait --for condition=Established --all CustomResourceDefinition --timeout=2m
+` + kubectl + ` apply -f ` + knative + `/serving-core.yaml
+` + kubectl + ` -n knative-serving wait deployment --all --for=condition=Available --timeout=10m`,
+	}, {
+		Name: "knative-kourier", Phase: PhaseAddons, Roles: cpOnly, Timeout: 10 * time.Minute, Retries: 3,
+		Check: kubectl + ` -n kourier-system get deployment 3scale-kourier-gateway >/dev/null &&
+test "$(` + kubectl + ` -n knative-serving get configmap config-network -o jsonpath='{.data.ingress-class}')" = kourier.ingress.networking.knative.dev`,
+		Apply: kubectl + ` apply -f ` + kourier + `/kourier.yaml
+` + kubectl + ` -n knative-serving patch configmap config-network --type merge -p '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}'
+` + kubectl + ` -n kourier-system wait deployment --all --for=condition=Available --timeout=5m`,
+	}}
+}
