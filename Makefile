@@ -55,15 +55,16 @@ test: build vet
 	go test -timeout $(GO_TEST_TIMEOUT) ./...
 
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
-# Kubedirect link throughput/latency, and the Fig 9 burst table (k8s, k8s+, kd, kd+).
+# Kubedirect link throughput/latency (with and without mTLS), and the Fig 9
+# burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS).
 BENCH_REPS ?= 3
 BENCH_SIZES ?= 100,200,300,600
 bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
-	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+ --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
-	  --qps-profile default,tuned --results results/bench --no-plots
+	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
+	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
 loc:

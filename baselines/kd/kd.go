@@ -13,6 +13,10 @@
 // and holds the autoscaler hop in the harness process: Scale sends the
 // desired count over the first link (no API write on the scale-out path).
 //
+// Every link is mutual TLS with certificates issued at Prepare from the
+// cluster CA; each hop accepts only its expected peer (System.InsecureLinks
+// turns this off, to measure what it costs).
+//
 // Two workarounds stand in for cluster options that the local provider does
 // not have yet (see the package README): the node agent runs as kd's own
 // process with its own nodes instead of the cluster's agent in direct mode,
@@ -61,6 +65,8 @@ const (
 func init() {
 	baselines.Register(&System{name: "kd"})
 	baselines.Register(&System{name: "kd+", sandboxDelay: PlusSandboxDelay})
+	// kd with plaintext links: run beside kd, it prices mutual TLS.
+	baselines.Register(&System{name: "kd-insecure", InsecureLinks: true})
 }
 
 // System is Kubedirect on the cluster.
@@ -70,6 +76,9 @@ type System struct {
 	// Bin is the kdbench executable that runs the processes (default
 	// $KDBENCH_BIN, else the running executable).
 	Bin string
+	// InsecureLinks turns mutual TLS on the Kubedirect links off (it is on
+	// by default, with certificates from the cluster CA).
+	InsecureLinks bool
 
 	mu       sync.Mutex
 	procs    []*proc
@@ -181,6 +190,12 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			addr[n+kind] = a
 		}
 	}
+	var tls *linkTLS
+	if !s.InsecureLinks {
+		if tls, err = newLinkTLS(c.Kubeconfig); err != nil {
+			return err
+		}
+	}
 	specs := []struct {
 		name string
 		args []string
@@ -198,7 +213,13 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	}
 	s.endpoints = map[string]string{}
 	for _, sp := range specs {
-		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), append([]string{"internal", sp.name}, sp.args...)...)
+		// Process kd-<hop> runs hop <hop>.
+		tlsArgs, err := tls.flags(strings.TrimPrefix(sp.name, "kd-"))
+		if err != nil {
+			return err
+		}
+		args := append(append([]string{"internal", sp.name}, sp.args...), tlsArgs...)
+		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), args...)
 		if err != nil {
 			return err
 		}
@@ -212,11 +233,15 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			return err
 		}
 	}
+	creds, err := tls.credentials(refhops.Autoscaler)
+	if err != nil {
+		return err
+	}
 	hctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.scaler, err = adapter.StartHop(hctx, adapter.HopConfig{Name: refhops.Autoscaler,
 		Down:   map[string]string{refhops.Deployment: addr["deployment"]},
-		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}})
+		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}, TLS: creds})
 	if err != nil {
 		return err
 	}
@@ -224,7 +249,11 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 		return err
 	}
 	if env.Logf != nil {
-		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes); logs in %s", s.name, c.Nodes, logs)
+		sec := "mutual TLS"
+		if tls == nil {
+			sec = "plaintext"
+		}
+		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes, %s links); logs in %s", s.name, c.Nodes, sec, logs)
 	}
 	return nil
 }
