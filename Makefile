@@ -20,7 +20,7 @@ GO_TEST_TIMEOUT ?= 40m
 export KDBENCH_K8S_BIN_DIR := $(K8S_BIN_DIR)
 export KDBENCH_BIN := $(CURDIR)/bin/kdbench
 
-.PHONY: build kdbench k8s run test vet bench loc clean
+.PHONY: build kdbench k8s run test vet fuzz bench loc clean
 build: kdbench k8s
 
 kdbench:
@@ -53,6 +53,25 @@ vet:
 
 test: build vet
 	go test -timeout $(GO_TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# Every parser's fuzz target for FUZZTIME each (`go test` runs only their
+# seeds). A crasher is written under the package's testdata/fuzz/ and then
+# replays in every `go test`. Minimizing is capped: the default minute per
+# new input would use up a short budget.
+FUZZTIME ?= 30s
+TEST_FUZZTIME ?= 5s
+FUZZ_TARGETS := \
+	./collectors/results:FuzzReadPods ./collectors/results:FuzzOpen ./collectors/results:FuzzParseFlags \
+	./collectors/selfcheck:FuzzParseTimings \
+	./workloads/trace:FuzzLoad ./workloads/trace:FuzzReadResults \
+	./kubedirect/wire:FuzzDecodeFrame ./kubedirect/hop:FuzzCoreInput
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+	  out=$$(go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 1 $$pkg 2>&1) || \
+	  { echo "$$out" | grep -v '^fuzz: elapsed'; exit 1; }; \
+	done
 
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
 # Kubedirect link throughput/latency (with and without mTLS), and the Fig 9
