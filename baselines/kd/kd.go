@@ -190,9 +190,9 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			addr[n+kind] = a
 		}
 	}
-	var tls *linkTLS
+	var mtls *linkTLS // nil: plaintext links
 	if !s.InsecureLinks {
-		if tls, err = newLinkTLS(c.Kubeconfig); err != nil {
+		if mtls, err = newLinkTLS(c.Kubeconfig); err != nil {
 			return err
 		}
 	}
@@ -214,7 +214,7 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	s.endpoints = map[string]string{}
 	for _, sp := range specs {
 		// Process kd-<hop> runs hop <hop>.
-		tlsArgs, err := tls.flags(strings.TrimPrefix(sp.name, "kd-"))
+		tlsArgs, err := mtls.flags(strings.TrimPrefix(sp.name, "kd-"))
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			return err
 		}
 	}
-	creds, err := tls.credentials(refhops.Autoscaler)
+	creds, err := mtls.credentials(refhops.Autoscaler)
 	if err != nil {
 		return err
 	}
@@ -250,7 +250,7 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	}
 	if env.Logf != nil {
 		sec := "mutual TLS"
-		if tls == nil {
+		if mtls == nil {
 			sec = "plaintext"
 		}
 		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes, %s links); logs in %s", s.name, c.Nodes, sec, logs)

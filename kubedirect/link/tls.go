@@ -85,6 +85,9 @@ type Credentials struct {
 
 // NewCredentials checks that cert names a hop.
 func NewCredentials(ca *x509.Certificate, cert tls.Certificate) (*Credentials, error) {
+	if len(cert.Certificate) == 0 {
+		return nil, errors.New("link: no hop certificate")
+	}
 	if cert.Leaf == nil {
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
 		if err != nil {

@@ -198,6 +198,12 @@ func handshake(server, client *tls.Config) (serverErr, clientErr error) {
 	return <-done, clientErr
 }
 
+func TestNewCredentialsWithoutCertificate(t *testing.T) {
+	if _, err := NewCredentials(newCA(t).Cert, tls.Certificate{}); err == nil {
+		t.Fatal("credentials without a certificate")
+	}
+}
+
 func TestMTLSDialerUnknownAddress(t *testing.T) {
 	d := NewMTLSDialer(hopCreds(t, newCA(t), "autoscaler"), map[string]string{"127.0.0.1:1": "deployment"})
 	defer d.Close()
