@@ -298,6 +298,20 @@ func (s *System) Restart(ctx context.Context, name string) error {
 	return fmt.Errorf("%s: no process %q", s.name, name)
 }
 
+// PID is the process id of a running Kubedirect process (kd-deployment,
+// kd-replicaset, kd-scheduler, kd-nodeagent), 0 if none: the failover
+// experiment stalls one with SIGSTOP (fault.Stall).
+func (s *System) PID(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.procs {
+		if p.name == name && p.alive() {
+			return p.cmd.Process.Pid
+		}
+	}
+	return 0
+}
+
 // Teardown stops the processes and restores the KCM's bindings.
 func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()
