@@ -44,6 +44,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/internal/fault"
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
@@ -79,12 +80,16 @@ type System struct {
 	// InsecureLinks turns mutual TLS on the Kubedirect links off (it is on
 	// by default, with certificates from the cluster CA).
 	InsecureLinks bool
+	// LinkProxies routes every link through a TCP proxy that can cut or
+	// slow it (Link), for the failover experiment.
+	LinkProxies bool
 
 	mu       sync.Mutex
 	procs    []*proc
 	cancel   context.CancelFunc
 	scaler   *adapter.Hop
 	bindings []*rbacv1.ClusterRoleBinding
+	proxies  map[string]*fault.Proxy // by the link's downstream hop
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
 }
@@ -190,6 +195,10 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			addr[n+kind] = a
 		}
 	}
+	dial, err := s.proxyLinks(addr)
+	if err != nil {
+		return err
+	}
 	var mtls *linkTLS // nil: plaintext links
 	if !s.InsecureLinks {
 		if mtls, err = newLinkTLS(c.Kubeconfig); err != nil {
@@ -204,12 +213,12 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			"--nodes=" + strconv.Itoa(max(c.Nodes, 1)), "--node-name-prefix=" + NodePrefix, "--node-labels=" + NodeLabel + "=true",
 			"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}},
 		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
-			"--nodeagent=" + addr["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
+			"--nodeagent=" + dial["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
 			"--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
 		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
-			"--scheduler=" + addr["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+			"--scheduler=" + dial["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
-			"--replicaset=" + addr["replicaset"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+			"--replicaset=" + dial["replicaset"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 	}
 	s.endpoints = map[string]string{}
 	for _, sp := range specs {
@@ -240,7 +249,7 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	hctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.scaler, err = adapter.StartHop(hctx, adapter.HopConfig{Name: refhops.Autoscaler,
-		Down:   map[string]string{refhops.Deployment: addr["deployment"]},
+		Down:   map[string]string{refhops.Deployment: dial["deployment"]},
 		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}, TLS: creds})
 	if err != nil {
 		return err
@@ -330,6 +339,7 @@ func (s *System) stopLocked(ctx context.Context, env baselines.Env) error {
 		s.procs[i].stop(5 * time.Second)
 	}
 	s.procs = nil
+	s.closeProxies()
 	return s.unfenceKCM(ctx, env)
 }
 
