@@ -5,6 +5,14 @@
 // Each failure is an Injector: Inject starts it, Recover ends it (starts the
 // process again, resumes it, lets traffic through). The experiment times
 // convergence from either; Run does both around a hold time and records when.
+//
+// The systems supply the targets:
+//
+//	crash-restart a kd hop      Funcs{InjectFunc: kd.System.Restart("kd-scheduler")}
+//	stall the kd node agent     &Stall{PID: func() int { return sys.PID("kd-nodeagent") }}
+//	cut/slow a kd link          &LinkCut{Proxy: sys.Link("scheduler")} (kd.System.LinkProxies)
+//	restart a K8s component     Funcs{InjectFunc: local.Provider.Restart(cluster, "kube-apiserver")}
+//	                            (also kube-controller-manager, kube-scheduler, nodeagent, etcd)
 package fault
 
 import (
