@@ -20,7 +20,7 @@ GO_TEST_TIMEOUT ?= 40m
 export KDBENCH_K8S_BIN_DIR := $(K8S_BIN_DIR)
 export KDBENCH_BIN := $(CURDIR)/bin/kdbench
 
-.PHONY: build kdbench k8s run test vet bench loc clean
+.PHONY: build kdbench k8s run test vet fuzz bench loc clean
 build: kdbench k8s
 
 kdbench:
@@ -53,17 +53,37 @@ vet:
 
 test: build vet
 	go test -timeout $(GO_TEST_TIMEOUT) ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
+
+# Every parser's fuzz target for FUZZTIME each (`go test` runs only their
+# seeds). A crasher is written under the package's testdata/fuzz/ and then
+# replays in every `go test`. Minimizing is capped: the default minute per
+# new input would use up a short budget.
+FUZZTIME ?= 30s
+TEST_FUZZTIME ?= 5s
+FUZZ_TARGETS := \
+	./collectors/results:FuzzReadPods ./collectors/results:FuzzOpen ./collectors/results:FuzzParseFlags \
+	./collectors/selfcheck:FuzzParseTimings \
+	./workloads/trace:FuzzLoad ./workloads/trace:FuzzReadResults \
+	./kubedirect/wire:FuzzDecodeFrame ./kubedirect/hop:FuzzCoreInput
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+	  out=$$(go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel 1 $$pkg 2>&1) || \
+	  { echo "$$out" | grep -v '^fuzz: elapsed'; exit 1; }; \
+	done
 
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
-# Kubedirect link throughput/latency, and the Fig 9 burst table (k8s, k8s+, kd, kd+).
+# Kubedirect link throughput/latency (with and without mTLS), and the Fig 9
+# burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS).
 BENCH_REPS ?= 3
 BENCH_SIZES ?= 100,200,300,600
 bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
-	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+ --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
-	  --qps-profile default,tuned --results results/bench --no-plots
+	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
+	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
 loc:

@@ -30,6 +30,11 @@ func upCluster(t testing.TB, ctx context.Context, sys *System, nodes int) *testC
 		t.Skip("starts a real cluster; skipped with -short")
 	}
 	bin := localtest.Binary(t)
+	if sys.Bin == "" {
+		// Not the default (the running executable): that is this test
+		// binary, which would run these tests again instead of the hops.
+		sys.Bin = bin
+	}
 	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
 	c, err := p.Up(ctx, sys.Cluster(clusters.Spec{Name: "kd", Nodes: nodes}))
 	require.NoError(t, err)

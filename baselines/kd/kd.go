@@ -13,6 +13,10 @@
 // and holds the autoscaler hop in the harness process: Scale sends the
 // desired count over the first link (no API write on the scale-out path).
 //
+// Every link is mutual TLS with certificates issued at Prepare from the
+// cluster CA; each hop accepts only its expected peer (System.InsecureLinks
+// turns this off, to measure what it costs).
+//
 // Two workarounds stand in for cluster options that the local provider does
 // not have yet (see the package README): the node agent runs as kd's own
 // process with its own nodes instead of the cluster's agent in direct mode,
@@ -40,6 +44,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/internal/fault"
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
@@ -61,6 +66,8 @@ const (
 func init() {
 	baselines.Register(&System{name: "kd"})
 	baselines.Register(&System{name: "kd+", sandboxDelay: PlusSandboxDelay})
+	// kd with plaintext links: run beside kd, it prices mutual TLS.
+	baselines.Register(&System{name: "kd-insecure", InsecureLinks: true})
 }
 
 // System is Kubedirect on the cluster.
@@ -70,12 +77,19 @@ type System struct {
 	// Bin is the kdbench executable that runs the processes (default
 	// $KDBENCH_BIN, else the running executable).
 	Bin string
+	// InsecureLinks turns mutual TLS on the Kubedirect links off (it is on
+	// by default, with certificates from the cluster CA).
+	InsecureLinks bool
+	// LinkProxies routes every link through a TCP proxy that can cut or
+	// slow it (Link), for the failover experiment.
+	LinkProxies bool
 
 	mu       sync.Mutex
 	procs    []*proc
 	cancel   context.CancelFunc
 	scaler   *adapter.Hop
 	bindings []*rbacv1.ClusterRoleBinding
+	proxies  map[string]*fault.Proxy // by the link's downstream hop
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
 }
@@ -181,6 +195,16 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			addr[n+kind] = a
 		}
 	}
+	dial, err := s.proxyLinks(addr)
+	if err != nil {
+		return err
+	}
+	var mtls *linkTLS // nil: plaintext links
+	if !s.InsecureLinks {
+		if mtls, err = newLinkTLS(c.Kubeconfig); err != nil {
+			return err
+		}
+	}
 	specs := []struct {
 		name string
 		args []string
@@ -189,16 +213,22 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			"--nodes=" + strconv.Itoa(max(c.Nodes, 1)), "--node-name-prefix=" + NodePrefix, "--node-labels=" + NodeLabel + "=true",
 			"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}},
 		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
-			"--nodeagent=" + addr["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
+			"--nodeagent=" + dial["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
 			"--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
 		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
-			"--scheduler=" + addr["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+			"--scheduler=" + dial["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
-			"--replicaset=" + addr["replicaset"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+			"--replicaset=" + dial["replicaset"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 	}
 	s.endpoints = map[string]string{}
 	for _, sp := range specs {
-		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), append([]string{"internal", sp.name}, sp.args...)...)
+		// Process kd-<hop> runs hop <hop>.
+		tlsArgs, err := mtls.flags(strings.TrimPrefix(sp.name, "kd-"))
+		if err != nil {
+			return err
+		}
+		args := append(append([]string{"internal", sp.name}, sp.args...), tlsArgs...)
+		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), args...)
 		if err != nil {
 			return err
 		}
@@ -212,11 +242,15 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			return err
 		}
 	}
+	creds, err := mtls.credentials(refhops.Autoscaler)
+	if err != nil {
+		return err
+	}
 	hctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	s.scaler, err = adapter.StartHop(hctx, adapter.HopConfig{Name: refhops.Autoscaler,
-		Down:   map[string]string{refhops.Deployment: addr["deployment"]},
-		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}})
+		Down:   map[string]string{refhops.Deployment: dial["deployment"]},
+		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}, TLS: creds})
 	if err != nil {
 		return err
 	}
@@ -224,7 +258,11 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
 		return err
 	}
 	if env.Logf != nil {
-		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes); logs in %s", s.name, c.Nodes, logs)
+		sec := "mutual TLS"
+		if mtls == nil {
+			sec = "plaintext"
+		}
+		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes, %s links); logs in %s", s.name, c.Nodes, sec, logs)
 	}
 	return nil
 }
@@ -269,6 +307,20 @@ func (s *System) Restart(ctx context.Context, name string) error {
 	return fmt.Errorf("%s: no process %q", s.name, name)
 }
 
+// PID is the process id of a running Kubedirect process (kd-deployment,
+// kd-replicaset, kd-scheduler, kd-nodeagent), 0 if none: the failover
+// experiment stalls one with SIGSTOP (fault.Stall).
+func (s *System) PID(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.procs {
+		if p.name == name && p.alive() {
+			return p.cmd.Process.Pid
+		}
+	}
+	return 0
+}
+
 // Teardown stops the processes and restores the KCM's bindings.
 func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()
@@ -287,6 +339,7 @@ func (s *System) stopLocked(ctx context.Context, env baselines.Env) error {
 		s.procs[i].stop(5 * time.Second)
 	}
 	s.procs = nil
+	s.closeProxies()
 	return s.unfenceKCM(ctx, env)
 }
 

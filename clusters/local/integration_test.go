@@ -163,3 +163,45 @@ func TestCLIUpDownAndInterrupt(t *testing.T) {
 	require.Contains(t, buf.String(), "stopping what was started")
 	requireNoLeftovers(t, home)
 }
+
+// TestRestartAPIServer: a crashed and restarted API server serves again
+// under a new pid that state.json records, so Down still stops it.
+func TestRestartAPIServer(t *testing.T) {
+	requireCluster(t)
+	home := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := New(Options{Root: home, Self: localtest.Binary(t), Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
+	c, err := p.Up(ctx, clusters.Spec{Name: "restart", Nodes: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Down(context.Background(), "restart") })
+	cs, err := kubernetes.NewForConfig(c.REST)
+	require.NoError(t, err)
+
+	old := p.PID("restart", apiserverComponent)
+	require.NotZero(t, old)
+	start := time.Now()
+	require.NoError(t, p.Restart(ctx, "restart", apiserverComponent))
+	t.Logf("kube-apiserver crashed and healthy again in %s", time.Since(start).Round(time.Millisecond))
+	pid := p.PID("restart", apiserverComponent)
+	require.NotEqual(t, old, pid)
+	require.True(t, zombie(old), "the crashed API server (pid %d) still runs", old)
+
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	require.NoError(t, err, "the restarted API server serves")
+	require.Len(t, nodes.Items, 1)
+	l, err := p.layout("restart")
+	require.NoError(t, err)
+	st, err := l.readState()
+	require.NoError(t, err)
+	var recorded int
+	for _, pr := range st.Procs {
+		if pr.Name == apiserverComponent {
+			recorded = pr.PID
+		}
+	}
+	require.Equal(t, pid, recorded, "state.json names the new API server")
+
+	require.NoError(t, p.Down(ctx, "restart"))
+	requireNoLeftovers(t, home)
+}

@@ -61,6 +61,7 @@ type Provider struct {
 
 	mu    sync.Mutex
 	procs map[string][]*proc // clusters this process started, for Down
+	plans map[string]*plan   // and how to start their components, for Restart
 }
 
 // New returns a local provider.
@@ -80,7 +81,7 @@ func New(o Options) *Provider {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	return &Provider{opts: o, procs: map[string][]*proc{}}
+	return &Provider{opts: o, procs: map[string][]*proc{}, plans: map[string]*plan{}}
 }
 
 func (p *Provider) Name() string { return ProviderName }
@@ -295,6 +296,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 	}
 	p.mu.Lock()
 	p.procs[spec.Name] = st.Procs
+	p.plans[spec.Name] = pl
 	p.mu.Unlock()
 	p.opts.Logf("cluster %q usable %s after start; kubeconfig %s", spec.Name, time.Since(start).Round(time.Millisecond), l.Kubeconfig())
 
@@ -358,6 +360,7 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 	p.mu.Lock()
 	procs := p.procs[name]
 	delete(p.procs, name)
+	delete(p.plans, name)
 	p.mu.Unlock()
 	st, err := l.readState()
 	if err != nil {

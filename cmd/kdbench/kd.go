@@ -20,6 +20,7 @@ import (
 	"github.com/kdbench/kdbench/kubedirect/controllers/deployment"
 	"github.com/kdbench/kdbench/kubedirect/controllers/replicaset"
 	"github.com/kdbench/kdbench/kubedirect/controllers/scheduler"
+	"github.com/kdbench/kdbench/kubedirect/link"
 )
 
 // kdClientFlags are the API client settings every Kubedirect process takes.
@@ -44,6 +45,29 @@ func (f *kdClientFlags) client(agent string) (kubernetes.Interface, error) {
 	return kubernetes.NewForConfig(rc)
 }
 
+// linkTLSFlags are a hop's mutual-TLS files; none given means plaintext links.
+type linkTLSFlags struct{ ca, cert, key string }
+
+func (f *linkTLSFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.ca, "tls-ca", "", "CA certificate the link peers' certificates must chain to (PEM)")
+	fs.StringVar(&f.cert, "tls-cert", "", "this hop's link certificate (PEM), naming it as spiffe://kdbench/hop/<hop>")
+	fs.StringVar(&f.key, "tls-key", "", "key of --tls-cert (PEM)")
+}
+
+func (f *linkTLSFlags) load(agent string) (*link.Credentials, error) {
+	if f.ca == "" && f.cert == "" && f.key == "" {
+		return nil, nil
+	}
+	if f.ca == "" || f.cert == "" || f.key == "" {
+		return nil, fmt.Errorf("%s: mutual TLS needs all of --tls-ca, --tls-cert and --tls-key", agent)
+	}
+	c, err := link.LoadCredentials(f.ca, f.cert, f.key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", agent, err)
+	}
+	return c, nil
+}
+
 func quiet(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -56,6 +80,7 @@ func quiet(err error) error {
 func newKubedirectCmds() []*cobra.Command {
 	var dep deployment.Config
 	var depc kdClientFlags
+	var dept linkTLSFlags
 	depCmd := &cobra.Command{
 		Use: "kd-deployment", Short: "Run the upstream Deployment controller as a Kubedirect hop", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,10 +88,14 @@ func newKubedirectCmds() []*cobra.Command {
 			if err != nil {
 				return err
 			}
+			if dep.TLS, err = dept.load("kd-deployment"); err != nil {
+				return err
+			}
 			return quiet(deployment.Run(cmd.Context(), cs, dep, nil))
 		},
 	}
 	depc.add(depCmd.Flags(), 20, 30)
+	dept.add(depCmd.Flags())
 	depCmd.Flags().StringVar(&dep.Listen, "listen", "127.0.0.1:0", "address of the autoscaler's link")
 	depCmd.Flags().StringVar(&dep.ReplicaSet, "replicaset", "", "address of the ReplicaSet controller's link")
 	depCmd.Flags().StringVar(&dep.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
@@ -74,6 +103,7 @@ func newKubedirectCmds() []*cobra.Command {
 
 	var rs replicaset.Config
 	var rsc kdClientFlags
+	var rst linkTLSFlags
 	rsCmd := &cobra.Command{
 		Use: "kd-replicaset", Short: "Run the upstream ReplicaSet controller as a Kubedirect hop", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -81,10 +111,14 @@ func newKubedirectCmds() []*cobra.Command {
 			if err != nil {
 				return err
 			}
+			if rs.TLS, err = rst.load("kd-replicaset"); err != nil {
+				return err
+			}
 			return quiet(replicaset.Run(cmd.Context(), cs, rs, nil))
 		},
 	}
 	rsc.add(rsCmd.Flags(), 20, 30)
+	rst.add(rsCmd.Flags())
 	rsCmd.Flags().StringVar(&rs.Listen, "listen", "127.0.0.1:0", "address of the Deployment controller's link")
 	rsCmd.Flags().StringVar(&rs.Scheduler, "scheduler", "", "address of the scheduler's link")
 	rsCmd.Flags().StringVar(&rs.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
@@ -93,6 +127,7 @@ func newKubedirectCmds() []*cobra.Command {
 
 	var sc scheduler.Config
 	var scc kdClientFlags
+	var sct linkTLSFlags
 	schedCmd := &cobra.Command{
 		Use: "kd-scheduler", Short: "Run the upstream scheduler as a Kubedirect hop", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -100,10 +135,14 @@ func newKubedirectCmds() []*cobra.Command {
 			if err != nil {
 				return err
 			}
+			if sc.TLS, err = sct.load("kd-scheduler"); err != nil {
+				return err
+			}
 			return quiet(scheduler.Run(cmd.Context(), cs, sc, nil))
 		},
 	}
 	scc.add(schedCmd.Flags(), 50, 100)
+	sct.add(schedCmd.Flags())
 	schedCmd.Flags().StringVar(&sc.Listen, "listen", "127.0.0.1:0", "address of the ReplicaSet controller's link")
 	schedCmd.Flags().StringVar(&sc.NodeAgent, "nodeagent", "", "address of the node agent's link")
 	schedCmd.Flags().StringVar(&sc.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
@@ -118,6 +157,7 @@ func newKubedirectCmds() []*cobra.Command {
 func newKDNodeAgentCmd() *cobra.Command {
 	cfg := nodeagent.DefaultConfig()
 	var kubeconfig, metricsAddr, listen string
+	var tlsFlags linkTLSFlags
 	cmd := &cobra.Command{
 		Use: "kd-nodeagent", Short: "Run simulated kubelets that take pods from the Kubedirect scheduler", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -129,9 +169,13 @@ func newKDNodeAgentCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			creds, err := tlsFlags.load("kd-nodeagent")
+			if err != nil {
+				return err
+			}
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			src, err := direct.New(cs, direct.Config{Listen: listen, NodePrefix: cfg.NamePrefix, Registerer: reg})
+			src, err := direct.New(cs, direct.Config{Listen: listen, NodePrefix: cfg.NamePrefix, Registerer: reg, TLS: creds})
 			if err != nil {
 				return err
 			}
@@ -163,6 +207,7 @@ func newKDNodeAgentCmd() *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the agent's identity (it creates pods)")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /timings, /hops and /readyz")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
+	tlsFlags.add(cmd.Flags())
 	cfg.AddFlags(cmd.Flags())
 	return cmd
 }

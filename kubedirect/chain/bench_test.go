@@ -42,14 +42,24 @@ func pct(d []float64, p int) float64 {
 	return d[min(len(d)-1, len(d)*p/100)]
 }
 
+// benchTransports are the links the chain benchmarks compare: plaintext
+// and mutual-TLS gRPC, so `make bench` prints what mTLS costs a whole chain.
+var benchTransports = []Transport{GRPC, GRPCMTLS}
+
 // BenchmarkHopLatency scales a fresh Deployment 0 → 1 per iteration over a
 // 5-hop loopback gRPC chain and measures, for each hop, the time from the
 // previous hop receiving the change to this hop receiving its consequence
 // (processing + queueing + link). Reports p50/p99 over all hops.
 func BenchmarkHopLatency(b *testing.B) {
+	for _, tr := range benchTransports {
+		b.Run(string(tr), func(b *testing.B) { benchHopLatency(b, tr) })
+	}
+}
+
+func benchHopLatency(b *testing.B, tr Transport) {
 	obs := &firstSeen{seen: map[string]int64{}}
 	ctx := context.Background()
-	c, err := Start(ctx, Options{Nodes: 1, Transport: GRPC, Observer: obs})
+	c, err := Start(ctx, Options{Nodes: 1, Transport: tr, Observer: obs})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,9 +106,15 @@ func BenchmarkHopLatency(b *testing.B) {
 // pods through a 5-hop loopback gRPC chain with zero sandbox delay (then back
 // to 0, untimed).
 func BenchmarkScaleUp1000(b *testing.B) {
+	for _, tr := range benchTransports {
+		b.Run(string(tr), func(b *testing.B) { benchScaleUp1000(b, tr) })
+	}
+}
+
+func benchScaleUp1000(b *testing.B, tr Transport) {
 	const n = 1000
 	ctx := context.Background()
-	c, err := Start(ctx, Options{Nodes: 1, Transport: GRPC})
+	c, err := Start(ctx, Options{Nodes: 1, Transport: tr})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package chain starts a whole Kubedirect chain in one process (reference hop
-// logic, every hop a hop.Runtime with its own listener), over loopback gRPC or
-// in-memory links. Tests and benchmarks use it; so can a harness that needs a
+// logic, every hop a hop.Runtime with its own listener), over loopback gRPC
+// (plaintext or mutual TLS) or in-memory links. Tests and benchmarks use it; so can a harness that needs a
 // self-contained Kubedirect path.
 package chain
 
@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
+	"github.com/kdbench/kdbench/internal/pki"
 	"github.com/kdbench/kdbench/kubedirect/cache"
 	"github.com/kdbench/kdbench/kubedirect/hop"
 	"github.com/kdbench/kdbench/kubedirect/link"
@@ -26,8 +28,9 @@ import (
 type Transport string
 
 const (
-	GRPC   Transport = "grpc"   // loopback TCP, 127.0.0.1
-	Memory Transport = "memory" // in-process pipes
+	GRPC     Transport = "grpc"      // loopback TCP, 127.0.0.1
+	GRPCMTLS Transport = "grpc-mtls" // the same with mutual TLS, every hop its own certificate
+	Memory   Transport = "memory"    // in-process pipes
 )
 
 // Options configure a chain.
@@ -55,6 +58,9 @@ type Chain struct {
 	dialer  link.Dialer
 	grpcDlr *link.GRPCDialer
 	mem     *link.MemNetwork
+	// With mutual TLS each hop has its identity and its own dialer.
+	creds   map[string]*link.Credentials
+	dialers map[string]*link.GRPCDialer
 	mu      sync.Mutex // guards Boxes' maps against concurrent readers
 }
 
@@ -74,6 +80,10 @@ func Start(ctx context.Context, opt Options) (*Chain, error) {
 	case GRPC, "":
 		c.grpcDlr = link.NewGRPCDialer()
 		c.dialer = c.grpcDlr
+	case GRPCMTLS:
+		if err := c.issue(); err != nil {
+			return nil, err
+		}
 	case Memory:
 		c.mem = link.NewMemNetwork()
 		c.dialer = c.mem
@@ -115,9 +125,32 @@ func (c *Chain) listen(n string) (link.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chain: listen for %s: %w", n, err)
 	}
-	gl := link.ListenGRPC(lis)
+	var opts []grpc.ServerOption
+	if c.creds != nil {
+		opts = append(opts, c.creds[n].ServerOption(c.Topology.Config(n).Upstream))
+	}
+	gl := link.ListenGRPC(lis, opts...)
 	c.addrs[n] = gl.Addr().String()
 	return gl, nil
+}
+
+// issue makes a CA for the chain and a certificate for every hop.
+func (c *Chain) issue() error {
+	ca, err := pki.NewCA("kubedirect-chain")
+	if err != nil {
+		return err
+	}
+	c.creds, c.dialers = map[string]*link.Credentials{}, map[string]*link.GRPCDialer{}
+	for _, n := range c.Topology.Names() {
+		kp, err := ca.Issue(link.HopCertificate(n))
+		if err != nil {
+			return err
+		}
+		if c.creds[n], err = link.NewCredentials(ca.Cert, kp.TLS()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // startHop starts hop n empty (a node keeps its sandboxes, its durable truth).
@@ -141,6 +174,20 @@ func (c *Chain) startHop(n string, l link.Listener) error {
 	}
 	for _, d := range cfg.Downstreams {
 		rcfg.Addrs[d] = c.addrs[d]
+	}
+	if c.creds != nil {
+		peerAt := map[string]string{}
+		for d, a := range rcfg.Addrs {
+			peerAt[a] = d
+		}
+		d := link.NewMTLSDialer(c.creds[n], peerAt)
+		c.mu.Lock()
+		if old := c.dialers[n]; old != nil {
+			old.Close() // the crashed incarnation's connections
+		}
+		c.dialers[n] = d
+		c.mu.Unlock()
+		rcfg.Dialer = d
 	}
 	rt, err := hop.NewRuntime(rcfg)
 	if err != nil {
@@ -221,6 +268,9 @@ func (c *Chain) Close() {
 	}
 	if c.grpcDlr != nil {
 		c.grpcDlr.Close()
+	}
+	for _, d := range c.dialers {
+		d.Close()
 	}
 }
 

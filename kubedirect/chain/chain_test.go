@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/refhops"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
@@ -81,6 +82,7 @@ func TestChainScaleUpDown(t *testing.T) {
 		n     int32
 	}{
 		{"grpc 5 hops 0-1000-0", GRPC, 1, 1000},
+		{"grpc-mtls 5 hops 0-1000-0", GRPCMTLS, 1, 1000},
 		{"memory fan-out 3 nodes 0-1000-0", Memory, 3, 1000},
 	}
 	for _, tc := range cases {
@@ -112,11 +114,18 @@ func TestChainScaleUpDown(t *testing.T) {
 	}
 }
 
-// TestChainRecovery breaks links and crashes hops mid-scale over gRPC; the
-// chain must still converge with no pod run twice.
+// TestChainRecovery breaks links and crashes hops mid-scale over gRPC, with
+// and without mutual TLS (every reconnection a new handshake); the chain must
+// still converge with no pod run twice.
 func TestChainRecovery(t *testing.T) {
+	for _, tr := range []Transport{GRPC, GRPCMTLS} {
+		t.Run(string(tr), func(t *testing.T) { testChainRecovery(t, tr) })
+	}
+}
+
+func testChainRecovery(t *testing.T, tr Transport) {
 	ctx := context.Background()
-	c, err := Start(ctx, Options{Nodes: 2, Transport: GRPC})
+	c, err := Start(ctx, Options{Nodes: 2, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,5 +173,39 @@ func TestChainRecovery(t *testing.T) {
 	}
 	if inv == 0 {
 		t.Error("no invalidation was counted")
+	}
+}
+
+// TestChainMTLSRefusesPlaintext: a grpc-mtls chain's hops take no plaintext
+// peer, so the mTLS numbers are of mTLS.
+func TestChainMTLSRefusesPlaintext(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := Start(ctx, Options{Nodes: 1, Transport: GRPCMTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d := link.NewGRPCDialer()
+	defer d.Close()
+	conn, err := d.Dial(ctx, c.addrs[refhops.Deployment])
+	if err != nil {
+		return // refused at once
+	}
+	defer conn.Close()
+	// A hop that accepted the stream waits for our hello; a refused stream fails.
+	if _, err := conn.Send(&wire.Frame{Type: wire.FrameBatch, Epoch: 1, Seq: 1}); err == nil {
+		failed := make(chan error, 1)
+		go func() { _, _, _, err := conn.Recv(); failed <- err }()
+		select {
+		case err = <-failed:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	if err == nil {
+		t.Fatal("a plaintext peer got a stream from the deployment hop")
 	}
 }

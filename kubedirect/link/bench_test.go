@@ -17,13 +17,9 @@ func benchConn(b *testing.B, tr string) (client, server Conn, cleanup func()) {
 	var d Dialer
 	addr := "d"
 	switch tr {
-	case "grpc":
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		gl := ListenGRPC(lis)
-		gd := NewGRPCDialer()
+	case "grpc", "grpc-mtls":
+		gl, newDialer := grpcLink(b, tr == "grpc-mtls")
+		gd := newDialer()
 		l, d, addr = gl, gd, gl.Addr().String()
 		cleanup = func() { gd.Close(); gl.Close() }
 	default:
@@ -49,6 +45,23 @@ func benchConn(b *testing.B, tr string) (client, server Conn, cleanup func()) {
 	return c, s, cleanup
 }
 
+// grpcLink is a loopback gRPC listener and a maker of dialers for it,
+// plaintext or with mutual TLS between the autoscaler and the deployment hop.
+func grpcLink(b *testing.B, mtls bool) (*GRPCListener, func() *GRPCDialer) {
+	b.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !mtls {
+		return ListenGRPC(lis), func() *GRPCDialer { return NewGRPCDialer() }
+	}
+	ca := newCA(b)
+	gl := ListenGRPC(lis, hopCreds(b, ca, "deployment").ServerOption("autoscaler"))
+	client, peers := hopCreds(b, ca, "autoscaler"), map[string]string{gl.Addr().String(): "deployment"}
+	return gl, func() *GRPCDialer { return NewMTLSDialer(client, peers) }
+}
+
 // podFrame is a batch of n typical pod descriptors.
 func podFrame(seq uint64, n int) *wire.Frame {
 	f := &wire.Frame{Type: wire.FrameBatch, Epoch: 1, Seq: seq}
@@ -63,7 +76,7 @@ func podFrame(seq uint64, n int) *wire.Frame {
 // BenchmarkLinkThroughput streams frames one way over one link and reports
 // messages (frames) per second and pod descriptors per second.
 func BenchmarkLinkThroughput(b *testing.B) {
-	for _, tr := range []string{"grpc", "memory"} {
+	for _, tr := range []string{"grpc", "grpc-mtls", "memory"} {
 		for _, ops := range []int{1, 64} {
 			b.Run(tr+"/ops="+itoa(ops), func(b *testing.B) {
 				c, s, cleanup := benchConn(b, tr)
@@ -105,7 +118,7 @@ func BenchmarkLinkThroughput(b *testing.B) {
 // BenchmarkLinkLatency sends one frame at a time (the next after the previous
 // arrived) and reports the one-way latency percentiles.
 func BenchmarkLinkLatency(b *testing.B) {
-	for _, tr := range []string{"grpc", "memory"} {
+	for _, tr := range []string{"grpc", "grpc-mtls", "memory"} {
 		b.Run(tr, func(b *testing.B) {
 			c, s, cleanup := benchConn(b, tr)
 			defer cleanup()

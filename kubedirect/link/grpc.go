@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/kdbench/kdbench/kubedirect/wire"
@@ -189,7 +191,10 @@ func (l *GRPCListener) Close() error {
 
 // GRPCDialer opens link streams, sharing one client connection per address.
 type GRPCDialer struct {
-	opts  []grpc.DialOption
+	opts []grpc.DialOption
+	// creds, if set, are the transport credentials for one address (mutual
+	// TLS expects a different peer at each).
+	creds func(addr string) (credentials.TransportCredentials, error)
 	mu    sync.Mutex
 	conns map[string]*grpc.ClientConn
 }
@@ -199,8 +204,12 @@ func NewGRPCDialer(opts ...grpc.DialOption) *GRPCDialer {
 	if len(opts) == 0 {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	}
+	return newGRPCDialer(opts, nil)
+}
+
+func newGRPCDialer(opts []grpc.DialOption, creds func(string) (credentials.TransportCredentials, error)) *GRPCDialer {
 	opts = append(opts, grpc.WithDefaultCallOptions(grpc.ForceCodec(rawCodec{})))
-	return &GRPCDialer{opts: opts, conns: make(map[string]*grpc.ClientConn)}
+	return &GRPCDialer{opts: opts, creds: creds, conns: make(map[string]*grpc.ClientConn)}
 }
 
 // Dial implements Dialer. The stream outlives ctx; Close ends it.
@@ -208,8 +217,17 @@ func (d *GRPCDialer) Dial(ctx context.Context, addr string) (Conn, error) {
 	d.mu.Lock()
 	cc := d.conns[addr]
 	if cc == nil {
+		opts := d.opts
+		if d.creds != nil {
+			tc, err := d.creds(addr)
+			if err != nil {
+				d.mu.Unlock()
+				return nil, err
+			}
+			opts = append(slices.Clip(opts), grpc.WithTransportCredentials(tc))
+		}
 		var err error
-		cc, err = grpc.NewClient(addr, d.opts...)
+		cc, err = grpc.NewClient(addr, opts...)
 		if err != nil {
 			d.mu.Unlock()
 			return nil, fmt.Errorf("link: dial %s: %w", addr, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 	"k8s.io/component-base/metrics/legacyregistry"
 	_ "k8s.io/component-base/metrics/prometheus/workqueue" // upstream controllers' workqueue metrics
 
@@ -33,6 +34,10 @@ type HopConfig struct {
 	// Registry receives the link metrics; nil makes one with the Go and
 	// process collectors (a process whose only registry it is).
 	Registry *prometheus.Registry
+	// TLS, if set, is the hop's link identity: its listener then accepts
+	// only Upstream and it dials each of Down expecting that very hop.
+	// nil: plaintext links.
+	TLS *link.Credentials
 }
 
 // Hop is a running hop with its observability.
@@ -62,8 +67,18 @@ func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
 			Incarnation: rand.Uint64(), LogCap: 1 << 16, Metrics: metrics.New(reg), Observer: h.Log, Initial: c.Initial},
 		Logic: c.Logic, OnReleased: c.OnReleased, Addrs: c.Down,
 	}
+	if c.TLS != nil && c.TLS.Hop != c.Name {
+		return nil, fmt.Errorf("hop %s: link certificate names hop %q", c.Name, c.TLS.Hop)
+	}
 	if len(down) > 0 {
 		rc.Dialer = link.NewGRPCDialer()
+		if c.TLS != nil {
+			peerAt := make(map[string]string, len(c.Down))
+			for peer, addr := range c.Down {
+				peerAt[addr] = peer
+			}
+			rc.Dialer = link.NewMTLSDialer(c.TLS, peerAt)
+		}
 	}
 	if c.Upstream != "" {
 		lis, err := net.Listen("tcp", c.Listen)
@@ -71,7 +86,11 @@ func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
 			return nil, fmt.Errorf("hop %s: listen %s: %w", c.Name, c.Listen, err)
 		}
 		h.Addr = lis.Addr().String()
-		rc.Listener = link.ListenGRPC(lis)
+		var opts []grpc.ServerOption
+		if c.TLS != nil {
+			opts = append(opts, c.TLS.ServerOption(c.Upstream))
+		}
+		rc.Listener = link.ListenGRPC(lis, opts...)
 	}
 	rt, err := hop.NewRuntime(rc)
 	if err != nil {

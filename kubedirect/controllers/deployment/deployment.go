@@ -16,6 +16,7 @@ import (
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/refhops"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
@@ -26,6 +27,8 @@ type Config struct {
 	ReplicaSet string // the ReplicaSet controller hop's address
 	Metrics    string
 	Workers    int // KCM --concurrent-deployment-syncs
+	// TLS is the hop's link identity (nil: plaintext links).
+	TLS *link.Credentials
 }
 
 // Router: Deployment scale records come from the autoscaler; ReplicaSet
@@ -35,7 +38,7 @@ var Router = hop.RouterFuncs{UpstreamFunc: adapter.IsKind(wire.KindDeployment), 
 // Run runs the controller until ctx ends.
 func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link, metrics string)) error {
 	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: refhops.Deployment, Upstream: refhops.Autoscaler, Listen: c.Listen,
-		Down: map[string]string{refhops.ReplicaSet: c.ReplicaSet}, Router: Router})
+		Down: map[string]string{refhops.ReplicaSet: c.ReplicaSet}, Router: Router, TLS: c.TLS})
 	if err != nil {
 		return err
 	}

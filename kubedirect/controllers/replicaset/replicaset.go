@@ -15,6 +15,7 @@ import (
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/refhops"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	Workers   int    // concurrent ReplicaSet syncs (KCM --concurrent-replicaset-syncs)
 	// BurstReplicas caps creations per sync (the KCM's 500).
 	BurstReplicas int
+	// TLS is the hop's link identity (nil: plaintext links).
+	TLS *link.Credentials
 }
 
 // Router: ReplicaSet scale records come from upstream; pods start here.
@@ -36,7 +39,7 @@ var Router = hop.RouterFuncs{UpstreamFunc: adapter.IsKind(wire.KindReplicaSet), 
 // addresses once the hop listens.
 func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link, metrics string)) error {
 	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: refhops.ReplicaSet, Upstream: refhops.Deployment, Listen: c.Listen,
-		Down: map[string]string{refhops.Scheduler: c.Scheduler}, Router: Router})
+		Down: map[string]string{refhops.Scheduler: c.Scheduler}, Router: Router, TLS: c.TLS})
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
+	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/refhops"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
@@ -45,6 +46,8 @@ type Config struct {
 	// agent is on the link).
 	NodeSelector string
 	Parallelism  int32
+	// TLS is the hop's link identity (nil: plaintext links).
+	TLS *link.Credentials
 }
 
 // Router: pods come from upstream; bound ones go to the node agent.
@@ -99,7 +102,7 @@ func (b *linkBind) Bind(ctx context.Context, _ *framework.CycleState, p *corev1.
 // Run runs the scheduler until ctx ends.
 func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link, metrics string)) error {
 	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: refhops.Scheduler, Upstream: refhops.ReplicaSet, Listen: c.Listen,
-		Down: map[string]string{NodeAgent: c.NodeAgent}, Router: Router, Logic: tails{}})
+		Down: map[string]string{NodeAgent: c.NodeAgent}, Router: Router, Logic: tails{}, TLS: c.TLS})
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
 	"github.com/kdbench/kdbench/kubedirect/ingress"
+	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/refhops"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
@@ -61,6 +62,8 @@ type Config struct {
 	Workers int
 	// Registerer receives the source's and the hop's metrics (optional).
 	Registerer prometheus.Registerer
+	// TLS is the hop's link identity (nil: plaintext links).
+	TLS *link.Credentials
 }
 
 // Source is the direct-mode PodSource; it is also a nodeagent.Observer (pass
@@ -146,7 +149,7 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 		return err
 	}
 	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: HopName, Upstream: refhops.Scheduler, Listen: s.cfg.Listen,
-		Router: Router, Initial: initial, Registry: prometheus.NewRegistry()})
+		Router: Router, Initial: initial, Registry: prometheus.NewRegistry(), TLS: s.cfg.TLS})
 	if err != nil {
 		return err
 	}

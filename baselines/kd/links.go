@@ -1,0 +1,48 @@
+package kd
+
+import (
+	"github.com/kdbench/kdbench/internal/fault"
+)
+
+// linkHops are the hops with a link listener, each the downstream end of one
+// link: autoscaler → deployment → replicaset → scheduler → nodeagent.
+var linkHops = []string{"deployment", "replicaset", "scheduler", "nodeagent"}
+
+// proxyLinks returns the address each hop's upstream dials: its listen
+// address, or with LinkProxies a fault.Proxy in front of it that the
+// failover experiment cuts or slows (Link). Proxies outlive restarts of the
+// hop behind them, which listens on the same address again.
+func (s *System) proxyLinks(listen map[string]string) (map[string]string, error) {
+	dial := map[string]string{}
+	for _, h := range linkHops {
+		dial[h] = listen[h]
+		if !s.LinkProxies {
+			continue
+		}
+		p, err := fault.NewProxy("127.0.0.1:0", listen[h])
+		if err != nil {
+			return nil, err
+		}
+		if s.proxies == nil {
+			s.proxies = map[string]*fault.Proxy{}
+		}
+		s.proxies[h] = p
+		dial[h] = p.Addr()
+	}
+	return dial, nil
+}
+
+// Link is the proxy of the link into hop (deployment, replicaset,
+// scheduler, nodeagent), or nil without LinkProxies.
+func (s *System) Link(hop string) *fault.Proxy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proxies[hop]
+}
+
+func (s *System) closeProxies() {
+	for h, p := range s.proxies {
+		p.Close()
+		delete(s.proxies, h)
+	}
+}

@@ -1,0 +1,26 @@
+package kd
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+func TestPID(t *testing.T) {
+	s := New("kd", 0, "")
+	p, err := start("kd-scheduler", "sleep", filepath.Join(t.TempDir(), "log"), "60")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop(0)
+	s.procs = append(s.procs, p)
+	if got := s.PID("kd-scheduler"); got != p.cmd.Process.Pid {
+		t.Fatalf("PID = %d, want %d", got, p.cmd.Process.Pid)
+	}
+	if got := s.PID("kd-nodeagent"); got != 0 {
+		t.Fatalf("PID of a process not started = %d", got)
+	}
+	p.stop(0)
+	if got := s.PID("kd-scheduler"); got != 0 {
+		t.Fatalf("PID of a stopped process = %d", got)
+	}
+}
