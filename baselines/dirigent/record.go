@@ -1,0 +1,44 @@
+package dirigent
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+// Invoke runs one call and returns its record in the loader's result
+// format, with the error that failed it, if any. A request that found no
+// sandbox in time, or could not reach the data plane, is a connection
+// timeout; one that failed in its sandbox is a function timeout, as the
+// loader classifies them.
+func (d *Deployment) Invoke(ctx context.Context, function string, c Call) (trace.Record, error) {
+	start := time.Now()
+	rep, err := d.Call(ctx, function, c)
+	rt := time.Since(start)
+	r := trace.Record{
+		Phase:               2,
+		Instance:            function,
+		InvocationID:        c.ID,
+		StartTime:           start.UnixMicro(),
+		RequestedDurationUs: c.RuntimeUs,
+		ResponseTimeUs:      rt.Microseconds(),
+	}
+	if err != nil {
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusBadGateway {
+			r.FunctionTimeout = true
+		} else {
+			r.ConnectionTimeout = true
+		}
+		return r, err
+	}
+	r.ActualDurationUs = rep.DurationUs
+	r.UserCodeExecutionUs = rep.DurationUs
+	r.ActualMemoryUsageMiB = rep.MemoryMiB
+	r.TimeToSubmitUs = rep.QueueUs
+	r.TimeToGetResponseUs = max(0, r.ResponseTimeUs-rep.QueueUs-rep.DurationUs)
+	return r, nil
+}

@@ -1,0 +1,203 @@
+package dirigent
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// WorkerConfig is one worker daemon.
+type WorkerConfig struct {
+	Name string
+	// ControlPlane is the control plane's base URL.
+	ControlPlane string
+	// CPUMilli and MemoryMiB are the node's allocatable resources.
+	CPUMilli, MemoryMiB int64
+	// CreationCost is slept per sandbox creation before the Runtime starts
+	// it (the paper's scalability mode: 40 ms, a Firecracker snapshot
+	// restore).
+	CreationCost time.Duration
+	// HeartbeatInterval is how often the worker reports to the control plane.
+	HeartbeatInterval time.Duration
+	// Runtime runs the sandboxes; nil means a SleepRuntime.
+	Runtime Runtime
+}
+
+// Worker is a worker daemon: it creates, runs and deletes sandboxes on the
+// control plane's orders and sends heartbeats.
+type Worker struct {
+	cfg    WorkerConfig
+	srv    *server
+	client *http.Client
+	stop   context.CancelFunc
+	done   chan struct{}
+
+	mu        sync.Mutex
+	sandboxes map[string]*workerSandbox
+	created   int
+}
+
+type workerSandbox struct {
+	inflight sync.WaitGroup
+	deleting bool
+}
+
+// StartWorker starts the daemon, registers it with the control plane and
+// starts its heartbeats.
+func StartWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+	if cfg.Runtime == nil {
+		cfg.Runtime = NewSleepRuntime()
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = time.Second
+	}
+	w := &Worker{cfg: cfg, client: newClient(), sandboxes: map[string]*workerSandbox{}, done: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+pathSandboxes, w.handleCreate)
+	mux.HandleFunc("DELETE "+pathSandboxes+"/{id}", w.handleDelete)
+	mux.HandleFunc("POST "+pathInvoke+"{id}", w.handleInvoke)
+	srv, err := listen(mux)
+	if err != nil {
+		return nil, fmt.Errorf("worker %s: %w", cfg.Name, err)
+	}
+	w.srv = srv
+	info := workerInfo{Name: cfg.Name, URL: srv.url, CPUMilli: cfg.CPUMilli, MemoryMiB: cfg.MemoryMiB}
+	if err := post(ctx, w.client, http.MethodPost, cfg.ControlPlane+pathWorkers, info, nil); err != nil {
+		_ = srv.close()
+		return nil, fmt.Errorf("worker %s: registering with the control plane: %w", cfg.Name, err)
+	}
+	hbCtx, stop := context.WithCancel(context.Background())
+	w.stop = stop
+	go w.heartbeats(hbCtx)
+	return w, nil
+}
+
+// URL is the daemon's base URL.
+func (w *Worker) URL() string { return w.srv.url }
+
+// Name is the worker's name.
+func (w *Worker) Name() string { return w.cfg.Name }
+
+// Sandboxes counts the sandboxes the worker runs.
+func (w *Worker) Sandboxes() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.sandboxes)
+}
+
+// Created counts the sandboxes the worker has created in its lifetime.
+func (w *Worker) Created() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.created
+}
+
+// Kill stops the daemon at once, as a node crash does: no more heartbeats,
+// in-flight requests cut.
+func (w *Worker) Kill() {
+	w.stop()
+	<-w.done
+	_ = w.srv.close()
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.sandboxes))
+	for id := range w.sandboxes {
+		ids = append(ids, id)
+	}
+	w.sandboxes = map[string]*workerSandbox{}
+	w.mu.Unlock()
+	for _, id := range ids {
+		w.cfg.Runtime.Stop(id)
+	}
+}
+
+func (w *Worker) heartbeats(ctx context.Context) {
+	defer close(w.done)
+	t := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		hb := heartbeat{Worker: w.cfg.Name, Sandboxes: w.Sandboxes()}
+		rctx, cancel := context.WithTimeout(ctx, w.cfg.HeartbeatInterval)
+		_ = post(rctx, w.client, http.MethodPost, w.cfg.ControlPlane+pathHeartbeat, hb, nil)
+		cancel()
+	}
+}
+
+func (w *Worker) handleCreate(rw http.ResponseWriter, r *http.Request) {
+	var req createSandbox
+	if !decode(rw, r, &req) {
+		return
+	}
+	if w.cfg.CreationCost > 0 {
+		t := time.NewTimer(w.cfg.CreationCost)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			http.Error(rw, "creation cancelled", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	if err := w.cfg.Runtime.Start(r.Context(), req.ID, req.Function); err != nil {
+		http.Error(rw, fmt.Sprintf("worker %s: starting sandbox %s: %v", w.cfg.Name, req.ID, err), http.StatusInternalServerError)
+		return
+	}
+	w.mu.Lock()
+	w.sandboxes[req.ID] = &workerSandbox{}
+	w.created++
+	w.mu.Unlock()
+	rw.WriteHeader(http.StatusCreated)
+}
+
+// handleDelete drains the sandbox: calls already running finish, new ones
+// are refused.
+func (w *Worker) handleDelete(rw http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	w.mu.Lock()
+	sb, ok := w.sandboxes[id]
+	if ok {
+		sb.deleting = true
+	}
+	w.mu.Unlock()
+	if !ok {
+		rw.WriteHeader(http.StatusNoContent)
+		return
+	}
+	sb.inflight.Wait()
+	w.cfg.Runtime.Stop(id)
+	w.mu.Lock()
+	delete(w.sandboxes, id)
+	w.mu.Unlock()
+	rw.WriteHeader(http.StatusNoContent)
+}
+
+func (w *Worker) handleInvoke(rw http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var c Call
+	if !decode(rw, r, &c) {
+		return
+	}
+	w.mu.Lock()
+	sb, ok := w.sandboxes[id]
+	if ok && !sb.deleting {
+		sb.inflight.Add(1)
+	}
+	w.mu.Unlock()
+	if !ok || sb.deleting {
+		http.Error(rw, fmt.Sprintf("worker %s: no sandbox %s", w.cfg.Name, id), http.StatusGone)
+		return
+	}
+	defer sb.inflight.Done()
+	rep, err := w.cfg.Runtime.Invoke(r.Context(), id, c)
+	if err != nil {
+		http.Error(rw, err.Error(), http.StatusBadGateway)
+		return
+	}
+	reply(rw, rep)
+}
