@@ -148,14 +148,15 @@ func (cp *ControlPlane) Creations() int {
 
 var errExists = errors.New("already registered")
 
-// register adds a function; its autoscaler starts now.
+// register adds a function; its autoscaler starts now. It returns once the
+// data planes know the function, so it can be invoked right away.
 func (cp *ControlPlane) register(fn Function) error {
 	if err := fn.Validate(); err != nil {
 		return err
 	}
 	cp.mu.Lock()
-	defer cp.mu.Unlock()
 	if _, ok := cp.functions[fn.Name]; ok {
+		cp.mu.Unlock()
 		return fmt.Errorf("function %s: %w", fn.Name, errExists)
 	}
 	now := cp.cfg.Now()
@@ -164,7 +165,9 @@ func (cp *ControlPlane) register(fn Function) error {
 		f.scaler = NewAutoscaler(cp.cfg.Autoscaler, now)
 	}
 	cp.functions[fn.Name] = f
-	cp.pushLocked(f, false)
+	pushed := cp.pushLocked(f, false)
+	cp.mu.Unlock()
+	<-pushed
 	return nil
 }
 

@@ -22,6 +22,9 @@ type DataPlaneConfig struct {
 // ErrDispatchTimeout is the reason of a request that found no sandbox in time.
 var ErrDispatchTimeout = errors.New("dispatch timeout: no sandbox became ready")
 
+// errUnknownFunction fails calls of a function the data plane was not told of.
+var errUnknownFunction = errors.New("function is not registered")
+
 // errDeregistered fails the requests queued for a function that is removed.
 var errDeregistered = errors.New("function deregistered")
 
@@ -120,7 +123,7 @@ func (dp *DataPlane) acquire(ctx context.Context, fn string) (*queue, *dpSandbox
 	q, ok := dp.queues[fn]
 	if !ok {
 		dp.mu.Unlock()
-		return nil, nil, false, &StatusError{URL: fn, Status: http.StatusNotFound, Msg: "function is not registered"}
+		return nil, nil, false, fmt.Errorf("function %s: %w", fn, errUnknownFunction)
 	}
 	q.account(now)
 	if sb := q.take(); sb != nil {
@@ -216,6 +219,8 @@ func (dp *DataPlane) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, ErrDispatchTimeout):
 		http.Error(w, err.Error(), http.StatusGatewayTimeout)
+	case errors.Is(err, errUnknownFunction), errors.Is(err, errDeregistered):
+		http.Error(w, err.Error(), http.StatusNotFound)
 	case err != nil:
 		httpError(w, err, http.StatusBadGateway)
 	default:

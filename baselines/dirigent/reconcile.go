@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -115,17 +116,21 @@ func (cp *ControlPlane) forgetLocked(f *function, s *sandbox) {
 }
 
 // pushLocked sends f's Ready sandboxes to every data plane. A global
-// version orders the updates, which travel concurrently.
-func (cp *ControlPlane) pushLocked(f *function, deleted bool) {
+// version orders the updates, which travel concurrently. The returned
+// channel closes once every data plane has answered.
+func (cp *ControlPlane) pushLocked(f *function, deleted bool) <-chan struct{} {
 	cp.version++
 	u := endpointsUpdate{Function: f.spec.Name, Version: cp.version, Sandboxes: f.refs(), Deleted: deleted}
 	if deleted {
 		u.Sandboxes = nil
 	}
+	var wg sync.WaitGroup
 	for _, dp := range cp.dataPlanes {
 		cp.calls.Add(1)
+		wg.Add(1)
 		go func() {
 			defer cp.calls.Done()
+			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 			defer cancel()
 			if err := post(ctx, cp.client, http.MethodPost, dp+pathEndpoints, u, nil); err != nil {
@@ -133,4 +138,7 @@ func (cp *ControlPlane) pushLocked(f *function, deleted bool) {
 			}
 		}()
 	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	return done
 }

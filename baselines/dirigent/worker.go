@@ -185,11 +185,12 @@ func (w *Worker) handleInvoke(rw http.ResponseWriter, r *http.Request) {
 	}
 	w.mu.Lock()
 	sb, ok := w.sandboxes[id]
-	if ok && !sb.deleting {
+	ok = ok && !sb.deleting
+	if ok {
 		sb.inflight.Add(1)
 	}
 	w.mu.Unlock()
-	if !ok || sb.deleting {
+	if !ok {
 		http.Error(rw, fmt.Sprintf("worker %s: no sandbox %s", w.cfg.Name, id), http.StatusGone)
 		return
 	}
