@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestRegistration(t *testing.T) {
@@ -128,4 +129,34 @@ func TestWorkerFailureRecreatesSandboxes(t *testing.T) {
 			t.Fatalf("call %d after the failure: %v", i, err)
 		}
 	}
+}
+
+// TestWorkerRejoinsAfterFalseDeath: a worker declared dead while still
+// running (its heartbeats were late) drops its sandboxes, which were
+// re-created elsewhere, and rejoins as an empty, schedulable node.
+func TestWorkerRejoinsAfterFalseDeath(t *testing.T) {
+	d := start(t, fastConfig(2))
+	ctx := context.Background()
+	if err := d.Register(ctx, Function{Name: "fn"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Scale(ctx, "fn", 4); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "4 sandboxes", func() bool { return state(t, d, "fn").Ready == 4 })
+	cp := d.ControlPlane
+	d.Workers[0].SilenceHeartbeats(300 * time.Millisecond) // twice the timeout
+	eventually(t, "worker-0 to rejoin empty with the sandboxes on worker-1", func() bool {
+		cp.mu.Lock()
+		n := len(cp.workers)
+		cp.mu.Unlock()
+		return n == 2 && state(t, d, "fn").Ready == 4 && d.Workers[0].Sandboxes() == 0 && d.Workers[1].Sandboxes() == 4
+	})
+	// The rejoined worker takes new sandboxes again.
+	if err := d.Scale(ctx, "fn", 6); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "new sandboxes on the rejoined worker", func() bool {
+		return state(t, d, "fn").Ready == 6 && d.Workers[0].Sandboxes() == 2
+	})
 }

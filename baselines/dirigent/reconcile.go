@@ -20,9 +20,13 @@ func (cp *ControlPlane) reconcileLocked(f *function) {
 	for ; live < f.desired; live++ {
 		wk := place(cp.workers, cp.rr, f.spec)
 		if wk == nil {
-			cp.cfg.Logf("dirigent: function %s: no worker fits a sandbox (%d of %d placed)", f.spec.Name, live, f.desired)
+			if !f.unplaced {
+				cp.cfg.Logf("dirigent: function %s: no worker fits a sandbox (%d of %d placed); retrying every period", f.spec.Name, live, f.desired)
+			}
+			f.unplaced = true
 			return
 		}
+		f.unplaced = false
 		cp.rr++
 		cp.seq++
 		s := &sandbox{id: fmt.Sprintf("%s-%d", f.spec.Name, cp.seq), worker: wk}

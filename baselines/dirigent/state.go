@@ -13,6 +13,8 @@ type function struct {
 	scaler     *Autoscaler
 	// samples is the last concurrency each data plane reported.
 	samples map[string]float64
+	// unplaced says the last reconcile found no room, already logged.
+	unplaced bool
 }
 
 type sandbox struct {

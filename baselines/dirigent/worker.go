@@ -2,6 +2,7 @@ package dirigent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -37,6 +38,7 @@ type Worker struct {
 	mu        sync.Mutex
 	sandboxes map[string]*workerSandbox
 	created   int
+	silentTil time.Time
 }
 
 type workerSandbox struct {
@@ -94,22 +96,21 @@ func (w *Worker) Created() int {
 	return w.created
 }
 
+// SilenceHeartbeats stops the worker's heartbeats for d while it keeps
+// serving, as a stalled or partitioned node does.
+func (w *Worker) SilenceHeartbeats(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.silentTil = time.Now().Add(d)
+}
+
 // Kill stops the daemon at once, as a node crash does: no more heartbeats,
 // in-flight requests cut.
 func (w *Worker) Kill() {
 	w.stop()
 	<-w.done
 	_ = w.srv.close()
-	w.mu.Lock()
-	ids := make([]string, 0, len(w.sandboxes))
-	for id := range w.sandboxes {
-		ids = append(ids, id)
-	}
-	w.sandboxes = map[string]*workerSandbox{}
-	w.mu.Unlock()
-	for _, id := range ids {
-		w.cfg.Runtime.Stop(id)
-	}
+	w.stopSandboxes()
 }
 
 func (w *Worker) heartbeats(ctx context.Context) {
@@ -122,10 +123,38 @@ func (w *Worker) heartbeats(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		w.mu.Lock()
+		silent := time.Now().Before(w.silentTil)
+		w.mu.Unlock()
+		if silent {
+			continue
+		}
 		hb := heartbeat{Worker: w.cfg.Name, Sandboxes: w.Sandboxes()}
 		rctx, cancel := context.WithTimeout(ctx, w.cfg.HeartbeatInterval)
-		_ = post(rctx, w.client, http.MethodPost, w.cfg.ControlPlane+pathHeartbeat, hb, nil)
+		err := post(rctx, w.client, http.MethodPost, w.cfg.ControlPlane+pathHeartbeat, hb, nil)
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			// Declared dead: the control plane re-created our sandboxes
+			// elsewhere, so drop them and join again as an empty node.
+			w.stopSandboxes()
+			info := workerInfo{Name: w.cfg.Name, URL: w.srv.url, CPUMilli: w.cfg.CPUMilli, MemoryMiB: w.cfg.MemoryMiB}
+			_ = post(rctx, w.client, http.MethodPost, w.cfg.ControlPlane+pathWorkers, info, nil)
+		}
 		cancel()
+	}
+}
+
+// stopSandboxes stops every sandbox at once, running calls or not.
+func (w *Worker) stopSandboxes() {
+	w.mu.Lock()
+	ids := make([]string, 0, len(w.sandboxes))
+	for id := range w.sandboxes {
+		ids = append(ids, id)
+	}
+	w.sandboxes = map[string]*workerSandbox{}
+	w.mu.Unlock()
+	for _, id := range ids {
+		w.cfg.Runtime.Stop(id)
 	}
 }
 
