@@ -51,7 +51,8 @@ func (f Function) Validate() error {
 type SandboxRef struct {
 	ID     string `json:"id"`
 	Worker string `json:"worker"`
-	// URL is the worker daemon's base URL.
+	// URL is where the data plane POSTs the sandbox's calls: the sandbox's
+	// own server when its Runtime has one, else the worker daemon.
 	URL string `json:"url"`
 }
 
@@ -100,6 +101,11 @@ type endpointsUpdate struct {
 type createSandbox struct {
 	ID       string   `json:"id"`
 	Function Function `json:"function"`
+}
+
+type sandboxCreated struct {
+	// URL is the sandbox's invocation URL.
+	URL string `json:"url"`
 }
 
 // Call is one invocation as the data plane and worker pass it on.

@@ -195,7 +195,7 @@ func (dp *DataPlane) Invoke(ctx context.Context, fn string, c Call) (Reply, erro
 		}
 		queued := time.Since(start)
 		var rep Reply
-		err = post(ctx, dp.client, http.MethodPost, sb.ref.URL+pathInvoke+sb.ref.ID, c, &rep)
+		err = post(ctx, dp.client, http.MethodPost, sb.ref.URL, c, &rep)
 		var se *StatusError
 		gone := errors.As(err, &se) && se.Status == http.StatusGone
 		dp.release(q, sb, err != nil && !gone)
@@ -224,7 +224,7 @@ func (dp *DataPlane) handleInvoke(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		httpError(w, err, http.StatusBadGateway)
 	default:
-		reply(w, rep)
+		reply(w, http.StatusOK, rep)
 	}
 }
 

@@ -72,7 +72,8 @@ func (cp *ControlPlane) create(f *function, s *sandbox) {
 	defer cp.calls.Done()
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	err := post(ctx, cp.client, http.MethodPost, s.worker.info.URL+pathSandboxes, createSandbox{ID: s.id, Function: f.spec}, nil)
+	var created sandboxCreated
+	err := post(ctx, cp.client, http.MethodPost, s.worker.info.URL+pathSandboxes, createSandbox{ID: s.id, Function: f.spec}, &created)
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	if f.sandboxes[s.id] != s {
@@ -84,12 +85,12 @@ func (cp *ControlPlane) create(f *function, s *sandbox) {
 		cp.forgetLocked(f, s)
 	case s.deleting:
 		// Scaled down while being created: undo it.
-		s.ready = true
+		s.ready, s.url = true, created.URL
 		cp.creations++
 		cp.calls.Add(1)
 		go cp.delete(f, s)
 	default:
-		s.ready = true
+		s.ready, s.url = true, created.URL
 		cp.creations++
 		cp.pushLocked(f, false)
 	}

@@ -20,6 +20,7 @@ type function struct {
 type sandbox struct {
 	id     string
 	worker *worker
+	url    string // invocation URL, once created
 	ready  bool
 	// deleting marks a sandbox being drained, or a creation to undo once
 	// it completes.
@@ -52,7 +53,7 @@ func (f *function) refs() []SandboxRef {
 	out := make([]SandboxRef, 0, len(f.sandboxes))
 	for _, s := range f.sandboxes {
 		if s.ready && !s.deleting {
-			out = append(out, SandboxRef{ID: s.id, Worker: s.worker.info.Name, URL: s.worker.info.URL})
+			out = append(out, SandboxRef{ID: s.id, Worker: s.worker.info.Name, URL: s.url})
 		}
 	}
 	return out

@@ -173,15 +173,19 @@ func (w *Worker) handleCreate(rw http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := w.cfg.Runtime.Start(r.Context(), req.ID, req.Function); err != nil {
+	url, err := w.cfg.Runtime.Start(r.Context(), req.ID, req.Function)
+	if err != nil {
 		http.Error(rw, fmt.Sprintf("worker %s: starting sandbox %s: %v", w.cfg.Name, req.ID, err), http.StatusInternalServerError)
 		return
+	}
+	if url == "" {
+		url = w.srv.url + pathInvoke + req.ID
 	}
 	w.mu.Lock()
 	w.sandboxes[req.ID] = &workerSandbox{}
 	w.created++
 	w.mu.Unlock()
-	rw.WriteHeader(http.StatusCreated)
+	reply(rw, http.StatusCreated, sandboxCreated{URL: url})
 }
 
 // handleDelete drains the sandbox: calls already running finish, new ones
@@ -229,5 +233,5 @@ func (w *Worker) handleInvoke(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, err.Error(), http.StatusBadGateway)
 		return
 	}
-	reply(rw, rep)
+	reply(rw, http.StatusOK, rep)
 }
