@@ -172,3 +172,31 @@ func TestRecordsFeedFig13Metrics(t *testing.T) {
 		}
 	}
 }
+
+// TestDataPlanesShareTheLoad: every data plane learns every function's
+// sandboxes, and the autoscaler sums the load the data planes report.
+func TestDataPlanesShareTheLoad(t *testing.T) {
+	cfg := fastConfig(2)
+	cfg.DataPlanes = 2
+	d := start(t, cfg)
+	ctx := context.Background()
+	if err := d.Register(ctx, Function{Name: "fn", Autoscale: true}); err != nil {
+		t.Fatal(err)
+	}
+	// 3 long calls through each data plane: 6 in flight in total, which
+	// neither data plane alone reports.
+	var wg sync.WaitGroup
+	for _, dp := range d.DataPlanes {
+		for i := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := dp.Invoke(ctx, "fn", Call{ID: fmt.Sprint(i), RuntimeUs: 400_000}); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+	}
+	eventually(t, "6 sandboxes for the load of both data planes", func() bool { return state(t, d, "fn").Ready >= 6 })
+	wg.Wait()
+}
