@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ControlPlaneConfig is the control plane's.
@@ -40,12 +42,13 @@ func (c *ControlPlaneConfig) defaults() {
 // ControlPlane keeps Dirigent's cluster state in memory and turns desired
 // sandbox counts into sandboxes on workers.
 type ControlPlane struct {
-	cfg    ControlPlaneConfig
-	srv    *server
-	client *http.Client
-	stop   context.CancelFunc
-	loops  sync.WaitGroup
-	calls  sync.WaitGroup // creations, deletions and pushes in flight
+	cfg     ControlPlaneConfig
+	srv     *server
+	metrics *cpMetrics
+	client  *http.Client
+	stop    context.CancelFunc
+	loops   sync.WaitGroup
+	calls   sync.WaitGroup // creations, deletions and pushes in flight
 
 	mu         sync.Mutex
 	functions  map[string]*function
@@ -62,7 +65,10 @@ type ControlPlane struct {
 func StartControlPlane(cfg ControlPlaneConfig) (*ControlPlane, error) {
 	cfg.defaults()
 	cp := &ControlPlane{cfg: cfg, client: newClient(), functions: map[string]*function{}}
+	reg := prometheus.NewRegistry()
+	cp.metrics = newCPMetrics(reg, cp)
 	mux := http.NewServeMux()
+	mux.Handle("GET "+pathPrometheus, metricsHandler(reg))
 	mux.HandleFunc("POST "+pathFunctions, cp.handleRegister)
 	mux.HandleFunc("DELETE "+pathFunctions+"/{name}", cp.handleDeregister)
 	mux.HandleFunc("POST "+pathScale, cp.handleScale)
@@ -353,6 +359,7 @@ func (cp *ControlPlane) checkWorkers() {
 		return
 	}
 	for _, wk := range dead {
+		cp.metrics.workerFailures.Inc()
 		cp.cfg.Logf("dirigent: worker %s missed heartbeats for %v; re-creating its %d sandboxes", wk.info.Name, cp.cfg.HeartbeatTimeout, wk.sandboxes)
 	}
 	for _, f := range cp.functions {

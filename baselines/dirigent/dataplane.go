@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DataPlaneConfig is one data plane's.
@@ -35,11 +37,12 @@ const maxAttempts = 3
 // DataPlane proxies invocations to sandboxes: a queue per function, load
 // balancing over Ready sandboxes, and cold starts that wait in the queue.
 type DataPlane struct {
-	cfg    DataPlaneConfig
-	srv    *server
-	client *http.Client
-	stop   context.CancelFunc
-	done   chan struct{}
+	cfg     DataPlaneConfig
+	srv     *server
+	metrics *dpMetrics
+	client  *http.Client
+	stop    context.CancelFunc
+	done    chan struct{}
 
 	mu     sync.Mutex
 	queues map[string]*queue
@@ -55,7 +58,10 @@ func StartDataPlane(ctx context.Context, cfg DataPlaneConfig) (*DataPlane, error
 		cfg.MetricsPeriod = DefaultAutoscalerConfig().Period
 	}
 	dp := &DataPlane{cfg: cfg, client: newClient(), queues: map[string]*queue{}, done: make(chan struct{})}
+	reg := prometheus.NewRegistry()
+	dp.metrics = newDPMetrics(reg)
 	mux := http.NewServeMux()
+	mux.Handle("GET "+pathPrometheus, metricsHandler(reg))
 	mux.HandleFunc("POST "+pathEndpoints, dp.handleEndpoints)
 	mux.HandleFunc("POST "+pathInvoke+"{function}", dp.handleInvoke)
 	srv, err := listen(mux)
@@ -185,6 +191,25 @@ func (dp *DataPlane) release(q *queue, sb *dpSandbox, failed bool) {
 
 // Invoke runs one call of fn: dispatch to a free sandbox, or queue for one.
 func (dp *DataPlane) Invoke(ctx context.Context, fn string, c Call) (Reply, error) {
+	rep, err := dp.invoke(ctx, fn, c)
+	outcome := outcomeCompleted
+	switch {
+	case errors.Is(err, ErrDispatchTimeout):
+		outcome = outcomeDispatchTimeout
+	case errors.Is(err, errUnknownFunction), errors.Is(err, errDeregistered):
+		outcome = outcomeUnknown
+	case err != nil:
+		outcome = outcomeFailed
+	}
+	dp.metrics.invocations.WithLabelValues(outcome).Inc()
+	if rep.ColdStart {
+		dp.metrics.coldStarts.Inc()
+	}
+	dp.metrics.waitSeconds.Observe(float64(rep.QueueUs) / 1e6)
+	return rep, err
+}
+
+func (dp *DataPlane) invoke(ctx context.Context, fn string, c Call) (Reply, error) {
 	start := time.Now()
 	cold := false
 	for attempt := 1; ; attempt++ {

@@ -96,6 +96,15 @@ func Start(ctx context.Context, cfg Config) (_ *Deployment, err error) {
 	return d, nil
 }
 
+// MetricsEndpoints names every component's Prometheus /metrics URL.
+func (d *Deployment) MetricsEndpoints() map[string]string {
+	out := map[string]string{"dirigent-controlplane": d.ControlPlane.URL() + pathPrometheus}
+	for i, dp := range d.DataPlanes {
+		out[fmt.Sprintf("dirigent-dataplane-%d", i)] = dp.URL() + pathPrometheus
+	}
+	return out
+}
+
 // Close stops data planes, workers and the control plane.
 func (d *Deployment) Close() error {
 	var errs []error

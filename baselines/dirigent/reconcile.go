@@ -29,7 +29,7 @@ func (cp *ControlPlane) reconcileLocked(f *function) {
 		f.unplaced = false
 		cp.rr++
 		cp.seq++
-		s := &sandbox{id: fmt.Sprintf("%s-%d", f.spec.Name, cp.seq), worker: wk}
+		s := &sandbox{id: fmt.Sprintf("%s-%d", f.spec.Name, cp.seq), worker: wk, placed: time.Now()}
 		wk.sandboxes++
 		wk.cpu += f.spec.CPUMilli
 		wk.mem += f.spec.MemoryMiB
@@ -81,19 +81,26 @@ func (cp *ControlPlane) create(f *function, s *sandbox) {
 	}
 	switch {
 	case err != nil:
+		cp.metrics.creationFailures.Inc()
 		cp.cfg.Logf("dirigent: creating sandbox %s on %s: %v", s.id, s.worker.info.Name, err)
 		cp.forgetLocked(f, s)
 	case s.deleting:
 		// Scaled down while being created: undo it.
 		s.ready, s.url = true, created.URL
-		cp.creations++
+		cp.createdLocked(s)
 		cp.calls.Add(1)
 		go cp.delete(f, s)
 	default:
 		s.ready, s.url = true, created.URL
-		cp.creations++
+		cp.createdLocked(s)
 		cp.pushLocked(f, false)
 	}
+}
+
+func (cp *ControlPlane) createdLocked(s *sandbox) {
+	cp.creations++
+	cp.metrics.creations.Inc()
+	cp.metrics.creationSeconds.Observe(time.Since(s.placed).Seconds())
 }
 
 // delete drains and removes s on its worker; the data planes no longer see

@@ -21,6 +21,7 @@ type sandbox struct {
 	id     string
 	worker *worker
 	url    string // invocation URL, once created
+	placed time.Time
 	ready  bool
 	// deleting marks a sandbox being drained, or a creation to undo once
 	// it completes.
