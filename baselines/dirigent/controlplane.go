@@ -58,6 +58,9 @@ type ControlPlane struct {
 	version    uint64 // endpoint updates, across functions
 	rr         int
 	creations  int
+	// closed stops new calls to workers and data planes, so Close can
+	// wait for the outstanding ones.
+	closed bool
 }
 
 // StartControlPlane starts the control plane's server and its autoscaling
@@ -98,6 +101,9 @@ func (cp *ControlPlane) Close() error {
 	cp.stop()
 	cp.loops.Wait()
 	err := cp.srv.close()
+	cp.mu.Lock()
+	cp.closed = true
+	cp.mu.Unlock()
 	cp.calls.Wait()
 	return err
 }

@@ -119,6 +119,12 @@ func (dp *DataPlane) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 	q.account(now)
 	q.version = u.Version
 	q.update(u.Sandboxes)
+	// Requests left waiting on a function scaled to zero under them ask
+	// for a sandbox now rather than at the next autoscaling period.
+	if len(q.sandboxes) == 0 && q.waiters.Len() > 0 && !q.coldSent {
+		q.coldSent = true
+		go dp.reportColdStart(u.Function)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -16,6 +16,9 @@ const callTimeout = 30 * time.Second
 // creates the missing ones and drains the excess, pending creations first.
 // Workers and data planes are called asynchronously; cp.mu is held.
 func (cp *ControlPlane) reconcileLocked(f *function) {
+	if cp.closed {
+		return
+	}
 	live, _ := f.live()
 	for ; live < f.desired; live++ {
 		wk := place(cp.workers, cp.rr, f.spec)
@@ -29,7 +32,7 @@ func (cp *ControlPlane) reconcileLocked(f *function) {
 		f.unplaced = false
 		cp.rr++
 		cp.seq++
-		s := &sandbox{id: fmt.Sprintf("%s-%d", f.spec.Name, cp.seq), worker: wk, placed: time.Now()}
+		s := &sandbox{id: fmt.Sprintf("%s-%d", f.spec.Name, cp.seq), seq: cp.seq, worker: wk, placed: time.Now()}
 		wk.sandboxes++
 		wk.cpu += f.spec.CPUMilli
 		wk.mem += f.spec.MemoryMiB
@@ -46,12 +49,13 @@ func (cp *ControlPlane) reconcileLocked(f *function) {
 			victims = append(victims, s)
 		}
 	}
-	// Not-yet-ready sandboxes go first: undoing them costs no capacity.
+	// Not-yet-ready sandboxes go first, as undoing them costs no capacity,
+	// then the newest.
 	sort.Slice(victims, func(i, j int) bool {
 		if victims[i].ready != victims[j].ready {
 			return !victims[i].ready
 		}
-		return victims[i].id > victims[j].id
+		return victims[i].seq > victims[j].seq
 	})
 	drained := false
 	for _, s := range victims[:live-f.desired] {
@@ -88,8 +92,10 @@ func (cp *ControlPlane) create(f *function, s *sandbox) {
 		// Scaled down while being created: undo it.
 		s.ready, s.url = true, created.URL
 		cp.createdLocked(s)
-		cp.calls.Add(1)
-		go cp.delete(f, s)
+		if !cp.closed {
+			cp.calls.Add(1)
+			go cp.delete(f, s)
+		}
 	default:
 		s.ready, s.url = true, created.URL
 		cp.createdLocked(s)
@@ -131,6 +137,11 @@ func (cp *ControlPlane) forgetLocked(f *function, s *sandbox) {
 // version orders the updates, which travel concurrently. The returned
 // channel closes once every data plane has answered.
 func (cp *ControlPlane) pushLocked(f *function, deleted bool) <-chan struct{} {
+	done := make(chan struct{})
+	if cp.closed {
+		close(done)
+		return done
+	}
 	cp.version++
 	u := endpointsUpdate{Function: f.spec.Name, Version: cp.version, Sandboxes: f.refs(), Deleted: deleted}
 	if deleted {
@@ -150,7 +161,6 @@ func (cp *ControlPlane) pushLocked(f *function, deleted bool) <-chan struct{} {
 			}
 		}()
 	}
-	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	return done
 }

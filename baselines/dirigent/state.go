@@ -19,6 +19,7 @@ type function struct {
 
 type sandbox struct {
 	id     string
+	seq    uint64 // creation order
 	worker *worker
 	url    string // invocation URL, once created
 	placed time.Time
