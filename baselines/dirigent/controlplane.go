@@ -19,6 +19,8 @@ type ControlPlaneConfig struct {
 	HeartbeatTimeout time.Duration
 	// Now is the clock of autoscaling decisions; nil means time.Now.
 	Now func() time.Time
+	// Backend, when set, provides the sandboxes instead of worker daemons.
+	Backend Backend
 	// Logf, when set, receives the control plane's notable events.
 	Logf func(format string, args ...any)
 }
@@ -167,6 +169,11 @@ func (cp *ControlPlane) autoscale() {
 	for _, f := range cp.functions {
 		if f.scaler != nil {
 			live, ready := f.live()
+			if cp.cfg.Backend != nil {
+				// The backend's pending sandboxes are not visible: count
+				// the ones asked for.
+				live = max(live, f.desired)
+			}
 			f.desired = f.scaler.Tick(now, f.concurrency(), ready, live)
 		}
 		// Reconciling every period also retries sandboxes that found no

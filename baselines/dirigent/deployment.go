@@ -31,6 +31,9 @@ type Config struct {
 	Autoscaler                          AutoscalerConfig
 	// DispatchTimeout bounds a queued request's wait (default 30 s).
 	DispatchTimeout time.Duration
+	// Backend, when set, provides the sandboxes instead of worker daemons
+	// (dr-k8s+, dr-kd+); Workers may then be 0.
+	Backend Backend
 	// Runtime makes each worker's sandbox runtime; nil means SleepRuntime.
 	Runtime func(worker string) Runtime
 	Now     func() time.Time
@@ -48,8 +51,8 @@ type Deployment struct {
 // Start brings a deployment up: control plane, then workers, then data
 // planes. On error, what was started is stopped.
 func Start(ctx context.Context, cfg Config) (_ *Deployment, err error) {
-	if cfg.Workers <= 0 {
-		return nil, fmt.Errorf("dirigent: %d workers: want at least one", cfg.Workers)
+	if cfg.Workers < 0 || cfg.Workers == 0 && cfg.Backend == nil {
+		return nil, fmt.Errorf("dirigent: %d workers: want at least one, or a backend", cfg.Workers)
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = time.Second
@@ -58,7 +61,7 @@ func Start(ctx context.Context, cfg Config) (_ *Deployment, err error) {
 		cfg.HeartbeatTimeout = 3 * cfg.HeartbeatInterval
 	}
 	cp, err := StartControlPlane(ControlPlaneConfig{
-		Autoscaler: cfg.Autoscaler, HeartbeatTimeout: cfg.HeartbeatTimeout, Now: cfg.Now, Logf: cfg.Logf,
+		Autoscaler: cfg.Autoscaler, HeartbeatTimeout: cfg.HeartbeatTimeout, Backend: cfg.Backend, Now: cfg.Now, Logf: cfg.Logf,
 	})
 	if err != nil {
 		return nil, err

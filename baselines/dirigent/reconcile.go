@@ -19,6 +19,10 @@ func (cp *ControlPlane) reconcileLocked(f *function) {
 	if cp.closed {
 		return
 	}
+	if cp.cfg.Backend != nil {
+		cp.scaleExternalLocked(f)
+		return
+	}
 	live, _ := f.live()
 	for ; live < f.desired; live++ {
 		wk := place(cp.workers, cp.rr, f.spec)

@@ -15,6 +15,10 @@ type function struct {
 	samples map[string]float64
 	// unplaced says the last reconcile found no room, already logged.
 	unplaced bool
+	// With an external Backend: requested is the count it last accepted;
+	// scaling says a request to it is outstanding.
+	requested int
+	scaling   bool
 }
 
 type sandbox struct {
