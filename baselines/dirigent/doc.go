@@ -17,7 +17,15 @@
 //   - Worker daemons create and delete sandboxes; the creation cost is
 //     configurable (the paper's scalability mode sleeps 40 ms per sandbox) and
 //     the sandboxes themselves run behind the Runtime interface, so the local
-//     cluster's function servers can back them.
+//     cluster's function servers can back them (a sandbox with a server of
+//     its own is called by the data planes directly).
+//
+// With a Backend instead of worker daemons, the control plane keeps only
+// Dirigent's front-end role (autoscaling, pushing Ready sandboxes to the data
+// planes) and asks another orchestrator for the sandboxes: the shape of the
+// Kubedirect paper's dr-k8s+ and dr-kd+. Every component serves Prometheus
+// metrics at /metrics (Deployment.MetricsEndpoints). State is not
+// persisted: a control plane restart starts empty.
 //
 // Invoke returns per-invocation records in the InVitro loader's result format
 // (workloads/trace.Record), so the Fig 13 metrics apply unchanged.
