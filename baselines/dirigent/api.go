@@ -70,7 +70,8 @@ type workerInfo struct {
 
 type heartbeat struct {
 	Worker string `json:"worker"`
-	// Sandboxes the worker runs; the control plane drops ones it lost.
+	// Sandboxes counts what the worker runs (informational: the control
+	// plane's own bookkeeping decides placement).
 	Sandboxes int `json:"sandboxes"`
 }
 
