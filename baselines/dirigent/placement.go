@@ -1,10 +1,15 @@
 package dirigent
 
+import "math"
+
 // place picks the worker for one sandbox of fn: among the alive workers
-// with room for its requests, the least allocated one (the mean of its CPU
-// and memory fractions, Kubernetes' LeastAllocated as Dirigent uses it),
+// with room for its requests, the one with the lowest cost after placing it,
 // then the one with fewest sandboxes; ties go round robin. It returns nil
 // when no worker fits.
+//
+// The cost is Kubernetes' default scoring, which Dirigent adopts: the mean
+// of the CPU and memory fractions allocated (LeastAllocated) plus their
+// standard deviation (BalancedAllocation), both equally weighted.
 func place(workers []*worker, start int, fn Function) *worker {
 	var best *worker
 	var bestScore float64
@@ -14,7 +19,8 @@ func place(workers []*worker, start int, fn Function) *worker {
 		if !w.alive || !fits(w.info.CPUMilli, w.cpu, fn.CPUMilli) || !fits(w.info.MemoryMiB, w.mem, fn.MemoryMiB) {
 			continue
 		}
-		score := (frac(w.cpu+fn.CPUMilli, w.info.CPUMilli) + frac(w.mem+fn.MemoryMiB, w.info.MemoryMiB)) / 2
+		c, m := frac(w.cpu+fn.CPUMilli, w.info.CPUMilli), frac(w.mem+fn.MemoryMiB, w.info.MemoryMiB)
+		score := (c+m)/2 + math.Abs(c-m)/2
 		if best == nil || score < bestScore || (score == bestScore && w.sandboxes < best.sandboxes) {
 			best, bestScore = w, score
 		}

@@ -23,6 +23,10 @@ func TestPlace(t *testing.T) {
 		{name: "worker without room skipped", fn: fn, workers: []*worker{
 			mk("a", 4000, 4096, 0, 3800, 1, true), mk("b", 4000, 4096, 3000, 0, 3, true),
 		}, want: "b"},
+		// a: cpu .5, mem .5 → .5; b: cpu .25, mem .75 → .5 + .25 = .75.
+		{name: "balanced allocation breaks even means", fn: fn, workers: []*worker{
+			mk("b", 4000, 4096, 0, 2560, 0, true), mk("a", 4000, 4096, 1000, 1536, 0, true),
+		}, want: "a"},
 		{name: "nothing fits", fn: fn, workers: []*worker{mk("a", 1000, 4096, 500, 0, 1, true)}, want: ""},
 		{name: "unbounded workers balance by sandbox count", fn: Function{Name: "f"}, workers: []*worker{
 			mk("a", 0, 0, 0, 0, 3, true), mk("b", 0, 0, 0, 0, 1, true), mk("c", 0, 0, 0, 0, 2, true),
