@@ -15,6 +15,7 @@ const (
 	pathDataPlanes = "/dataplanes"        // control plane: POST register a data plane
 	pathMetrics    = "/metrics/autoscale" // control plane: POST a data plane's concurrency samples
 	pathColdStart  = "/coldstart"         // control plane: POST a request queued at zero sandboxes
+	pathCrashed    = "/crashed"           // control plane: POST a worker's sandbox that exited
 	pathEndpoints  = "/endpoints"         // data plane: POST a function's Ready sandboxes
 	pathInvoke     = "/invoke/"           // data plane: POST /invoke/{function}; worker: POST /invoke/{sandbox}
 	pathSandboxes  = "/sandboxes"         // worker: POST create, DELETE /sandboxes/{id}
@@ -73,6 +74,12 @@ type heartbeat struct {
 	// Sandboxes counts what the worker runs (informational: the control
 	// plane's own bookkeeping decides placement).
 	Sandboxes int `json:"sandboxes"`
+}
+
+type sandboxCrash struct {
+	Worker   string `json:"worker"`
+	Function string `json:"function"`
+	Sandbox  string `json:"sandbox"`
 }
 
 type dataPlaneInfo struct {

@@ -78,6 +78,7 @@ func StartControlPlane(cfg ControlPlaneConfig) (*ControlPlane, error) {
 	mux.HandleFunc("POST "+pathScale, cp.handleScale)
 	mux.HandleFunc("POST "+pathWorkers, cp.handleWorker)
 	mux.HandleFunc("POST "+pathHeartbeat, cp.handleHeartbeat)
+	mux.HandleFunc("POST "+pathCrashed, cp.handleCrashed)
 	mux.HandleFunc("POST "+pathDataPlanes, cp.handleDataPlane)
 	mux.HandleFunc("POST "+pathMetrics, cp.handleMetrics)
 	mux.HandleFunc("POST "+pathColdStart, cp.handleColdStart)

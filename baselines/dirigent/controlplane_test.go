@@ -160,3 +160,37 @@ func TestWorkerRejoinsAfterFalseDeath(t *testing.T) {
 		return state(t, d, "fn").Ready == 6 && d.Workers[0].Sandboxes() == 2
 	})
 }
+
+func TestCrashedSandboxIsReplaced(t *testing.T) {
+	d := start(t, fastConfig(1))
+	ctx := context.Background()
+	if err := d.Register(ctx, Function{Name: "fn"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Scale(ctx, "fn", 3); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "3 sandboxes", func() bool { return state(t, d, "fn").Ready == 3 })
+	w := d.Workers[0]
+	crashed := w.SandboxIDs()[0]
+	if err := w.CrashSandbox(ctx, crashed); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.CrashSandbox(ctx, crashed); err == nil {
+		t.Error("crashing a sandbox twice succeeded")
+	}
+	eventually(t, "a replacement", func() bool { return state(t, d, "fn").Ready == 3 && w.Created() == 4 })
+	if slices.Contains(w.SandboxIDs(), crashed) {
+		t.Errorf("crashed sandbox %s still listed", crashed)
+	}
+	// No call reaches the crashed sandbox.
+	for range 20 {
+		rep, err := d.Call(ctx, "fn", Call{ID: "x", RuntimeUs: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Sandbox == crashed {
+			t.Fatalf("call served by crashed sandbox %s", crashed)
+		}
+	}
+}

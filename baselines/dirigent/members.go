@@ -65,6 +65,33 @@ func (cp *ControlPlane) handleHeartbeat(w http.ResponseWriter, r *http.Request) 
 	http.Error(w, "unknown worker "+strconv.Quote(hb.Worker), http.StatusNotFound)
 }
 
+// handleCrashed replaces a sandbox whose process its worker saw exit.
+func (cp *ControlPlane) handleCrashed(w http.ResponseWriter, r *http.Request) {
+	var c sandboxCrash
+	if !decode(w, r, &c) {
+		return
+	}
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	f, ok := cp.functions[c.Function]
+	if !ok {
+		w.WriteHeader(http.StatusNoContent) // deregistered meanwhile
+		return
+	}
+	s, ok := f.sandboxes[c.Sandbox]
+	if !ok || s.worker.info.Name != c.Worker {
+		w.WriteHeader(http.StatusNoContent) // already gone
+		return
+	}
+	cp.cfg.Logf("dirigent: sandbox %s of %s crashed on %s; replacing it", c.Sandbox, c.Function, c.Worker)
+	cp.forgetLocked(f, s)
+	if s.ready && !s.deleting {
+		cp.pushLocked(f, false)
+	}
+	cp.reconcileLocked(f)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // checkWorkers declares silent workers dead: their sandboxes are dropped
 // from the data planes and re-created on the remaining workers.
 func (cp *ControlPlane) checkWorkers() {

@@ -42,6 +42,7 @@ type Worker struct {
 }
 
 type workerSandbox struct {
+	function string
 	inflight sync.WaitGroup
 	deleting bool
 }
@@ -94,6 +95,35 @@ func (w *Worker) Created() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.created
+}
+
+// CrashSandbox stops sandbox id at once, as if its process exited, and
+// reports the crash to the control plane, which replaces it.
+func (w *Worker) CrashSandbox(ctx context.Context, id string) error {
+	w.mu.Lock()
+	sb, ok := w.sandboxes[id]
+	delete(w.sandboxes, id)
+	w.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("worker %s: no sandbox %s", w.cfg.Name, id)
+	}
+	w.cfg.Runtime.Stop(id)
+	c := sandboxCrash{Worker: w.cfg.Name, Function: sb.function, Sandbox: id}
+	if err := post(ctx, w.client, http.MethodPost, w.cfg.ControlPlane+pathCrashed, c, nil); err != nil {
+		return fmt.Errorf("worker %s: reporting the crash of sandbox %s: %w", w.cfg.Name, id, err)
+	}
+	return nil
+}
+
+// SandboxIDs lists the sandboxes the worker runs.
+func (w *Worker) SandboxIDs() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.sandboxes))
+	for id := range w.sandboxes {
+		out = append(out, id)
+	}
+	return out
 }
 
 // SilenceHeartbeats stops the worker's heartbeats for d while it keeps
@@ -182,7 +212,7 @@ func (w *Worker) handleCreate(rw http.ResponseWriter, r *http.Request) {
 		url = w.srv.url + pathInvoke + req.ID
 	}
 	w.mu.Lock()
-	w.sandboxes[req.ID] = &workerSandbox{}
+	w.sandboxes[req.ID] = &workerSandbox{function: req.Function.Name}
 	w.created++
 	w.mu.Unlock()
 	reply(rw, http.StatusCreated, sandboxCreated{URL: url})
