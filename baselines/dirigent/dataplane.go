@@ -102,23 +102,23 @@ func (dp *DataPlane) handleEndpoints(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent) // stale
 		return
 	}
-	if u.Deleted {
-		if ok {
-			delete(dp.queues, u.Function)
-			for e := q.waiters.Front(); e != nil; e = e.Next() {
-				e.Value.(chan *dpSandbox) <- nil
-			}
-		}
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
 	if !ok {
 		q = newQueue(now)
 		dp.queues[u.Function] = q
 	}
 	q.account(now)
 	q.version = u.Version
+	// A deregistered function keeps its queue as a tombstone, so an older
+	// update arriving late cannot bring it back.
+	q.deleted = u.Deleted
 	q.update(u.Sandboxes)
+	if q.deleted {
+		for e := q.waiters.Front(); e != nil; e = q.waiters.Front() {
+			q.waiters.Remove(e).(chan *dpSandbox) <- nil
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	// Requests left waiting on a function scaled to zero under them ask
 	// for a sandbox now rather than at the next autoscaling period.
 	if len(q.sandboxes) == 0 && q.waiters.Len() > 0 && !q.coldSent {
@@ -133,7 +133,7 @@ func (dp *DataPlane) acquire(ctx context.Context, fn string) (*queue, *dpSandbox
 	now := time.Now()
 	dp.mu.Lock()
 	q, ok := dp.queues[fn]
-	if !ok {
+	if !ok || q.deleted {
 		dp.mu.Unlock()
 		return nil, nil, false, fmt.Errorf("function %s: %w", fn, errUnknownFunction)
 	}
@@ -281,7 +281,9 @@ func (dp *DataPlane) reportMetrics(ctx context.Context) {
 		m := metricsReport{DataPlane: dp.srv.url, Concurrency: map[string]float64{}}
 		dp.mu.Lock()
 		for fn, q := range dp.queues {
-			m.Concurrency[fn] = q.sample(now, last)
+			if !q.deleted {
+				m.Concurrency[fn] = q.sample(now, last)
+			}
 		}
 		dp.mu.Unlock()
 		last = now

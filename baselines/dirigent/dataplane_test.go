@@ -200,3 +200,48 @@ func TestDataPlanesShareTheLoad(t *testing.T) {
 	eventually(t, "6 sandboxes for the load of both data planes", func() bool { return state(t, d, "fn").Ready >= 6 })
 	wg.Wait()
 }
+
+func TestDeregisterFailsQueuedCalls(t *testing.T) {
+	d := start(t, fastConfig(1))
+	ctx := context.Background()
+	if err := d.Register(ctx, Function{Name: "fn"}); err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 1)
+	go func() { _, err := d.Call(ctx, "fn", Call{ID: "x"}); errc <- err }()
+	eventually(t, "the call to queue", func() bool {
+		dp := d.DataPlanes[0]
+		dp.mu.Lock()
+		defer dp.mu.Unlock()
+		return dp.queues["fn"].waiters.Len() == 1
+	})
+	if err := d.Deregister(ctx, "fn"); err != nil {
+		t.Fatal(err)
+	}
+	var se *StatusError
+	if err := <-errc; !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		t.Fatalf("queued call of a deregistered function: %v, want 404", err)
+	}
+	// A stale update cannot revive the function in the data plane.
+	dp := d.DataPlanes[0]
+	dp.mu.Lock()
+	v := dp.queues["fn"].version
+	dp.mu.Unlock()
+	stale := endpointsUpdate{Function: "fn", Version: v - 1, Sandboxes: []SandboxRef{{ID: "old", URL: "http://127.0.0.1:1/invoke"}}}
+	if err := post(ctx, newClient(), http.MethodPost, dp.URL()+pathEndpoints, stale, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Call(ctx, "fn", Call{ID: "y"}); !errors.As(err, &se) || se.Status != http.StatusNotFound {
+		t.Fatalf("call after a stale update: %v, want 404", err)
+	}
+	// Registering again brings it back.
+	if err := d.Register(ctx, Function{Name: "fn"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Scale(ctx, "fn", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Call(ctx, "fn", Call{ID: "z"}); err != nil {
+		t.Fatal(err)
+	}
+}

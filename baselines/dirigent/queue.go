@@ -15,6 +15,8 @@ type queue struct {
 	free      []*dpSandbox
 	waiters   list.List // of chan *dpSandbox, oldest first
 	inflight  int
+	// deleted marks a deregistered function's tombstone.
+	deleted bool
 	// coldSent says a cold start was reported since the function last had
 	// no Ready sandbox.
 	coldSent bool
