@@ -83,7 +83,7 @@ bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
-	go test -run '^$$' -bench . -timeout 10m ./baselines/dirigent/
+	go test -run '^$$' -bench . -benchtime 3s -timeout 10m ./baselines/dirigent/
 	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
 
