@@ -151,13 +151,34 @@ func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, 
 	return "20", "30", "5", "16", "50", "100"
 }
 
-// Prepare starts the Kubedirect processes and the autoscaler hop.
-func (s *System) Prepare(ctx context.Context, env baselines.Env) (err error) {
+// Prepare starts the Kubedirect processes and the autoscaler hop. Their
+// ports are picked free before the processes bind them, so another process
+// can take one in between; a start that failed only for that is retried.
+func (s *System) Prepare(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cancel != nil {
 		return fmt.Errorf("%s: already prepared", s.name)
 	}
+	const attempts = 3
+	for i := 1; ; i++ {
+		err := s.prepareLocked(ctx, env)
+		if err == nil || i == attempts || ctx.Err() != nil || !portTaken(err) {
+			return err
+		}
+		if env.Logf != nil {
+			env.Logf("%s: a picked port was taken by another process meanwhile; retrying with fresh ports (attempt %d of %d)", s.name, i+1, attempts)
+		}
+	}
+}
+
+// portTaken tells a process that exited because its port was taken.
+func portTaken(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "exited during start-up") && strings.Contains(msg, "address already in use")
+}
+
+func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err error) {
 	c := env.Cluster
 	if c == nil || c.Kubeconfig == "" {
 		return errors.New("kd: the cluster has no kubeconfig")
