@@ -18,6 +18,20 @@ type fake struct {
 	mu             sync.Mutex
 	inflight, peak int
 	calls          int
+	closed         bool
+}
+
+func (f *fake) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.closed = true
+	return nil
+}
+
+func (f *fake) isClosed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
 }
 
 func (f *fake) ID() string { return f.id }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -18,15 +19,18 @@ type Dialer func(pod *corev1.Pod) (Instance, error)
 
 // PodSource keeps a gateway's instances equal to the Ready pods of each
 // function, as an informer sees them. A pod belongs to the function named by
-// its label; a pod being deleted is no longer an instance.
+// its label; a pod being deleted is no longer an instance. Instances that are
+// io.Closers are closed when their pod is gone from the API server (not
+// before: a pod being deleted finishes what it runs).
 type PodSource struct {
 	gw    *Gateway
 	label string
 	dial  Dialer
 	logf  func(string, ...any)
 
-	mu  sync.Mutex
-	fns map[string]map[string]Instance // function → pod name → instance
+	mu     sync.Mutex
+	fns    map[string]map[string]Instance // function → pod name → serving instance
+	dialed map[string]Instance            // pod name → instance, until the pod is gone
 }
 
 // WatchPods runs a PodSource for the pods of namespace until ctx ends; it
@@ -36,7 +40,7 @@ func WatchPods(ctx context.Context, client kubernetes.Interface, namespace, labe
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	s := &PodSource{gw: gw, label: label, dial: dial, logf: logf, fns: map[string]map[string]Instance{}}
+	s := &PodSource{gw: gw, label: label, dial: dial, logf: logf, fns: map[string]map[string]Instance{}, dialed: map[string]Instance{}}
 	f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(namespace))
 	inf := f.Core().V1().Pods().Informer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -83,10 +87,14 @@ func (s *PodSource) update(o any) {
 	_, had := pods[p.Name]
 	switch want := servable(p); {
 	case want && !had:
-		in, err := s.dial(p)
-		if err != nil {
-			s.logf("gateway: pod %s/%s of %s: %v", p.Namespace, p.Name, fn, err)
-			return
+		in := s.dialed[p.Name]
+		if in == nil {
+			var err error
+			if in, err = s.dial(p); err != nil {
+				s.logf("gateway: pod %s/%s of %s: %v", p.Namespace, p.Name, fn, err)
+				return
+			}
+			s.dialed[p.Name] = in
 		}
 		if pods == nil {
 			pods = map[string]Instance{}
@@ -112,6 +120,12 @@ func (s *PodSource) remove(o any) {
 	fn := p.Labels[s.label]
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c, ok := s.dialed[p.Name].(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			s.logf("gateway: closing pod %s/%s: %v", p.Namespace, p.Name, err)
+		}
+	}
+	delete(s.dialed, p.Name)
 	if _, had := s.fns[fn][p.Name]; had {
 		delete(s.fns[fn], p.Name)
 		s.publishLocked(fn)

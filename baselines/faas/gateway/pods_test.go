@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,17 @@ func TestPodSourceFollowsReadyPods(t *testing.T) {
 	g, _ := New(Knative(), nil, nil)
 	g.Register("f")
 	g.Register("g")
-	dial := func(p *corev1.Pod) (Instance, error) { return &fake{id: p.Name}, nil }
+	var mu sync.Mutex
+	dialed := map[string]*fake{}
+	dial := func(p *corev1.Pod) (Instance, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if dialed[p.Name] != nil {
+			t.Errorf("pod %s dialed twice", p.Name)
+		}
+		dialed[p.Name] = &fake{id: p.Name}
+		return dialed[p.Name], nil
+	}
 	if _, err := WatchPods(ctx, cs, "ns", fnLabel, g, dial, t.Logf); err != nil {
 		t.Fatal(err)
 	}
@@ -63,4 +74,9 @@ func TestPodSourceFollowsReadyPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually("pod deleted", "g", 0)
+	mu.Lock()
+	defer mu.Unlock()
+	if !dialed["g-1"].isClosed() || dialed["f-1"].isClosed() {
+		t.Errorf("closed: deleted pod %v (want true), pod being deleted %v (want false)", dialed["g-1"].isClosed(), dialed["f-1"].isClosed())
+	}
 }
