@@ -40,6 +40,9 @@ func (f *invoker) Invoke(ctx context.Context, inv gateway.Invocation) gateway.Re
 	if ctx.Err() != nil {
 		r.Reason = gateway.ReasonCanceled
 	}
+	if r.Reason != "" { // as the gateway records failures
+		r.Record.FunctionTimeout, r.Record.ActualDurationUs = true, 0
+	}
 	return r
 }
 
