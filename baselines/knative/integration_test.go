@@ -84,7 +84,7 @@ func TestTraceReplayOnLocalCluster(t *testing.T) {
 		sum, err := replay.RunTrial(ctx, replay.Trial{
 			System: sys, Env: env, Schedule: sched, Namespace: "trace-" + sys.Name(), Dir: t.TempDir(), Log: io.Discard,
 			Start: func(ctx context.Context, ns string, fns []string) (replay.FrontEnd, error) {
-				return sys.FrontEnd(ctx, env, ns, fns)
+				return sys.StartFrontEnd(ctx, env, ns, fns)
 			},
 		})
 		if terr := sys.Teardown(context.Background(), env); terr != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/kdbench/kdbench/baselines/k8s"
 	"github.com/kdbench/kdbench/baselines/kd"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/workloads/replay"
 )
 
 func init() {
@@ -35,6 +36,7 @@ type System struct {
 var (
 	_ baselines.DeploymentDecorator = (*System)(nil)
 	_ baselines.Observable          = (*System)(nil)
+	_ replay.FrontEnder             = (*System)(nil)
 )
 
 // New wraps inner under the name name.
@@ -96,4 +98,13 @@ func (s *System) FrontEnd(ctx context.Context, env baselines.Env, namespace stri
 	})
 	return Start(ctx, Options{Client: env.Client, Namespace: namespace, Functions: functions, Scale: scale,
 		Profile: s.profile, InProcessSandboxes: true, Logf: env.Logf})
+}
+
+// StartFrontEnd implements replay.FrontEnder.
+func (s *System) StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (replay.FrontEnd, error) {
+	fe, err := s.FrontEnd(ctx, env, namespace, functions)
+	if err != nil {
+		return nil, err
+	}
+	return fe, nil
 }
