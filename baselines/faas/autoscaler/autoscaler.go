@@ -52,6 +52,7 @@ type function struct {
 	life    lifecycle
 	current int32 // last applied scale
 	pending bool  // a poke is queued
+	scaling bool  // an apply is outstanding
 	// reported is concurrency already recorded by a poke; the next sample
 	// subtracts it, as the activator does after its first-request stat.
 	reported float64
@@ -132,13 +133,22 @@ func (a *Autoscaler) Desired(name string) int32 {
 }
 
 // Run samples load every Granularity and decides every Tick, and at once for
-// poked functions, until ctx ends. Decisions for different functions are
-// applied one after another, as Knative's single autoscaler does per bucket.
+// poked functions, until ctx ends. Decisions are made one after another and
+// applied concurrently, so a slow Scale of one function (an API round trip)
+// does not delay the others, as Knative's per-revision scalers do not.
 func (a *Autoscaler) Run(ctx context.Context) {
 	sample := a.clock.NewTicker(a.cfg.Granularity)
 	defer sample.Stop()
 	tick := a.clock.NewTicker(a.cfg.Tick)
 	defer tick.Stop()
+	var applies sync.WaitGroup
+	defer applies.Wait()
+	apply := func(f func()) {
+		if f != nil {
+			applies.Add(1)
+			go func() { defer applies.Done(); f() }()
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -147,10 +157,10 @@ func (a *Autoscaler) Run(ctx context.Context) {
 			a.sample(now)
 		case now := <-tick.C():
 			for _, name := range a.names() {
-				a.decide(ctx, name, now, false)
+				apply(a.decide(ctx, name, now, false))
 			}
 		case name := <-a.poked:
-			a.decide(ctx, name, a.clock.Now(), true)
+			apply(a.decide(ctx, name, a.clock.Now(), true))
 		}
 	}
 }
@@ -178,21 +188,24 @@ func (a *Autoscaler) sample(now time.Time) {
 	}
 }
 
-// decide runs one function's decider and applies the result if the KPA
-// lifecycle allows. A poke first records the current concurrency, as the
-// activator's immediate stat does.
-func (a *Autoscaler) decide(ctx context.Context, name string, now time.Time, poke bool) {
+// decide runs one function's decider and, if the KPA lifecycle lets the
+// result through, returns the call that applies it (nil: nothing to do). A
+// poke first records the current concurrency, as the activator's immediate
+// stat does. Only one goroutine may decide; applies may run concurrently
+// (one at a time per function: while one is outstanding, the function's
+// next decision waits for the following tick).
+func (a *Autoscaler) decide(ctx context.Context, name string, now time.Time, poke bool) func() {
 	a.mu.Lock()
 	f, ok := a.funcs[name]
 	if !ok {
 		a.mu.Unlock()
-		return
+		return nil
 	}
 	if poke {
 		f.pending = false
 		if f.current > 0 || f.load.current == 0 {
 			a.mu.Unlock()
-			return
+			return nil
 		}
 		f.reported = float64(f.load.current)
 		f.windows.record(now, f.reported)
@@ -211,23 +224,24 @@ func (a *Autoscaler) decide(ctx context.Context, name string, now time.Time, pok
 	}
 
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	want, apply := f.life.gate(a.cfg, now, desired, ready, current)
-	if !apply || want == current {
-		a.mu.Unlock()
-		return
+	if !apply || want == current || f.scaling {
+		return nil
 	}
-	f.current = want
-	a.mu.Unlock()
-
-	err := a.scale(ctx, a.namespace, name, want)
-	if err != nil {
-		err = fmt.Errorf("autoscaler: scale %s/%s to %d: %w", a.namespace, name, want, err)
+	f.current, f.scaling = want, true
+	return func() {
+		err := a.scale(ctx, a.namespace, name, want)
 		a.mu.Lock()
-		f.current = current // retry at the next tick
+		f.scaling = false
+		if err != nil {
+			err = fmt.Errorf("autoscaler: scale %s/%s to %d: %w", a.namespace, name, want, err)
+			f.current = current // retried at the next tick
+		}
 		a.mu.Unlock()
-	}
-	if a.observe != nil {
-		a.observe(Decision{Time: now, Function: name, Replicas: want, Err: err})
+		if a.observe != nil {
+			a.observe(Decision{Time: now, Function: name, Replicas: want, Err: err})
+		}
 	}
 }
 

@@ -89,7 +89,9 @@ func (s *sim) run(end float64, load func(t float64) int) {
 		for drained := false; !drained; {
 			select {
 			case name := <-s.a.poked:
-				s.a.decide(ctx, name, now, true)
+				if apply := s.a.decide(ctx, name, now, true); apply != nil {
+					apply()
+				}
 			default:
 				drained = true
 			}
@@ -99,7 +101,9 @@ func (s *sim) run(end float64, load func(t float64) int) {
 			s.a.sample(now)
 		}
 		if since%cfg.Tick == 0 {
-			s.a.decide(ctx, fn, now, false)
+			if apply := s.a.decide(ctx, fn, now, false); apply != nil {
+				apply()
+			}
 		}
 	}
 }
@@ -296,4 +300,41 @@ func show(ds []Decision) string {
 		out += fmt.Sprintf(" %v→%d", d.Time.Sub(epoch), d.Replicas)
 	}
 	return out
+}
+
+func TestSlowScaleDoesNotBlockOtherFunctions(t *testing.T) {
+	clk := clocktesting.NewFakeClock(epoch)
+	release := make(chan struct{})
+	scaled := make(chan string, 2)
+	a, err := New(Knative(), "ns", func(_ context.Context, _, name string, _ int32) error {
+		if name == "slow" {
+			<-release
+		}
+		scaled <- name
+		return nil
+	}, func(string) int { return 0 }, WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Register("slow")
+	a.Register("fast")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { a.Run(ctx); close(done) }()
+	a.Add("slow", 1)
+	a.Add("fast", 1)
+	select {
+	case name := <-scaled:
+		if name != "fast" {
+			t.Fatalf("%s scaled first while slow's API call hangs", name)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("fast was not scaled while slow's scale was outstanding")
+	}
+	close(release)
+	if name := <-scaled; name != "slow" {
+		t.Fatalf("then %s, want slow", name)
+	}
+	cancel()
+	<-done
 }
