@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
@@ -99,8 +100,11 @@ func Start(ctx context.Context, o Options) (*FrontEnd, error) {
 
 func (f *FrontEnd) record(logf func(string, ...any)) func(autoscaler.Decision) {
 	return func(d autoscaler.Decision) {
-		if d.Err != nil {
+		switch {
+		case d.Err != nil:
 			logf("%v", d.Err)
+		case d.Took > time.Second:
+			logf("autoscaler: scaling %s to %d took %s", d.Function, d.Replicas, d.Took.Round(time.Millisecond))
 		}
 		f.mu.Lock()
 		f.decisions = append(f.decisions, d)

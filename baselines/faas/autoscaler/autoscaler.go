@@ -23,7 +23,9 @@ type Decision struct {
 	Time     time.Time
 	Function string
 	Replicas int32
-	Err      error
+	// Took is how long the Scaler call took.
+	Took time.Duration
+	Err  error
 }
 
 // Autoscaler runs one KPA decider per registered function of a namespace.
@@ -231,7 +233,9 @@ func (a *Autoscaler) decide(ctx context.Context, name string, now time.Time, pok
 	}
 	f.current, f.scaling = want, true
 	return func() {
+		start := a.clock.Now()
 		err := a.scale(ctx, a.namespace, name, want)
+		took := a.clock.Since(start)
 		a.mu.Lock()
 		f.scaling = false
 		if err != nil {
@@ -240,7 +244,7 @@ func (a *Autoscaler) decide(ctx context.Context, name string, now time.Time, pok
 		}
 		a.mu.Unlock()
 		if a.observe != nil {
-			a.observe(Decision{Time: now, Function: name, Replicas: want, Err: err})
+			a.observe(Decision{Time: now, Function: name, Replicas: want, Took: took, Err: err})
 		}
 	}
 }
