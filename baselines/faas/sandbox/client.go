@@ -59,6 +59,9 @@ func (in *Instance) Invoke(ctx context.Context, c gateway.Call) (gateway.Reply, 
 		return gateway.Reply{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// A pooled connection to a sandbox that has since stopped fails before
+	// anything is sent; the key lets the transport retry on a fresh one.
+	req.Header.Set("Idempotency-Key", c.ID)
 	resp, err := in.client.Do(req)
 	if err != nil {
 		return gateway.Reply{}, err

@@ -45,7 +45,12 @@ func (p *Pool) Start(namespace, name string, ip netip.Addr) error {
 	return nil
 }
 
-// Stop closes the sandbox of pod namespace/name, if it runs.
+// DrainGrace bounds how long a stopped sandbox finishes its running
+// invocations: the loader's longest runtime.
+const DrainGrace = maxRuntime
+
+// Stop stops the sandbox of pod namespace/name, if it runs: it takes no new
+// invocations and its address is free at once, while running ones finish.
 func (p *Pool) Stop(namespace, name string) {
 	key := namespace + "/" + name
 	p.mu.Lock()
@@ -53,7 +58,7 @@ func (p *Pool) Stop(namespace, name string) {
 	delete(p.servers, key)
 	p.mu.Unlock()
 	if s != nil {
-		_ = s.Close() // its listener is gone either way
+		s.Drain(DrainGrace)
 	}
 }
 

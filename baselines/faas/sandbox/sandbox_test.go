@@ -92,3 +92,32 @@ func TestPoolServesPodsOnTheirLoopbackAddresses(t *testing.T) {
 		t.Fatalf("%d sandboxes running, want 1", p.Len())
 	}
 }
+
+func TestStopLetsRunningInvocationsFinish(t *testing.T) {
+	p := NewPool()
+	defer p.Close()
+	ip := netip.MustParseAddr("10.202.0.9")
+	if err := p.Start("ns", "old", ip); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := NewInstance("old", ip, nil, false)
+	done := make(chan error, 1)
+	go func() {
+		_, err := in.Invoke(context.Background(), gateway.Call{ID: "min0.inv0", Runtime: 300 * time.Millisecond})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	p.Stop("ns", "old")
+	// The address is free at once for a new pod (the node agent reuses IPs).
+	if err := p.Start("ns", "new", ip); err != nil {
+		t.Fatalf("new pod on a stopped pod's address: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("running invocation cut by Stop: %v", err)
+	}
+	// The pooled connection to the old sandbox is gone; the next call
+	// reaches the new one.
+	if _, err := in.Invoke(context.Background(), gateway.Call{ID: "min0.inv1", Runtime: time.Millisecond}); err != nil {
+		t.Fatalf("call after the address changed hands: %v", err)
+	}
+}

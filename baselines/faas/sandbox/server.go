@@ -19,6 +19,7 @@ const maxRuntime = 60 * time.Second
 type Server struct {
 	pod  string
 	addr netip.AddrPort
+	ln   net.Listener
 	srv  *http.Server
 	done chan error
 }
@@ -29,7 +30,7 @@ func Start(pod string, addr netip.AddrPort) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: listen on %s: %w", pod, addr, err)
 	}
-	s := &Server{pod: pod, addr: addr, done: make(chan error, 1)}
+	s := &Server{pod: pod, addr: addr, ln: ln, done: make(chan error, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+InvokePath, s.invoke)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -39,6 +40,21 @@ func Start(pod string, addr netip.AddrPort) (*Server, error) {
 
 // Addr is where the sandbox listens.
 func (s *Server) Addr() netip.AddrPort { return s.addr }
+
+// Drain stops accepting invocations at once — the address is free for
+// another pod when it returns — and lets running ones finish within grace,
+// in the background, as a container does between SIGTERM and SIGKILL.
+func (s *Server) Drain(grace time.Duration) {
+	_ = s.ln.Close()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		if s.srv.Shutdown(ctx) != nil {
+			_ = s.srv.Close()
+		}
+		<-s.done
+	}()
+}
 
 // Close stops the sandbox at once, cutting running invocations as a killed
 // container does.
