@@ -85,9 +85,14 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 		return sum, err
 	}
 	var records []trace.Record
+	logged := 0 // failures whose cause is logged; the CSV has no column for it
 	fmt.Fprintf(t.Log, "%s: replaying %d invocations of %d functions over %d minutes\n", t.System.Name(), t.Schedule.Len(), len(fns), minutes)
 	acc, runErr := Run(ctx, fe, Config{Schedule: t.Schedule, Functions: fns, WarmupMinutes: t.WarmupMinutes, Clock: t.Clock,
 		Record: func(r gateway.Result) error {
+			if r.Reason != "" && r.Reason != gateway.ReasonCanceled && logged < 10 {
+				logged++
+				fmt.Fprintf(t.Log, "%s: failed (%s): %v\n", t.System.Name(), r.Reason, r.Err)
+			}
 			records = append(records, r.Record)
 			return out.Write(&r.Record)
 		},
