@@ -37,7 +37,10 @@ type Distribution struct {
 	Mean      float64 `json:"mean"`
 	// Dropped records: warm-up, failed, below one (slowdown), and functions
 	// with a single invocation.
-	Warmup, Failed, BelowOne, Singletons int
+	Warmup     int `json:"warmupRecords"`
+	Failed     int `json:"failedRecords"`
+	BelowOne   int `json:"belowOneRecords"`
+	Singletons int `json:"singletonFunctions"`
 }
 
 func distribution(p trace.PerFunction) Distribution {
