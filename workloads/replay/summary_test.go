@@ -24,7 +24,7 @@ func TestSummaryGolden(t *testing.T) {
 		rec("fn0-aa", "min1.inv1", 110_000, 100_000, false),
 		rec("fn1-bb", "min1.inv0", 2_000_000, 1_000_000, false),
 		rec("fn1-bb", "min2.inv0", 1_200_000, 1_000_000, false),
-		rec("fn1-bb", "min2.inv1", 30_000_000, 0, true), // failed
+		rec("fn1-bb", "min2.inv1", 30_000_000, 0, true),     // failed
 		rec("fn2-cc", "min1.inv0", 500_000, 400_000, false), // singleton
 	}
 	acc := Accounting{Issued: 7, Completed: 6, Failed: map[string]int{"dispatch-timeout": 1}}
