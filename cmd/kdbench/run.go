@@ -47,7 +47,7 @@ summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] == replay.ExperimentName {
-				return runAzureTrace(cmd, tf, systems, cfg.Warmups, cfg.Base, provider, home, cfg.ResultsRoot)
+				return runAzureTrace(cmd, tf, systems, cfg.Warmups, cfg.Base, provider, home, cfg.ResultsRoot, noPlots)
 			}
 			shape, err := burst.LookupShape(args[0])
 			if err != nil {

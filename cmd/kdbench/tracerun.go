@@ -31,7 +31,7 @@ func (f *traceFlags) add(cmd *cobra.Command) {
 
 // runAzureTrace is `kdbench run azure-trace`: the paper's Fig 12 replay.
 func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmupMinutes int,
-	base clusters.Spec, provider, home, resultsRoot string) error {
+	base clusters.Spec, provider, home, resultsRoot string, noPlots bool) error {
 	if f.dir == "" {
 		return fmt.Errorf("azure-trace: --trace <dir> is required (kdbench trace synth -o <dir> makes one offline)")
 	}
@@ -47,6 +47,9 @@ func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmu
 	}
 	e := replay.Experiment{Base: base, Systems: systems, TraceDir: f.dir, Functions: f.functions,
 		Minutes: f.minutes, WarmupMinutes: warmupMinutes, Seed: f.seed, ResultsRoot: resultsRoot, Log: cmd.ErrOrStderr()}
+	if !noPlots {
+		e.Formats = []string{"png", "svg"}
+	}
 	if provider == local.ProviderName {
 		e.Provider = local.New(local.Options{Root: home, Attached: true,
 			Logf: func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }})
@@ -65,6 +68,9 @@ func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmu
 	}
 	out := cmd.OutOrStdout()
 	replay.WriteTable(out, rep.Summaries, pairs)
+	for _, p := range rep.Figures {
+		fmt.Fprintf(out, "figure: %s\n", p)
+	}
 	fmt.Fprintf(out, "results: %s\n", rep.Dir)
 	return err
 }

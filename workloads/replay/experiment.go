@@ -44,13 +44,16 @@ type Experiment struct {
 	// ResultsRoot receives the run directory <ResultsRoot>/<time>-azure-trace.
 	ResultsRoot string
 	ClientQPS   float32
-	Log         io.Writer
+	// Formats of the Fig 12 figures (none: no figures).
+	Formats []string
+	Log     io.Writer
 }
 
 // Report is a finished experiment.
 type Report struct {
 	Dir       string
 	Summaries []Summary
+	Figures   []string
 }
 
 // Schedule loads, samples and expands the experiment's trace.
@@ -105,7 +108,15 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 			}
 		}
 	}
-	return rep, errors.Join(errs, WriteJSON(filepath.Join(rep.Dir, "summary.json"), rep.Summaries))
+	errs = errors.Join(errs, WriteJSON(filepath.Join(rep.Dir, "summary.json"), rep.Summaries))
+	if len(e.Formats) > 0 && len(rep.Summaries) > 0 {
+		figs, ferr := DrawFigures(rep.Dir, rep.Summaries, e.Formats)
+		rep.Figures = figs
+		if ferr != nil {
+			fmt.Fprintf(e.Log, "warning: figures: %v\n", ferr)
+		}
+	}
+	return rep, errs
 }
 
 type specGroup struct {
