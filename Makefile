@@ -75,10 +75,15 @@ fuzz:
 	done
 
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
-# Kubedirect link throughput/latency (with and without mTLS), and the Fig 9
-# burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS).
+# Kubedirect link throughput/latency (with and without mTLS), Dirigent's
+# cold-start sweep, the Fig 9 burst table (k8s, k8s+, kd, kd+, and
+# kd-insecure for the cost of mTLS) and the kn-kd/kn-k8s trace-replay ratios.
 BENCH_REPS ?= 3
 BENCH_SIZES ?= 100,200,300,600
+# The azure-trace replay (kn-kd vs kn-k8s per-function scheduling latency
+# ratios) on a synthetic trace.
+BENCH_TRACE_FUNCTIONS ?= 20
+BENCH_TRACE_MINUTES ?= 3
 bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
@@ -86,6 +91,9 @@ bench: build
 	go test -run '^$$' -bench . -benchtime 3s -timeout 10m ./baselines/dirigent/
 	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
+	bin/kdbench trace synth --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) -o results/bench/trace-synth
+	bin/kdbench run azure-trace --system kn-k8s,kn-kd --trace results/bench/trace-synth \
+	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
 loc:

@@ -158,6 +158,7 @@ func newKDNodeAgentCmd() *cobra.Command {
 	cfg := nodeagent.DefaultConfig()
 	var kubeconfig, metricsAddr, listen string
 	var tlsFlags linkTLSFlags
+	var sandboxes sandboxFlag
 	cmd := &cobra.Command{
 		Use: "kd-nodeagent", Short: "Run simulated kubelets that take pods from the Kubedirect scheduler", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -181,7 +182,10 @@ func newKDNodeAgentCmd() *cobra.Command {
 			}
 			timings := nodeagent.NewTimingLog(0)
 			both := nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(t); src.PodReady(t) })
-			agent, err := nodeagent.New(cs, cfg, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(both), nodeagent.WithPodSource(src))
+			opts, closeSandboxes := sandboxes.options()
+			defer closeSandboxes()
+			opts = append(opts, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(both), nodeagent.WithPodSource(src))
+			agent, err := nodeagent.New(cs, cfg, opts...)
 			if err != nil {
 				return err
 			}
@@ -209,6 +213,7 @@ func newKDNodeAgentCmd() *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
 	tlsFlags.add(cmd.Flags())
 	cfg.AddFlags(cmd.Flags())
+	sandboxes.add(cmd.Flags())
 	return cmd
 }
 

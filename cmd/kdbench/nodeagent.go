@@ -22,6 +22,7 @@ import (
 func newNodeAgentCmd() *cobra.Command {
 	cfg := nodeagent.DefaultConfig()
 	var kubeconfig, metricsAddr string
+	var sandboxes sandboxFlag
 	cmd := &cobra.Command{
 		Use:   "nodeagent",
 		Short: "Run the simulated kubelets of the local cluster",
@@ -38,7 +39,10 @@ func newNodeAgentCmd() *cobra.Command {
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			timings := nodeagent.NewTimingLog(0)
-			agent, err := nodeagent.New(cs, cfg, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(timings))
+			opts, closeSandboxes := sandboxes.options()
+			defer closeSandboxes()
+			opts = append(opts, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(timings))
+			agent, err := nodeagent.New(cs, cfg, opts...)
 			if err != nil {
 				return err
 			}
@@ -61,5 +65,6 @@ func newNodeAgentCmd() *cobra.Command {
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the node agent's identity")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics and /readyz")
 	cfg.AddFlags(cmd.Flags())
+	sandboxes.add(cmd.Flags())
 	return cmd
 }

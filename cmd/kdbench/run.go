@@ -10,6 +10,7 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	_ "github.com/kdbench/kdbench/baselines/k8s"
 	_ "github.com/kdbench/kdbench/baselines/kd"
+	_ "github.com/kdbench/kdbench/baselines/knative"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/collectors/results"
@@ -17,6 +18,7 @@ import (
 	"github.com/kdbench/kdbench/internal/stats"
 	"github.com/kdbench/kdbench/plots"
 	"github.com/kdbench/kdbench/workloads/burst"
+	"github.com/kdbench/kdbench/workloads/replay"
 )
 
 func newRunCmd() *cobra.Command {
@@ -27,17 +29,26 @@ func newRunCmd() *cobra.Command {
 		metricsAddr       string
 		speedups          string
 		noPlots           bool
+		tf                traceFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run <experiment>",
-		Short: "Run an experiment: scale-pods, scale-funcs or scale-nodes",
+		Short: "Run an experiment: scale-pods, scale-funcs, scale-nodes or azure-trace",
 		Long: `Run brings up a cluster per configuration (local by default), runs each
 system's bursts --warmup + --reps times per size, and writes a results
 directory (manifest.json, pods.csv, summary.json, selfchecks.json, metrics/,
-figures/). Ctrl-C stops the cluster and keeps what was measured.`,
-		Example: "  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned",
-		Args:    cobra.ExactArgs(1),
+figures/). Ctrl-C stops the cluster and keeps what was measured.
+
+azure-trace replays a loader trace through each FaaS system's front-end
+(kn-k8s, kn-kd by default) and writes loader-format per-invocation CSVs and
+summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
+		Example: `  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned
+  kdbench run azure-trace --system kn-k8s,kn-kd --trace <dir> --functions 500 --minutes 30 --warmup 10`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == replay.ExperimentName {
+				return runAzureTrace(cmd, tf, systems, cfg.Warmups, cfg.Base, provider, home, cfg.ResultsRoot, noPlots)
+			}
 			shape, err := burst.LookupShape(args[0])
 			if err != nil {
 				return err
@@ -101,7 +112,7 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.`,
 	f.StringSliceVar(&systems, "system", []string{"k8s"}, "systems under test, comma-separated: "+strings.Join(baselines.Names(), ", "))
 	f.IntSliceVar(&cfg.Sizes, "sizes", nil, "burst sizes (default: the experiment's, e.g. 100,200,300,600 pods)")
 	f.IntVar(&cfg.Reps, "reps", 5, "measured repetitions per system and size")
-	f.IntVar(&cfg.Warmups, "warmup", 1, "warm-up repetitions before them, excluded from statistics")
+	f.IntVar(&cfg.Warmups, "warmup", 1, "warm-up repetitions before them, excluded from statistics (azure-trace: warm-up minutes, default 10)")
 	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: default, tuned (both: default,tuned)")
 	f.IntVar(&cfg.Base.Nodes, "nodes", 80, "simulated nodes (scale-nodes sets its own per size)")
 	f.StringVar(&cfg.Base.Name, "cluster-name", "kdbench-run", "name of the cluster the run brings up")
@@ -114,5 +125,6 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.`,
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
 	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
 	f.StringVar(&speedups, "speedup", "kd/k8s,kd+/k8s+", "system pairs FAST/BASE whose e2e p90 speed-up (BASE/FAST, with CI) is printed when both ran")
+	tf.add(cmd)
 	return cmd
 }

@@ -37,6 +37,7 @@ type Agent struct {
 
 	registerer prometheus.Registerer
 	observer   Observer
+	sandboxes  Sandboxes
 
 	registerBackoff wait.Backoff
 
@@ -70,6 +71,12 @@ func WithClock(c Clock) Option {
 // WithObserver reports every pod the agent starts to o.
 func WithObserver(o Observer) Option {
 	return func(a *Agent) { a.observer = o }
+}
+
+// WithSandboxes runs a function sandbox for every pod the agent starts (the
+// FaaS experiments); without it pods are only status, as the bursts need.
+func WithSandboxes(s Sandboxes) Option {
+	return func(a *Agent) { a.sandboxes = s }
 }
 
 // WithPodSource adds a source of bound pods next to the agent's pod informer
@@ -118,6 +125,7 @@ func New(client kubernetes.Interface, cfg Config, opts ...Option) (*Agent, error
 		o(a)
 	}
 	a.life = newLifecycle(a.cfg, client, a.clock, a.m, a.nodes, a.observer)
+	a.life.sandboxes = a.sandboxes
 	a.beats = newHeartbeatQueue(a)
 	a.beatTimers = make([][2]clock.Timer, len(a.nodeList))
 	a.sources = append([]PodSource{newInformerSource(client)}, a.sources...)

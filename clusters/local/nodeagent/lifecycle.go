@@ -2,6 +2,7 @@ package nodeagent
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -38,6 +39,15 @@ type ObserverFunc func(PodTiming)
 
 func (f ObserverFunc) PodReady(t PodTiming) { f(t) }
 
+// Sandboxes runs what executes a pod's invocations. Start is called once the
+// pod has its IP and before it is marked Ready, so a Ready pod is invocable;
+// an error retries the pod with backoff. Stop is called when the agent
+// forgets the pod (deleted, or its node gone) and must not block.
+type Sandboxes interface {
+	Start(namespace, name string, podIP netip.Addr) error
+	Stop(namespace, name string)
+}
+
 // maxConflictRetries bounds the immediate re-read-and-retry of a status update that
 // lost a race; after that the pod goes back to the rate-limited queue.
 const maxConflictRetries = 5
@@ -65,8 +75,10 @@ type lifecycle struct {
 	m        *metrics
 	nodes    map[string]*simNode // read-only after New
 	observer Observer
-	logger   logr.Logger
-	queue    workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	// sandboxes is optional (nil: pods are status only).
+	sandboxes Sandboxes
+	logger    logr.Logger
+	queue     workqueue.TypedRateLimitingInterface[types.NamespacedName]
 
 	mu   sync.Mutex
 	pods map[types.NamespacedName]*podState
@@ -131,6 +143,7 @@ func (l *lifecycle) PodBound(pod *corev1.Pod) {
 		l.pods[key] = st
 		l.m.pods.Inc()
 	}
+	restored := st.pod == nil && !st.readyAt.IsZero() && st.ip.IsValid()
 	st.pod = pod
 	if pod.DeletionTimestamp != nil && st.deletingAt.IsZero() {
 		st.deletingAt = now
@@ -138,6 +151,11 @@ func (l *lifecycle) PodBound(pod *corev1.Pod) {
 	// Most updates are the echo of the agent's own status write: nothing to do.
 	idle := pod.DeletionTimestamp == nil && (!st.readyAt.IsZero() || isTerminal(pod))
 	l.mu.Unlock()
+	if restored && l.sandboxes != nil {
+		if err := l.sandboxes.Start(key.Namespace, key.Name, st.ip); err != nil {
+			l.logger.Error(err, "Restarting the sandbox of a running pod", "pod", key)
+		}
+	}
 	if !idle {
 		l.queue.Add(key)
 	}
@@ -167,6 +185,9 @@ func (l *lifecycle) nodeGone(n *simNode) {
 func (l *lifecycle) dropLocked(key types.NamespacedName, st *podState) {
 	if st.timer != nil {
 		st.timer.Stop()
+	}
+	if l.sandboxes != nil {
+		l.sandboxes.Stop(key.Namespace, key.Name)
 	}
 	if st.ip.IsValid() {
 		st.node.ips.release(st.ip)
@@ -287,8 +308,13 @@ func (l *lifecycle) sync(ctx context.Context, key types.NamespacedName) (time.Du
 		}
 		podIP = st.ip.String()
 	}
-	boundAt := st.boundAt
+	boundAt, ip := st.boundAt, st.ip
 	l.mu.Unlock()
+	if l.sandboxes != nil && ip.IsValid() {
+		if err := l.sandboxes.Start(key.Namespace, key.Name, ip); err != nil {
+			return 0, fmt.Errorf("starting the sandbox of %s: %w", key, err)
+		}
+	}
 	return 0, l.markReady(ctx, key, pod, boundAt, hostIP, podIP)
 }
 

@@ -1,0 +1,123 @@
+package sandbox
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kdbench/kdbench/baselines/faas/gateway"
+)
+
+func TestAddr(t *testing.T) {
+	cases := []struct {
+		ip, want string // want "" for an error
+	}{
+		{"10.130.5.7", "127.130.5.7:8080"},
+		{"10.128.0.2", "127.128.0.2:8080"},
+		{"192.168.1.1", "127.168.1.1:8080"},
+		{"127.0.0.1", ""},
+		{"fd00::1", ""},
+	}
+	for _, c := range cases {
+		got, err := Addr(netip.MustParseAddr(c.ip))
+		switch {
+		case c.want == "" && err == nil:
+			t.Errorf("Addr(%s) = %s, want an error", c.ip, got)
+		case c.want != "" && (err != nil || got.String() != c.want):
+			t.Errorf("Addr(%s) = %s, %v, want %s", c.ip, got, err, c.want)
+		}
+	}
+}
+
+func TestExecute(t *testing.T) {
+	cases := []struct {
+		name    string
+		req     Request
+		wantMiB int64
+	}{
+		{"sleep", Request{RuntimeUs: 20_000, MemoryMiB: 300}, 300},
+		{"spin", Request{RuntimeUs: 20_000, MemoryMiB: 5, Spin: true}, 5},
+		{"allocate", Request{RuntimeUs: 1_000, MemoryMiB: 2, Allocate: true}, 2},
+		{"zero runtime", Request{}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d, mem, err := Execute(context.Background(), c.req)
+			if err != nil || mem != c.wantMiB || d < c.req.Runtime() || d > c.req.Runtime()+time.Second {
+				t.Fatalf("Execute = %v, %d MiB, %v; want ≥ %v, %d MiB", d, mem, err, c.req.Runtime(), c.wantMiB)
+			}
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, _, err := Execute(ctx, Request{RuntimeUs: 10_000_000}); err == nil {
+		t.Fatal("a canceled invocation ran to the end")
+	}
+}
+
+func TestPoolServesPodsOnTheirLoopbackAddresses(t *testing.T) {
+	p := NewPool()
+	defer p.Close()
+	ips := []netip.Addr{netip.MustParseAddr("10.201.3.4"), netip.MustParseAddr("10.201.3.5")}
+	for i, ip := range ips {
+		if err := p.Start("ns", []string{"a", "b"}[i], ip); err != nil {
+			t.Fatalf("start: %v", err)
+		}
+	}
+	if err := p.Start("ns", "a", ips[0]); err != nil || p.Len() != 2 {
+		t.Fatalf("restarting a running sandbox: %v, %d running", err, p.Len())
+	}
+	a, err := NewInstance("a", ips[0], nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := a.Invoke(context.Background(), gateway.Call{ID: "min0.inv0", Runtime: 15 * time.Millisecond, MemoryMiB: 128})
+	if err != nil || reply.Duration < 15*time.Millisecond || reply.MemoryMiB != 128 {
+		t.Fatalf("invoke = %+v, %v; want ≥ 15ms and 128 MiB", reply, err)
+	}
+	if _, err := a.Invoke(context.Background(), gateway.Call{Runtime: 2 * time.Minute}); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("runtime over the loader's 60 s clamp: %v, want 400", err)
+	}
+	p.Stop("ns", "a")
+	if _, err := a.Invoke(context.Background(), gateway.Call{Runtime: time.Millisecond}); err == nil {
+		t.Fatal("a stopped sandbox still answers")
+	}
+	b, _ := NewInstance("b", ips[1], nil, true)
+	if _, err := b.Invoke(context.Background(), gateway.Call{Runtime: time.Millisecond}); err != nil {
+		t.Fatalf("stopping a took b down: %v", err)
+	}
+	if p.Len() != 1 {
+		t.Fatalf("%d sandboxes running, want 1", p.Len())
+	}
+}
+
+func TestStopLetsRunningInvocationsFinish(t *testing.T) {
+	p := NewPool()
+	defer p.Close()
+	ip := netip.MustParseAddr("10.202.0.9")
+	if err := p.Start("ns", "old", ip); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := NewInstance("old", ip, nil, false)
+	done := make(chan error, 1)
+	go func() {
+		_, err := in.Invoke(context.Background(), gateway.Call{ID: "min0.inv0", Runtime: 300 * time.Millisecond})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	p.Stop("ns", "old")
+	// The address is free at once for a new pod (the node agent reuses IPs).
+	if err := p.Start("ns", "new", ip); err != nil {
+		t.Fatalf("new pod on a stopped pod's address: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("running invocation cut by Stop: %v", err)
+	}
+	// The pooled connection to the old sandbox is gone; the next call
+	// reaches the new one.
+	if _, err := in.Invoke(context.Background(), gateway.Call{ID: "min0.inv1", Runtime: time.Millisecond}); err != nil {
+		t.Fatalf("call after the address changed hands: %v", err)
+	}
+}

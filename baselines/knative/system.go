@@ -1,0 +1,110 @@
+// Package knative holds the FaaS systems kn-k8s and kn-kd: Knative-style
+// front-ends (an activator-like gateway always in the request path and a KPA
+// autoscaler, baselines/faas) over an inner cluster manager — upstream
+// Kubernetes, or Kubedirect, whose Scale goes over the direct link.
+//
+// As baselines.System the kn systems behave as their inner system (the
+// bursts scale Deployments directly); the trace replay starts a FrontEnd per
+// run whose autoscaler calls the inner system's Scale.
+package knative
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/faas/autoscaler"
+	"github.com/kdbench/kdbench/baselines/k8s"
+	"github.com/kdbench/kdbench/baselines/kd"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/workloads/replay"
+)
+
+func init() {
+	baselines.Register(New("kn-k8s", k8s.System{}, KnativeProfile()))
+	baselines.Register(New("kn-kd", kd.New("kd", 0, ""), KnativeProfile()))
+}
+
+// System is a front-end over an inner system.
+type System struct {
+	name    string
+	inner   baselines.System
+	profile Profile
+}
+
+var (
+	_ baselines.DeploymentDecorator = (*System)(nil)
+	_ baselines.Observable          = (*System)(nil)
+	_ replay.FrontEnder             = (*System)(nil)
+)
+
+// New wraps inner under the name name.
+func New(name string, inner baselines.System, p Profile) *System {
+	return &System{name: name, inner: inner, profile: p}
+}
+
+// Inner is the cluster manager under the front-end.
+func (s *System) Inner() baselines.System { return s.inner }
+
+// Profile is the front-end's configuration.
+func (s *System) Profile() Profile { return s.profile }
+
+func (s *System) Name() string                             { return s.name }
+func (s *System) Cluster(spec clusters.Spec) clusters.Spec { return s.inner.Cluster(spec) }
+func (s *System) Prepare(ctx context.Context, env baselines.Env) error {
+	return s.inner.Prepare(ctx, env)
+}
+
+func (s *System) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
+	return s.inner.Scale(ctx, env, namespace, function, replicas)
+}
+
+func (s *System) Stages() []string { return s.inner.Stages() }
+
+func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
+	return s.inner.Teardown(ctx, env)
+}
+
+// DecorateDeployment marks Deployments as the inner system needs.
+func (s *System) DecorateDeployment(d *appsv1.Deployment) {
+	if dd, ok := s.inner.(baselines.DeploymentDecorator); ok {
+		dd.DecorateDeployment(d)
+	}
+}
+
+// Endpoints are the inner system's components.
+func (s *System) Endpoints() map[string]string {
+	if o, ok := s.inner.(baselines.Observable); ok {
+		return o.Endpoints()
+	}
+	return nil
+}
+
+// NodeAgent is the inner system's node agent ("" for the cluster's).
+func (s *System) NodeAgent() string {
+	if o, ok := s.inner.(baselines.Observable); ok {
+		return o.NodeAgent()
+	}
+	return ""
+}
+
+// FrontEnd starts the system's front-end for functions in namespace, its
+// autoscaler scaling through the inner system. Sandboxes run in this process
+// (the node agents serve none unless started with --function-sandboxes).
+func (s *System) FrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (*FrontEnd, error) {
+	scale := autoscaler.Scaler(func(ctx context.Context, ns, fn string, n int32) error {
+		return s.inner.Scale(ctx, env, ns, fn, n)
+	})
+	return Start(ctx, Options{Client: env.Client, Namespace: namespace, Functions: functions, Scale: scale,
+		Profile: s.profile, InProcessSandboxes: true, Logf: env.Logf})
+}
+
+// StartFrontEnd implements replay.FrontEnder.
+func (s *System) StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (replay.FrontEnd, error) {
+	fe, err := s.FrontEnd(ctx, env, namespace, functions)
+	if err != nil {
+		return nil, err
+	}
+	return fe, nil
+}

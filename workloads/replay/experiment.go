@@ -1,0 +1,226 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+// ExperimentName is the paper's Fig 12 experiment on the command line.
+const ExperimentName = "azure-trace"
+
+// FrontEnder is a system with a FaaS front-end (kn-k8s, kn-kd).
+type FrontEnder interface {
+	baselines.System
+	StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (FrontEnd, error)
+}
+
+// Experiment replays one trace on each system, each on a cluster of its own
+// spec (systems with equal specs share one).
+type Experiment struct {
+	Provider clusters.Provider
+	Base     clusters.Spec
+	Systems  []baselines.System
+	// TraceDir is a loader trace directory; if it has more than Functions
+	// functions, a KS-matched sample of Functions is replayed.
+	TraceDir  string
+	Functions int
+	// Minutes is the replayed clip (the loader's ExperimentDuration +
+	// WarmupDuration); its first WarmupMinutes are phase 1 and excluded from
+	// the metrics.
+	Minutes, WarmupMinutes int
+	Seed                   int64
+	// ResultsRoot receives the run directory <ResultsRoot>/<time>-azure-trace.
+	ResultsRoot string
+	ClientQPS   float32
+	// Formats of the Fig 12 figures (none: no figures).
+	Formats []string
+	Log     io.Writer
+}
+
+// Report is a finished experiment.
+type Report struct {
+	Dir       string
+	Summaries []Summary
+	Figures   []string
+}
+
+// Schedule loads, samples and expands the experiment's trace.
+func (e Experiment) Schedule() (*trace.Schedule, error) {
+	tr, err := trace.Load(e.TraceDir)
+	if err != nil {
+		return nil, err
+	}
+	switch n := len(tr.Functions); {
+	case e.Functions <= 0 || n == e.Functions:
+	case n < e.Functions:
+		return nil, fmt.Errorf("trace %s has %d functions, fewer than the %d asked for", e.TraceDir, n, e.Functions)
+	default:
+		if tr, _, err = trace.Sample(tr, trace.SampleOptions{Functions: e.Functions, Seed: e.Seed, Minutes: e.Minutes}); err != nil {
+			return nil, fmt.Errorf("sampling %d functions of %s: %w", e.Functions, e.TraceDir, err)
+		}
+	}
+	opts := trace.DefaultOptions()
+	opts.Minutes, opts.Seed = e.Minutes, e.Seed
+	return trace.Generate(tr, opts)
+}
+
+// Run runs the experiment; the report lists what was measured even on error.
+func (e Experiment) Run(ctx context.Context) (*Report, error) {
+	if e.WarmupMinutes < 0 || e.WarmupMinutes >= e.Minutes {
+		return nil, fmt.Errorf("%s: warm-up %d minutes must be within the %d-minute clip", ExperimentName, e.WarmupMinutes, e.Minutes)
+	}
+	var fes []FrontEnder
+	for _, s := range e.Systems {
+		fe, ok := s.(FrontEnder)
+		if !ok {
+			return nil, fmt.Errorf("%s: system %s has no FaaS front-end (try kn-k8s, kn-kd)", ExperimentName, s.Name())
+		}
+		fes = append(fes, fe)
+	}
+	sched, err := e.Schedule()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Dir: filepath.Join(e.ResultsRoot, time.Now().UTC().Format("20060102-150405")+"-"+ExperimentName)}
+	if err := os.MkdirAll(rep.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.Log, "%s: %d functions, %d invocations over %d minutes (%d warm-up)\n",
+		ExperimentName, len(sched.Functions), sched.Len(), e.Minutes, e.WarmupMinutes)
+	var errs error
+	for _, group := range groupBySpec(e.Base, fes) {
+		if err := e.runGroup(ctx, group, sched, rep); err != nil {
+			errs = errors.Join(errs, err)
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	errs = errors.Join(errs, WriteJSON(filepath.Join(rep.Dir, "summary.json"), rep.Summaries))
+	if len(e.Formats) > 0 && len(rep.Summaries) > 0 {
+		figs, ferr := DrawFigures(rep.Dir, rep.Summaries, e.Formats)
+		rep.Figures = figs
+		if ferr != nil {
+			fmt.Fprintf(e.Log, "warning: figures: %v\n", ferr)
+		}
+	}
+	return rep, errs
+}
+
+type specGroup struct {
+	spec    clusters.Spec
+	systems []FrontEnder
+}
+
+func groupBySpec(base clusters.Spec, systems []FrontEnder) []specGroup {
+	var out []specGroup
+next:
+	for _, s := range systems {
+		spec := s.Cluster(base)
+		for i := range out {
+			if out[i].spec == spec {
+				out[i].systems = append(out[i].systems, s)
+				continue next
+			}
+		}
+		out = append(out, specGroup{spec: spec, systems: []FrontEnder{s}})
+	}
+	return out
+}
+
+func (e Experiment) runGroup(ctx context.Context, g specGroup, sched *trace.Schedule, rep *Report) (err error) {
+	c, err := e.Provider.Up(ctx, g.spec)
+	if err != nil {
+		return fmt.Errorf("cluster for %d nodes, sandbox delay %s: %w", g.spec.Nodes, g.spec.SandboxDelay, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if derr := e.Provider.Down(dctx, c.Name); derr != nil {
+			err = errors.Join(err, fmt.Errorf("tearing down cluster %s: %w", c.Name, derr))
+		}
+	}()
+	rc := *c.REST
+	qps := e.ClientQPS
+	if qps <= 0 {
+		qps = 2000
+	}
+	rc.QPS, rc.Burst = qps, int(2*qps)
+	cs, err := kubernetes.NewForConfig(&rc)
+	if err != nil {
+		return err
+	}
+	env := baselines.Env{Cluster: c, Client: cs, Logf: func(f string, a ...any) { fmt.Fprintf(e.Log, f+"\n", a...) }}
+	var errs error
+	for _, s := range g.systems {
+		sum, err := e.runSystem(ctx, env, s, sched, rep.Dir)
+		if sum.Issued > 0 {
+			rep.Summaries = append(rep.Summaries, sum)
+		}
+		if err != nil {
+			errs = errors.Join(errs, fmt.Errorf("%s: %w", s.Name(), err))
+			if ctx.Err() != nil {
+				return errs
+			}
+		}
+	}
+	return errs
+}
+
+func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnder, sched *trace.Schedule, dir string) (sum Summary, err error) {
+	if err := s.Prepare(ctx, env); err != nil {
+		return sum, fmt.Errorf("preparing: %w", err)
+	}
+	defer func() {
+		tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if terr := s.Teardown(tctx, env); terr != nil {
+			err = errors.Join(err, fmt.Errorf("tearing down: %w", terr))
+		}
+	}()
+	return RunTrial(ctx, Trial{
+		System: s, Env: env, Schedule: sched, WarmupMinutes: e.WarmupMinutes,
+		Namespace: "kd-trace-" + strings.ToLower(fileSafe(s.Name())), Dir: dir, Log: e.Log,
+		Start: func(ctx context.Context, ns string, fns []string) (FrontEnd, error) {
+			return s.StartFrontEnd(ctx, env, ns, fns)
+		},
+	})
+}
+
+// WriteTable prints each system's per-function metrics and, for each pair
+// FAST/BASE in pairs that both ran, the ratio of their median and p99
+// per-function scheduling latency.
+func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
+	fmt.Fprintf(w, "%-10s %9s %9s %7s  %s\n", "system", "issued", "completed", "failed", "per-function scheduling latency ms p50/p99, slowdown p50/p99")
+	by := map[string]Summary{}
+	for _, s := range sums {
+		by[s.System] = s
+		failed := 0
+		for _, n := range s.Failed {
+			failed += n
+		}
+		fmt.Fprintf(w, "%-10s %9d %9d %7d  %.1f/%.1f, %.2f/%.2f\n", s.System, s.Issued, s.Completed, failed,
+			s.SchedulingLatencyMs.P50, s.SchedulingLatencyMs.P99, s.Slowdown.P50, s.Slowdown.P99)
+	}
+	for _, p := range pairs {
+		fast, okF := by[p[0]]
+		base, okB := by[p[1]]
+		if !okF || !okB || base.SchedulingLatencyMs.P50 == 0 || base.SchedulingLatencyMs.P99 == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s/%s per-function scheduling latency: median ratio %.2f, p99 ratio %.2f\n", p[0], p[1],
+			fast.SchedulingLatencyMs.P50/base.SchedulingLatencyMs.P50, fast.SchedulingLatencyMs.P99/base.SchedulingLatencyMs.P99)
+	}
+}

@@ -1,0 +1,57 @@
+package replay
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/kdbench/kdbench/plots"
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+// DrawFigures draws the paper's Fig 12 from a run directory's result CSVs:
+// CDFs on a log x axis of per-function scheduling latency and slowdown, one
+// line per system, into dir/figures. Non-positive values cannot sit on a log
+// axis and are left out (with their count in the legend).
+func DrawFigures(dir string, sums []Summary, formats []string) ([]string, error) {
+	var lat, slow []plots.Sample
+	for _, s := range sums {
+		recs, err := trace.ReadResultsFile(filepath.Join(dir, s.ResultCSV))
+		if err != nil {
+			return nil, err
+		}
+		lat = append(lat, positive(s.System, trace.SchedulingLatency(recs, s.WarmupMinutes).Values()))
+		slow = append(slow, positive(s.System, trace.Slowdown(recs, s.WarmupMinutes).Values()))
+	}
+	var paths []string
+	for _, fig := range []struct {
+		name, title, xlabel string
+		samples             []plots.Sample
+	}{
+		{"fig12-scheduling-latency", "Per-function scheduling latency", "mean scheduling latency per function (ms)", lat},
+		{"fig12-slowdown", "Per-function slowdown", "geometric-mean slowdown per function", slow},
+	} {
+		p, err := plots.CDF(fig.title, fig.xlabel, fig.samples, true)
+		if err != nil {
+			return paths, err
+		}
+		written, err := plots.Save(p, filepath.Join(dir, "figures"), fig.name, formats, 0, 0)
+		paths = append(paths, written...)
+		if err != nil {
+			return paths, err
+		}
+	}
+	return paths, nil
+}
+
+func positive(name string, vs []float64) plots.Sample {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if v > 0 {
+			out = append(out, v)
+		}
+	}
+	if dropped := len(vs) - len(out); dropped > 0 {
+		name = fmt.Sprintf("%s (%d ≤ 0 left out)", name, dropped)
+	}
+	return plots.Sample{Name: name, Values: out}
+}

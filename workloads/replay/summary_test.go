@@ -1,0 +1,54 @@
+package replay
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestSummaryGolden pins the summary file's format and the metrics' inputs:
+// warm-up, failed and singleton records are dropped as the design note says.
+func TestSummaryGolden(t *testing.T) {
+	rec := func(inst, id string, resp, actual int64, failed bool) trace.Record {
+		return trace.Record{Phase: 2, Instance: inst, InvocationID: id, RequestedDurationUs: actual,
+			ResponseTimeUs: resp, ActualDurationUs: actual, FunctionTimeout: failed}
+	}
+	records := []trace.Record{
+		rec("fn0-aa", "min0.inv0", 900_000, 100_000, false), // warm-up
+		rec("fn0-aa", "min1.inv0", 150_000, 100_000, false),
+		rec("fn0-aa", "min1.inv1", 110_000, 100_000, false),
+		rec("fn1-bb", "min1.inv0", 2_000_000, 1_000_000, false),
+		rec("fn1-bb", "min2.inv0", 1_200_000, 1_000_000, false),
+		rec("fn1-bb", "min2.inv1", 30_000_000, 0, true),     // failed
+		rec("fn2-cc", "min1.inv0", 500_000, 400_000, false), // singleton
+	}
+	acc := Accounting{Issued: 7, Completed: 6, Failed: map[string]int{"dispatch-timeout": 1}}
+	sum := Summarise("kn-kd", acc, records, 3, 3, 1)
+	sum.ResultCSV = "kn-kd_duration_3.csv"
+	got := filepath.Join(t.TempDir(), "summary.json")
+	if err := WriteJSON(got, sum); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "summary.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(want) {
+		t.Errorf("summary:\n%s\nwant (%s):\n%s", b, golden, want)
+	}
+}

@@ -1,0 +1,129 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/faas/gateway"
+	"github.com/kdbench/kdbench/workloads/burst"
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+// FrontEnd is a running front-end (knative.FrontEnd).
+type FrontEnd interface {
+	Invoker
+	Stop()
+}
+
+// StartFrontEnd starts a system's front-end for functions in namespace.
+type StartFrontEnd func(ctx context.Context, namespace string, functions []string) (FrontEnd, error)
+
+// Trial is one system replaying one schedule on a running cluster whose
+// system is prepared.
+type Trial struct {
+	System   baselines.System
+	Env      baselines.Env
+	Start    StartFrontEnd
+	Schedule *trace.Schedule
+	// WarmupMinutes are the schedule's first minutes, phase 1 and left out
+	// of the metrics.
+	WarmupMinutes int
+	Namespace     string
+	// Dir receives <system>_duration_<minutes>.csv and <system>_summary.json.
+	Dir   string
+	Log   io.Writer
+	Clock clock.Clock // nil: the wall clock
+}
+
+// RunTrial deploys the schedule's functions at zero replicas, starts the
+// front-end, replays the schedule, and writes the result CSV and summary.
+// Whatever was measured is written, also after Ctrl-C.
+func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
+	fns := Functions(t.Schedule)
+	names := make([]string, len(fns))
+	for i, f := range fns {
+		names[i] = f.Deployment
+	}
+	var decorate func(*appsv1.Deployment)
+	if d, ok := t.System.(baselines.DeploymentDecorator); ok {
+		decorate = d.DecorateDeployment
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if derr := t.Env.Client.CoreV1().Namespaces().Delete(dctx, t.Namespace, metav1.DeleteOptions{}); derr != nil && !apierrors.IsNotFound(derr) {
+			err = errors.Join(err, fmt.Errorf("deleting namespace %s: %w", t.Namespace, derr))
+		}
+	}()
+	if err := burst.Prepare(ctx, t.Env.Client, t.Namespace, names, decorate); err != nil {
+		return sum, err
+	}
+	fe, err := t.Start(ctx, t.Namespace, names)
+	if err != nil {
+		return sum, fmt.Errorf("starting the front-end of %s: %w", t.System.Name(), err)
+	}
+	defer fe.Stop()
+
+	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
+		return sum, err
+	}
+	minutes := t.Schedule.Options.Minutes
+	csvName := trace.ResultFileName(fileSafe(t.System.Name()), minutes)
+	out, err := trace.CreateResultFile(filepath.Join(t.Dir, csvName))
+	if err != nil {
+		return sum, err
+	}
+	var records []trace.Record
+	logged := 0 // failures whose cause is logged; the CSV has no column for it
+	fmt.Fprintf(t.Log, "%s: replaying %d invocations of %d functions over %d minutes\n", t.System.Name(), t.Schedule.Len(), len(fns), minutes)
+	acc, runErr := Run(ctx, fe, Config{Schedule: t.Schedule, Functions: fns, WarmupMinutes: t.WarmupMinutes, Clock: t.Clock,
+		Record: func(r gateway.Result) error {
+			if r.Reason != "" && r.Reason != gateway.ReasonCanceled && logged < 10 {
+				logged++
+				fmt.Fprintf(t.Log, "%s: failed (%s): %v\n", t.System.Name(), r.Reason, r.Err)
+			}
+			records = append(records, r.Record)
+			return out.Write(&r.Record)
+		},
+		Progress: func(n int) {
+			fmt.Fprintf(t.Log, "%s: %d/%d invocations finished\n", t.System.Name(), n, t.Schedule.Len())
+		},
+	})
+	if cerr := out.Close(); cerr != nil {
+		return sum, errors.Join(runErr, fmt.Errorf("writing %s: %w", csvName, cerr))
+	}
+	fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), acc)
+	sum = Summarise(t.System.Name(), acc, records, len(fns), minutes, t.WarmupMinutes)
+	sum.ResultCSV = csvName
+	if werr := WriteJSON(filepath.Join(t.Dir, fileSafe(t.System.Name())+"_summary.json"), sum); werr != nil {
+		return sum, errors.Join(runErr, werr)
+	}
+	return sum, runErr
+}
+
+// fileSafe keeps system names like "kd+" readable in file names.
+func fileSafe(name string) string {
+	out := []rune{}
+	for _, r := range name {
+		switch {
+		case r == '+':
+			out = append(out, []rune("plus")...)
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_':
+			out = append(out, r)
+		default:
+			out = append(out, '_')
+		}
+	}
+	return string(out)
+}
