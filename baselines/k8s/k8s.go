@@ -30,6 +30,12 @@ type System struct {
 	sandboxDelay time.Duration
 }
 
+// New returns an unregistered system: name with sandbox delay delay (0 for
+// the cluster's default lifecycle), for systems built over k8s or k8s+.
+func New(name string, sandboxDelay time.Duration) System {
+	return System{name: name, sandboxDelay: sandboxDelay}
+}
+
 func (s System) Name() string { return s.name }
 
 func (s System) Cluster(spec clusters.Spec) clusters.Spec {
