@@ -62,6 +62,12 @@ type Observable interface {
 	NodeAgent() string
 }
 
+// Podless is implemented by systems whose sandboxes are not Kubernetes pods
+// (dirigent): experiments that wait for Ready pods must refuse them.
+type Podless interface {
+	Podless() bool
+}
+
 // KubernetesStages is the scale-out path of the Kubedirect paper's breakdown.
 var KubernetesStages = []string{"deployment_ctrl", "replicaset_ctrl", "scheduler", "kubelet"}
 

@@ -51,6 +51,11 @@ func (c *Config) validate() error {
 	if len(c.Systems) == 0 {
 		return errors.New("no system to run")
 	}
+	for _, s := range c.Systems {
+		if p, ok := s.(baselines.Podless); ok && p.Podless() {
+			return fmt.Errorf("system %s runs no Kubernetes pods, so its bursts cannot be timed (run it with azure-trace, or Dirigent's cold-start benchmark)", s.Name())
+		}
+	}
 	if len(c.Sizes) == 0 {
 		c.Sizes = c.Shape.DefaultSizes
 	}

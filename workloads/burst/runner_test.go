@@ -30,6 +30,8 @@ func TestConfigValidation(t *testing.T) {
 		{"negative size", Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{-5}, Reps: 1}, "size -5"},
 		{"no reps", Config{Shape: Shapes["scale-pods"], Systems: sys, Reps: 0}, "--reps 0"},
 		{"negative warm-up", Config{Shape: Shapes["scale-pods"], Systems: sys, Reps: 1, Warmups: -1}, "--warmup -1"},
+		{"podless system", Config{Shape: Shapes["scale-pods"], Systems: []baselines.System{sys[0], podless{sys[0]}}, Reps: 1},
+			"system k8s runs no Kubernetes pods"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Run(context.Background(), tc.cfg)
@@ -41,6 +43,11 @@ func TestConfigValidation(t *testing.T) {
 	_, err = baselines.Parse([]string{"k8s", "k8s"})
 	require.ErrorContains(t, err, `system "k8s" given twice`)
 }
+
+// podless is a system whose sandboxes are not pods, as dirigent's.
+type podless struct{ baselines.System }
+
+func (podless) Podless() bool { return true }
 
 func TestGroupsShareClusters(t *testing.T) {
 	sys, err := baselines.Parse([]string{"k8s", "k8s+"})
