@@ -19,7 +19,12 @@ import (
 func (d *Deployment) Invoke(ctx context.Context, function string, c Call) (trace.Record, error) {
 	start := time.Now()
 	rep, err := d.Call(ctx, function, c)
-	rt := time.Since(start)
+	return newRecord(function, c, start, time.Since(start), rep, err), err
+}
+
+// newRecord is the record of call c of function that started at start,
+// took rt and ended in rep or err.
+func newRecord(function string, c Call, start time.Time, rt time.Duration, rep Reply, err error) trace.Record {
 	r := trace.Record{
 		Phase:               2,
 		Instance:            function,
@@ -35,12 +40,12 @@ func (d *Deployment) Invoke(ctx context.Context, function string, c Call) (trace
 		} else {
 			r.ConnectionTimeout = true
 		}
-		return r, err
+		return r
 	}
 	r.ActualDurationUs = rep.DurationUs
 	r.UserCodeExecutionUs = rep.DurationUs
 	r.ActualMemoryUsageMiB = rep.MemoryMiB
 	r.TimeToSubmitUs = rep.QueueUs
 	r.TimeToGetResponseUs = max(0, r.ResponseTimeUs-rep.QueueUs-rep.DurationUs)
-	return r, nil
+	return r
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/k8s"
 	"github.com/kdbench/kdbench/clusters"
 )
 
@@ -37,9 +38,19 @@ type registration struct {
 
 func (*System) Name() string { return "dirigent" }
 
-// Cluster leaves the spec alone: the cluster's nodes only say how many
+// Cluster asks for the "+" systems' sandbox delay, which Prepare makes the
+// workers' creation cost: dirigent then shares a cluster with dr-k8s+ and
+// dr-kd+ and pays what their sandboxes cost, so Fig 13 compares the
+// orchestrators, not the sandboxes. The cluster's nodes only say how many
 // worker daemons to run.
-func (*System) Cluster(spec clusters.Spec) clusters.Spec { return spec }
+func (*System) Cluster(spec clusters.Spec) clusters.Spec {
+	spec.SandboxDelay = k8s.PlusSandboxDelay
+	return spec
+}
+
+// Podless implements baselines.Podless: Dirigent's sandboxes are not
+// Kubernetes pods, so experiments that wait for Ready pods cannot run it.
+func (*System) Podless() bool { return true }
 
 // Prepare starts the deployment: one worker daemon per cluster node, whose
 // sandbox creation costs the cluster's sandbox delay, or the paper's 40 ms
@@ -74,30 +85,51 @@ func (s *System) Scale(ctx context.Context, _ baselines.Env, _, function string,
 		s.mu.Unlock()
 		return errors.New("dirigent: Scale before Prepare")
 	}
-	reg, ok := s.registered[function]
+	s.mu.Unlock()
+	if err := s.register(ctx, d, Function{Name: function}); err != nil {
+		return err
+	}
+	return d.Scale(ctx, function, int(replicas))
+}
+
+// register registers fn on d once; concurrent callers for the same name
+// wait for the first, and a failed registration is retried by the next.
+func (s *System) register(ctx context.Context, d *Deployment, fn Function) error {
+	s.mu.Lock()
+	if s.registered == nil {
+		s.mu.Unlock()
+		return fmt.Errorf("dirigent: registering %s: not prepared", fn.Name)
+	}
+	reg, ok := s.registered[fn.Name]
 	if !ok {
 		reg = &registration{done: make(chan struct{})}
-		s.registered[function] = reg
+		s.registered[fn.Name] = reg
 	}
 	s.mu.Unlock()
 	if !ok {
-		reg.err = d.Register(ctx, Function{Name: function})
+		reg.err = d.Register(ctx, fn)
 		close(reg.done)
 		if reg.err != nil {
 			s.mu.Lock()
-			delete(s.registered, function)
+			if s.registered[fn.Name] == reg {
+				delete(s.registered, fn.Name)
+			}
 			s.mu.Unlock()
 		}
 	}
 	select {
 	case <-reg.done:
+		return reg.err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if reg.err != nil {
-		return reg.err
-	}
-	return d.Scale(ctx, function, int(replicas))
+}
+
+// forget drops a function's registration record after a deregistration.
+func (s *System) forget(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.registered, name)
 }
 
 func (*System) Stages() []string { return Stages }
