@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdbench/kdbench/baselines"
+	_ "github.com/kdbench/kdbench/baselines/dirigent"
+	_ "github.com/kdbench/kdbench/baselines/drfaas"
 	_ "github.com/kdbench/kdbench/baselines/k8s"
 	_ "github.com/kdbench/kdbench/baselines/kd"
 	_ "github.com/kdbench/kdbench/baselines/knative"
@@ -40,10 +42,11 @@ directory (manifest.json, pods.csv, summary.json, selfchecks.json, metrics/,
 figures/). Ctrl-C stops the cluster and keeps what was measured.
 
 azure-trace replays a loader trace through each FaaS system's front-end
-(kn-k8s, kn-kd by default) and writes loader-format per-invocation CSVs and
+(kn-k8s, kn-kd by default; dirigent, dr-k8s+, dr-kd+ for Fig 13) and writes loader-format per-invocation CSVs and
 summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
 		Example: `  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned
-  kdbench run azure-trace --system kn-k8s,kn-kd --trace <dir> --functions 500 --minutes 30 --warmup 10`,
+  kdbench run azure-trace --system kn-k8s,kn-kd --trace <dir> --functions 500 --minutes 30 --warmup 10
+  kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace <dir> --functions 500 --minutes 30 --warmup 10`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] == replay.ExperimentName {

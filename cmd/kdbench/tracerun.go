@@ -26,10 +26,12 @@ func (f *traceFlags) add(cmd *cobra.Command) {
 	fs.IntVar(&f.functions, "functions", 500, "azure-trace: functions to replay (a KS-matched sample if the trace has more)")
 	fs.IntVar(&f.minutes, "minutes", 30, "azure-trace: minutes of the trace to replay, warm-up included")
 	fs.Int64Var(&f.seed, "seed", 42, "azure-trace: loader seed for sampling and inter-arrival times")
-	fs.StringVar(&f.pairs, "ratio", "kn-kd/kn-k8s", "azure-trace: system pairs FAST/BASE whose scheduling-latency ratios are printed")
+	fs.StringVar(&f.pairs, "ratio", "kn-kd/kn-k8s,dr-kd+/dirigent,dr-kd+/dr-k8s+",
+		"azure-trace: system pairs FAST/BASE whose scheduling-latency ratios are printed when both ran")
 }
 
-// runAzureTrace is `kdbench run azure-trace`: the paper's Fig 12 replay.
+// runAzureTrace is `kdbench run azure-trace`: the paper's Fig 12 replay
+// (kn-k8s, kn-kd) and Fig 13 replay (dirigent, dr-k8s+, dr-kd+).
 func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmupMinutes int,
 	base clusters.Spec, provider, home, resultsRoot string, noPlots bool) error {
 	if f.dir == "" {

@@ -17,10 +17,12 @@ import (
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
-// ExperimentName is the paper's Fig 12 experiment on the command line.
+// ExperimentName is the paper's Fig 12 and Fig 13 experiment on the
+// command line.
 const ExperimentName = "azure-trace"
 
-// FrontEnder is a system with a FaaS front-end (kn-k8s, kn-kd).
+// FrontEnder is a system with a FaaS front-end (kn-k8s, kn-kd, dirigent,
+// dr-k8s+, dr-kd+).
 type FrontEnder interface {
 	baselines.System
 	StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (FrontEnd, error)
@@ -44,7 +46,7 @@ type Experiment struct {
 	// ResultsRoot receives the run directory <ResultsRoot>/<time>-azure-trace.
 	ResultsRoot string
 	ClientQPS   float32
-	// Formats of the Fig 12 figures (none: no figures).
+	// Formats of the CDF figures (none: no figures).
 	Formats []string
 	Log     io.Writer
 }
@@ -85,7 +87,7 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 	for _, s := range e.Systems {
 		fe, ok := s.(FrontEnder)
 		if !ok {
-			return nil, fmt.Errorf("%s: system %s has no FaaS front-end (try kn-k8s, kn-kd)", ExperimentName, s.Name())
+			return nil, fmt.Errorf("%s: system %s has no FaaS front-end (try kn-k8s, kn-kd, dirigent, dr-k8s+, dr-kd+)", ExperimentName, s.Name())
 		}
 		fes = append(fes, fe)
 	}

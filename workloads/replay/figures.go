@@ -8,9 +8,11 @@ import (
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
-// DrawFigures draws the paper's Fig 12 from a run directory's result CSVs:
-// CDFs on a log x axis of per-function scheduling latency and slowdown, one
-// line per system, into dir/figures. Non-positive values cannot sit on a log
+// DrawFigures draws a run directory's result CSVs as CDFs on a log x axis of
+// per-function scheduling latency and slowdown, one line per system, into
+// dir/figures/azure-trace-*. They are named after the experiment, not a
+// figure of the paper: with kn-k8s and kn-kd they are its Fig 12, with
+// dirigent, dr-k8s+ and dr-kd+ its Fig 13. Non-positive values cannot sit on a log
 // axis and are left out (with their count in the legend).
 func DrawFigures(dir string, sums []Summary, formats []string) ([]string, error) {
 	var lat, slow []plots.Sample
@@ -27,8 +29,8 @@ func DrawFigures(dir string, sums []Summary, formats []string) ([]string, error)
 		name, title, xlabel string
 		samples             []plots.Sample
 	}{
-		{"fig12-scheduling-latency", "Per-function scheduling latency", "mean scheduling latency per function (ms)", lat},
-		{"fig12-slowdown", "Per-function slowdown", "geometric-mean slowdown per function", slow},
+		{ExperimentName + "-scheduling-latency", "Per-function scheduling latency", "mean scheduling latency per function (ms)", lat},
+		{ExperimentName + "-slowdown", "Per-function slowdown", "geometric-mean slowdown per function", slow},
 	} {
 		p, err := plots.CDF(fig.title, fig.xlabel, fig.samples, true)
 		if err != nil {
