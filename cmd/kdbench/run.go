@@ -30,7 +30,7 @@ func newRunCmd() *cobra.Command {
 		provider, home    string
 		metricsAddr       string
 		speedups          string
-		noPlots           bool
+		noPlots, rates    bool
 		tf                traceFlags
 	)
 	cmd := &cobra.Command{
@@ -98,6 +98,12 @@ summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "warning: --speedup: %v\n", serr)
 				}
 			}
+			if rates {
+				fmt.Fprintln(out)
+				if rerr := results.WriteRates(out, run); rerr != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: --print-rate: %v\n", rerr)
+				}
+			}
 			if !noPlots {
 				paths, perr := plots.Render([]*results.Run{run}, plots.Options{OutDir: run.FiguresPath(), Formats: []string{"png", "svg"}, Stat: "p90"})
 				if perr != nil {
@@ -127,6 +133,7 @@ summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
 	f.DurationVar(&cfg.RepTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
 	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
+	f.BoolVar(&rates, "print-rate", false, "also print each burst's pods Ready per second (size over time to the last Ready), comparable to Dirigent's cold starts/s")
 	f.StringVar(&speedups, "speedup", "kd/k8s,kd+/k8s+", "system pairs FAST/BASE whose e2e p90 speed-up (BASE/FAST, with CI) is printed when both ran")
 	tf.add(cmd)
 	return cmd
