@@ -76,12 +76,15 @@ fuzz:
 
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
 # Kubedirect link throughput/latency (with and without mTLS), Dirigent's
-# cold-start sweep, the Fig 9 burst table (k8s, k8s+, kd, kd+, and
-# kd-insecure for the cost of mTLS) and the kn-kd/kn-k8s trace-replay ratios.
+# cold-start sweep (creations/s) and 500-function registration time, the Fig 9
+# burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS) with
+# each burst's pods Ready/s (the cold starts/s of k8s+ and kd+ beside
+# Dirigent's), the kn-kd/kn-k8s trace-replay ratios (Fig 12) and the Fig 13
+# replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios.
 BENCH_REPS ?= 3
 BENCH_SIZES ?= 100,200,300,600
-# The azure-trace replay (kn-kd vs kn-k8s per-function scheduling latency
-# ratios) on a synthetic trace.
+# The azure-trace replays (per-function scheduling latency ratios) on a
+# synthetic trace.
 BENCH_TRACE_FUNCTIONS ?= 20
 BENCH_TRACE_MINUTES ?= 3
 bench: build
@@ -90,10 +93,13 @@ bench: build
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
 	go test -run '^$$' -bench . -benchtime 3s -timeout 10m ./baselines/dirigent/
 	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
-	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
+	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd --print-rate
 	bin/kdbench trace synth --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) -o results/bench/trace-synth
 	bin/kdbench run azure-trace --system kn-k8s,kn-kd --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench
+	bin/kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace results/bench/trace-synth \
+	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench \
+	  --ratio dr-kd+/dirigent,dr-kd+/dr-k8s+
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
 loc:
