@@ -28,5 +28,8 @@
 // persisted: a control plane restart starts empty.
 //
 // Invoke returns per-invocation records in the InVitro loader's result format
-// (workloads/trace.Record), so the Fig 13 metrics apply unchanged.
+// (workloads/trace.Record), so the Fig 13 metrics apply unchanged. As the
+// baselines.System "dirigent" it is a replay front-end (StartFrontEnd, for
+// `kdbench run azure-trace`) that ignores the cluster's API server; it has
+// no pods, so the burst experiments refuse it (baselines.Podless).
 package dirigent
