@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/dirigent"
 	"github.com/kdbench/kdbench/baselines/knative"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/workloads/replay"
@@ -47,6 +48,10 @@ func TestRegisteredSystems(t *testing.T) {
 			base := clusters.Spec{Name: "c", Nodes: 4}
 			if got, want := s.Cluster(base), inner.Cluster(base); got != want || got.SandboxDelay == 0 {
 				t.Errorf("cluster spec %+v, want the inner system's %+v with a sandbox delay", got, want)
+			}
+			// Fig 13 puts dirigent beside them at the same sandbox cost.
+			if got, want := (&dirigent.System{}).Cluster(base), s.Cluster(base); got != want {
+				t.Errorf("dirigent's cluster spec %+v differs from %s's %+v: no shared cluster or sandbox cost", got, tc.name, want)
 			}
 		})
 	}
