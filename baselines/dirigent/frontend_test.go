@@ -12,6 +12,8 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/baselines/faas/gateway"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/workloads/replay"
+	"github.com/kdbench/kdbench/workloads/trace"
 )
 
 // TestFrontEnd replays invocations through System's replay front-end: the
@@ -106,5 +108,89 @@ func TestReason(t *testing.T) {
 		if got := reason(tc.ctx, tc.err); got != tc.want {
 			t.Errorf("%s: reason %q, want %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestFrontEndReplay replays a short schedule through the front-end with
+// the trace replay, once to the end and once cut short: every issued
+// invocation is accounted for, completed or failed with a reason, and the
+// full run completes them all.
+func TestFrontEndReplay(t *testing.T) {
+	tr, err := trace.Synth(trace.SynthOptions{Functions: 4, Minutes: 3, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range tr.Functions {
+		for i := range f.Invocations {
+			f.Invocations[i] = 3 // per second here: 36 invocations, 12 a second
+		}
+	}
+	sched, err := trace.Generate(tr, trace.Options{Minutes: 3, Granularity: trace.Second, IAT: trace.Exponential, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fs := range sched.Functions {
+		for i := range fs.Invocations {
+			fs.Invocations[i].RuntimeMs = min(fs.Invocations[i].RuntimeMs, 50)
+		}
+	}
+	if sched.Len() == 0 {
+		t.Fatal("empty schedule")
+	}
+	sys := &System{}
+	env := baselines.Env{Cluster: &clusters.Cluster{Nodes: 2, SandboxDelay: 5 * time.Millisecond}, Logf: t.Logf}
+	if err := sys.Prepare(context.Background(), env); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Teardown(context.Background(), env) })
+	fns := replay.Functions(sched)
+	names := make([]string, len(fns))
+	for i, f := range fns {
+		names[i] = f.Deployment
+	}
+	for _, tc := range []struct {
+		name    string
+		cutAt   time.Duration
+		wantAll bool
+	}{
+		{"to the end", 0, true},
+		{"cut short", 1500 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if tc.cutAt > 0 {
+				var c2 context.CancelFunc
+				ctx, c2 = context.WithTimeout(ctx, tc.cutAt)
+				defer c2()
+			}
+			fe, err := sys.StartFrontEnd(context.Background(), env, "ns", names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fe.Stop()
+			recorded := 0
+			acc, err := replay.Run(ctx, fe, replay.Config{Schedule: sched, Functions: fns,
+				Record: func(r gateway.Result) error {
+					recorded++
+					if r.Reason != "" && r.Reason != gateway.ReasonCanceled {
+						t.Errorf("%s %s failed: %s: %v", r.Record.Instance, r.Record.InvocationID, r.Reason, r.Err)
+					}
+					return nil
+				}})
+			t.Log(acc)
+			if tc.wantAll && err != nil {
+				t.Fatal(err)
+			}
+			if acc.Completed+acc.FailedTotal() != acc.Issued || recorded != acc.Issued {
+				t.Errorf("%s: %d recorded", acc, recorded)
+			}
+			if tc.wantAll && (acc.Issued != sched.Len() || acc.Completed != acc.Issued) {
+				t.Errorf("%s, want all %d completed", acc, sched.Len())
+			}
+			if !tc.wantAll && acc.Issued >= sched.Len() {
+				t.Errorf("%s: cut at %s but all %d issued", acc, tc.cutAt, sched.Len())
+			}
+		})
 	}
 }
