@@ -17,6 +17,7 @@ import (
 	"github.com/kdbench/kdbench/internal/stats"
 	"github.com/kdbench/kdbench/plots"
 	"github.com/kdbench/kdbench/workloads/burst"
+	"github.com/kdbench/kdbench/workloads/failover"
 )
 
 func newRunCmd() *cobra.Command {
@@ -27,22 +28,32 @@ func newRunCmd() *cobra.Command {
 		metricsAddr       string
 		speedups          string
 		noPlots           bool
+		fo                failoverFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run <experiment>",
-		Short: "Run an experiment: scale-pods, scale-funcs or scale-nodes",
+		Short: "Run an experiment: scale-pods, scale-funcs, scale-nodes or failover",
 		Long: `Run brings up a cluster per configuration (local by default), runs each
 system's bursts --warmup + --reps times per size, and writes a results
 directory (manifest.json, pods.csv, summary.json, selfchecks.json, metrics/,
 figures/). Ctrl-C stops the cluster and keeps what was measured.`,
-		Example: "  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned",
-		Args:    cobra.ExactArgs(1),
+		Example: "  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned\n" +
+			"  kdbench run failover --system kd,k8s --sizes 100,300 --reps 3 --targets replicaset,scheduler --kinds crash,cut",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			shape, err := burst.LookupShape(args[0])
-			if err != nil {
+			var err error
+			if cfg.Systems, err = baselines.Parse(systems); err != nil {
 				return err
 			}
-			if cfg.Systems, err = baselines.Parse(systems); err != nil {
+			if args[0] == failover.Experiment {
+				prov, err := newRunProvider(cmd, provider, home)
+				if err != nil {
+					return err
+				}
+				return runFailover(cmd, fo, systems, cfg.Sizes, cfg.Reps, cfg.Base, prov, cfg.ResultsRoot, noPlots)
+			}
+			shape, err := burst.LookupShape(args[0])
+			if err != nil {
 				return err
 			}
 			for _, p := range profiles {
@@ -51,10 +62,7 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.`,
 				}
 			}
 			cfg.Shape, cfg.QPSProfiles, cfg.Log = shape, profiles, cmd.ErrOrStderr()
-			if provider == local.ProviderName {
-				cfg.Provider = local.New(local.Options{Root: home, Attached: true,
-					Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }})
-			} else if cfg.Provider, err = clusters.Get(provider); err != nil {
+			if cfg.Provider, err = newRunProvider(cmd, provider, home); err != nil {
 				return err
 			}
 			if metricsAddr != "" {
@@ -113,6 +121,17 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.`,
 	f.DurationVar(&cfg.RepTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
 	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
+	fo.add(f)
 	f.StringVar(&speedups, "speedup", "kd/k8s,kd+/k8s+", "system pairs FAST/BASE whose e2e p90 speed-up (BASE/FAST, with CI) is printed when both ran")
 	return cmd
+}
+
+// newRunProvider returns the cluster provider a run uses: local (attached:
+// its clusters stop with the run) or a registered one.
+func newRunProvider(cmd *cobra.Command, name, home string) (clusters.Provider, error) {
+	if name == local.ProviderName {
+		return local.New(local.Options{Root: home, Attached: true,
+			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}), nil
+	}
+	return clusters.Get(name)
 }

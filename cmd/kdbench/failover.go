@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/plots"
+	"github.com/kdbench/kdbench/workloads/failover"
+)
+
+// failoverFlags are the flags only `kdbench run failover` reads.
+type failoverFlags struct {
+	targets, kinds, phases []string
+	resume                 string
+	hold, caseTimeout      time.Duration
+}
+
+func (o *failoverFlags) add(f *pflag.FlagSet) {
+	f.StringSliceVar(&o.targets, "targets", nil, "failover: hops to fail (default autoscaler,deployment,replicaset,scheduler,nodeagent; also apiserver)")
+	f.StringSliceVar(&o.kinds, "kinds", nil, "failover: fault kinds: crash, cut, stall (default crash,cut)")
+	f.StringSliceVar(&o.phases, "phases", nil, "failover: when to inject: burst, steady (default both)")
+	f.StringVar(&o.resume, "resume", "", "failover: continue the interrupted run in this results directory")
+	f.DurationVar(&o.hold, "hold", 2*time.Second, "failover: how long a cut or a stall lasts")
+	f.DurationVar(&o.caseTimeout, "case-timeout", 5*time.Minute, "failover: limit of each wait in a case (convergence, scale to zero)")
+}
+
+// runFailover is `kdbench run failover`: the shared run flags plus o.
+func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []int, reps int,
+	base clusters.Spec, provider clusters.Provider, root string, noPlots bool) error {
+	cfg := failover.Config{Systems: systems, Sizes: sizes, Reps: reps, ResultsRoot: root, Resume: o.resume,
+		Log:    cmd.ErrOrStderr(),
+		Params: map[string]string{"hold": o.hold.String(), "caseTimeout": o.caseTimeout.String(), "nodes": strconv.Itoa(base.Nodes)},
+		Executor: &failover.ClusterExecutor{Provider: provider, Base: base, Hold: o.hold, CaseTimeout: o.caseTimeout,
+			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}}
+	var err error
+	if cfg.Targets, err = failover.ParseTargets(o.targets); err != nil {
+		return err
+	}
+	if cfg.Kinds, err = failover.ParseKinds(o.kinds); err != nil {
+		return err
+	}
+	if cfg.Phases, err = failover.ParsePhases(o.phases); err != nil {
+		return err
+	}
+	run, rows, err := failover.Run(cmd.Context(), cfg)
+	if run == nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if terr := failover.WriteTable(out, rows); terr != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: recovery table: %v\n", terr)
+	}
+	if !noPlots {
+		figs, perr := plots.RecoveryFigures(failover.Panels(rows))
+		for _, f := range figs {
+			paths, serr := plots.Save(f.Plot, run.FiguresPath(), f.Name, []string{"png", "svg"}, 0, 0)
+			perr = errors.Join(perr, serr)
+			for _, p := range paths {
+				fmt.Fprintf(out, "figure: %s\n", p)
+			}
+		}
+		if perr != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "warning: figures: %v\n", perr)
+		}
+	}
+	fmt.Fprintf(out, "results: %s\n", run.Dir)
+	return err
+}
