@@ -76,8 +76,10 @@ fuzz:
 
 # Numbers, not pass/fail: cluster start-up and footprint, node-agent scale,
 # Kubedirect link throughput/latency (with and without mTLS), and the Fig 9
-# burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS).
+# burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS),
+# and recovery time per hop after a crash mid-burst at two cluster sizes.
 BENCH_REPS ?= 3
+FAILOVER_SIZES ?= 100,300
 BENCH_SIZES ?= 100,200,300,600
 bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
@@ -85,6 +87,8 @@ bench: build
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
 	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
+	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash \
+	  --results results/bench --no-plots
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
 loc:
