@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,8 +33,7 @@ func (o *failoverFlags) add(f *pflag.FlagSet) {
 func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []int, reps int,
 	base clusters.Spec, provider clusters.Provider, root string, noPlots bool) error {
 	cfg := failover.Config{Systems: systems, Sizes: sizes, Reps: reps, ResultsRoot: root, Resume: o.resume,
-		Log:    cmd.ErrOrStderr(),
-		Params: map[string]string{"hold": o.hold.String(), "caseTimeout": o.caseTimeout.String(), "nodes": strconv.Itoa(base.Nodes)},
+		Log: cmd.ErrOrStderr(),
 		Executor: &failover.ClusterExecutor{Provider: provider, Base: base, Hold: o.hold, CaseTimeout: o.caseTimeout,
 			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}}
 	var err error

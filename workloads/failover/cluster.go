@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +33,41 @@ type ClusterExecutor struct {
 	CaseTimeout time.Duration
 	ClientQPS   float32
 	Logf        func(format string, args ...any)
+}
+
+// Manifest parameters of a ClusterExecutor, restored on resume.
+const (
+	ParamNodes       = "nodes"
+	ParamQPSProfile  = "qpsProfile"
+	ParamHold        = "hold"
+	ParamCaseTimeout = "caseTimeout"
+)
+
+// Params records the settings a resumed run must keep.
+func (e *ClusterExecutor) Params() map[string]string {
+	return map[string]string{ParamNodes: strconv.Itoa(e.Base.Nodes), ParamQPSProfile: e.Base.QPSProfile,
+		ParamHold: e.Hold.String(), ParamCaseTimeout: e.CaseTimeout.String()}
+}
+
+// SetParams restores the settings recorded by Params.
+func (e *ClusterExecutor) SetParams(p map[string]string) error {
+	var err error
+	if v, ok := p[ParamNodes]; ok {
+		if e.Base.Nodes, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("manifest parameter %s: %w", ParamNodes, err)
+		}
+	}
+	if v, ok := p[ParamQPSProfile]; ok {
+		e.Base.QPSProfile = v
+	}
+	for key, d := range map[string]*time.Duration{ParamHold: &e.Hold, ParamCaseTimeout: &e.CaseTimeout} {
+		if v, ok := p[key]; ok {
+			if *d, err = time.ParseDuration(v); err != nil {
+				return fmt.Errorf("manifest parameter %s: %w", key, err)
+			}
+		}
+	}
+	return nil
 }
 
 // linkProxied is a system whose links can run through fault proxies (kd).

@@ -30,6 +30,15 @@ type Session interface {
 	Close(ctx context.Context) error
 }
 
+// Parameterized is an Executor with settings of its own (nodes, hold time,
+// limits): a new run records Params in its manifest, and a resumed run
+// gives them back through SetParams, so that its remaining cases run as
+// its first ones did.
+type Parameterized interface {
+	Params() map[string]string
+	SetParams(map[string]string) error
+}
+
 // ErrViolations is returned by Run when some case broke an invariant.
 var ErrViolations = errors.New("failover invariants violated")
 
@@ -91,13 +100,24 @@ func (c *Config) open() (*results.Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		if e := run.Manifest().Experiment; e != Experiment {
-			return nil, fmt.Errorf("--resume %s: a %s run, not %s", c.Resume, e, Experiment)
+		m := run.Manifest()
+		if m.Experiment != Experiment {
+			return nil, fmt.Errorf("--resume %s: a %s run, not %s", c.Resume, m.Experiment, Experiment)
+		}
+		if p, ok := c.Executor.(Parameterized); ok {
+			if err := p.SetParams(m.Params); err != nil {
+				return nil, fmt.Errorf("--resume %s: %w", c.Resume, err)
+			}
 		}
 		return run, nil
 	}
 	params := map[string]string{
 		"phases": joinStrings(c.Phases), "targets": joinStrings(c.Targets), "kinds": joinStrings(c.Kinds),
+	}
+	if p, ok := c.Executor.(Parameterized); ok {
+		for k, v := range p.Params() {
+			params[k] = v
+		}
 	}
 	for k, v := range c.Params {
 		params[k] = v

@@ -25,6 +25,14 @@ type fakeExec struct {
 	violate   map[Case]bool
 	killAfter int
 	cancel    context.CancelFunc
+	// params are recorded in the manifest; restored is what a resume gave back.
+	params, restored map[string]string
+}
+
+func (e *fakeExec) Params() map[string]string { return e.params }
+func (e *fakeExec) SetParams(p map[string]string) error {
+	e.restored = p
+	return nil
 }
 
 type fakeSession struct {
@@ -103,18 +111,19 @@ func TestRunSequencesSkipsAndRecords(t *testing.T) {
 func TestResumeAfterKill(t *testing.T) {
 	root := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &fakeExec{killAfter: 7, cancel: cancel}
+	e := &fakeExec{killAfter: 7, cancel: cancel, params: map[string]string{"nodes": "10"}}
 	run, rows, err := Run(ctx, config(root, e))
 	require.ErrorIs(t, err, context.Canceled)
 	require.Len(t, rows, 6, "the six finished cases are on disk")
 	first := e.calls[:6]
 
-	e2 := &fakeExec{}
+	e2 := &fakeExec{params: map[string]string{"nodes": "80"}}
 	cfg := config("", e2)
 	cfg.Resume = run.Dir
 	cfg.Sizes = []int{999} // ignored: the manifest's plan wins
 	_, rows2, err := Run(context.Background(), cfg)
 	require.NoError(t, err)
+	assert.Equal(t, "10", e2.restored["nodes"], "the resumed run keeps the first run's settings")
 	assert.Len(t, rows2, 32)
 	assert.Len(t, e2.calls, 24-6, "only the unfinished cases run again")
 	for _, c := range first {
