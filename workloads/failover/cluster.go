@@ -228,9 +228,11 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		hold = 0 // the restart is the fault
 	}
 	injected := time.Now()
-	if _, err := fault.Run(ctx, f, hold); err != nil {
+	tl, err := fault.Run(ctx, f, hold)
+	if err != nil {
 		return row, err
 	}
+	row.Recovered = tl.Recovered.UnixNano()
 	if c.Phase == Steady {
 		if err := scale(want); err != nil {
 			return row, err

@@ -32,10 +32,13 @@ const (
 type Row struct {
 	Case
 	Status Status
-	// Injected and Converged are wall-clock nanoseconds since the epoch on
-	// the collectors' clock; Converged is 0 if the case never converged.
-	Injected, Converged int64
-	Violations          []Violation
+	// Injected, Recovered and Converged are wall-clock nanoseconds since
+	// the epoch on the collectors' clock: just before the fault, when its
+	// cause ended (the crashed process ran again, the cut link or stalled
+	// process was let go) and when the desired Ready count was reached (0:
+	// never).
+	Injected, Recovered, Converged int64
+	Violations                     []Violation
 	// Detail says why a case was skipped or failed.
 	Detail string
 }
@@ -49,11 +52,11 @@ func (r Row) Recovery() time.Duration {
 }
 
 var header = []string{"system", "size", "phase", "target", "kind", "rep", "status",
-	"inject_ns", "converged_ns", "recovery_ms", "violations", "detail"}
+	"inject_ns", "recovered_ns", "converged_ns", "recovery_ms", "violations", "detail"}
 
 func (r Row) record() []string {
 	return []string{r.System, strconv.Itoa(r.Size), string(r.Phase), string(r.Target), string(r.Kind),
-		strconv.Itoa(r.Rep), string(r.Status), strconv.FormatInt(r.Injected, 10), strconv.FormatInt(r.Converged, 10),
+		strconv.Itoa(r.Rep), string(r.Status), strconv.FormatInt(r.Injected, 10), strconv.FormatInt(r.Recovered, 10), strconv.FormatInt(r.Converged, 10),
 		strconv.FormatFloat(float64(r.Recovery())/1e6, 'f', 3, 64), FormatViolations(r.Violations), r.Detail}
 }
 
@@ -97,12 +100,15 @@ func parseRow(rec []string) (Row, error) {
 	if r.Injected, err = strconv.ParseInt(rec[7], 10, 64); err != nil {
 		return r, err
 	}
-	if r.Converged, err = strconv.ParseInt(rec[8], 10, 64); err != nil {
+	if r.Recovered, err = strconv.ParseInt(rec[8], 10, 64); err != nil {
 		return r, err
 	}
-	r.System, r.Phase, r.Target, r.Kind, r.Status, r.Detail = rec[0], Phase(rec[2]), Target(rec[3]), Kind(rec[4]), Status(rec[6]), rec[11]
-	if rec[10] != "" {
-		for _, v := range strings.Split(rec[10], "; ") {
+	if r.Converged, err = strconv.ParseInt(rec[9], 10, 64); err != nil {
+		return r, err
+	}
+	r.System, r.Phase, r.Target, r.Kind, r.Status, r.Detail = rec[0], Phase(rec[2]), Target(rec[3]), Kind(rec[4]), Status(rec[6]), rec[12]
+	if rec[11] != "" {
+		for _, v := range strings.Split(rec[11], "; ") {
 			k, d, _ := strings.Cut(v, ": ")
 			r.Violations = append(r.Violations, Violation{Kind: k, Detail: d})
 		}

@@ -170,3 +170,28 @@ func TestParseLists(t *testing.T) {
 	_, err = ParsePhases([]string{"warm"})
 	assert.ErrorContains(t, err, "known: burst, steady")
 }
+
+// TestRecoveryCSVGolden pins recovery.csv's format: a header and one line
+// per case, violations joined with "; ".
+func TestRecoveryCSVGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), RecoveryFile)
+	l, err := OpenLog(path)
+	require.NoError(t, err)
+	for _, r := range []Row{
+		{Case: Case{"kd", 100, Burst, ReplicaSet, Crash, 0}, Status: StatusOK,
+			Injected: 1_700_000_000_000_000_000, Recovered: 1_700_000_000_250_000_000, Converged: 1_700_000_000_412_345_678},
+		{Case: Case{"kd+", 300, Steady, Scheduler, Cut, 1}, Status: StatusViolated, Injected: 1_700_000_010_000_000_000,
+			Recovered: 1_700_000_012_000_000_000, Violations: []Violation{
+				{Timeout, "not converged to 150 Ready pods within 1m0s"}, {Short, "149 pods, 149 Ready, 0 terminating, want 150 Ready"},
+				{Resurrection, `pod fn-abc, "quoted" (uid 7) added again after its deletion`}}},
+		{Case: Case{"k8s", 100, Burst, Autoscaler, Crash, 0}, Status: StatusSkipped, Detail: "k8s: the autoscaler writes scales through the API server; it has no process to crash"},
+	} {
+		require.NoError(t, l.Append(r))
+	}
+	require.NoError(t, l.Close())
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	want, err := os.ReadFile(filepath.Join("testdata", "recovery.golden.csv"))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got))
+}
