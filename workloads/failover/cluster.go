@@ -233,6 +233,13 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return row, err
 	}
 	row.Recovered = tl.Recovered.UnixNano()
+	if c.Target == Autoscaler && c.Phase == Burst {
+		// A restarted autoscaler decides again; it starts with no record
+		// of what it asked for.
+		if err := scale(want); err != nil {
+			return row, err
+		}
+	}
 	if c.Phase == Steady {
 		if err := scale(want); err != nil {
 			return row, err

@@ -9,7 +9,8 @@ import (
 
 // hopProcesses is a system that runs the scale-out hops as processes of
 // its own (kd, kd+): each can be crashed and restarted empty, stalled, and
-// the link into it cut.
+// the link into it cut. Restart("kd-autoscaler") restarts the autoscaler
+// hop, which runs inside kdbench (no process to stall).
 type hopProcesses interface {
 	Restart(ctx context.Context, name string) error
 	PID(name string) int
@@ -45,7 +46,7 @@ func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error)
 		switch {
 		case c.Target == Autoscaler && c.Kind == Cut:
 			return nil, fmt.Errorf("%s: no link leads into the autoscaler (cut the deployment target for autoscaler→deployment)", c.System)
-		case c.Target == Autoscaler:
+		case c.Target == Autoscaler && c.Kind != Crash:
 			return nil, fmt.Errorf("%s: the autoscaler hop runs inside kdbench; it has no process to %s", c.System, c.Kind)
 		case c.Kind == Crash:
 			return fault.Funcs{Name: "crash " + proc, InjectFunc: func(ctx context.Context) error { return hops.Restart(ctx, proc) }}, nil
