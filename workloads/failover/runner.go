@@ -96,14 +96,19 @@ func (c *Config) validate() error {
 // checking that it ran the same experiment.
 func (c *Config) open() (*results.Run, error) {
 	if c.Resume != "" {
+		// Check the experiment before Resume marks the run as running.
+		peek, err := results.Open(c.Resume)
+		if err != nil {
+			return nil, err
+		}
+		if e := peek.Manifest().Experiment; e != Experiment {
+			return nil, fmt.Errorf("--resume %s: a %s run, not %s", c.Resume, e, Experiment)
+		}
 		run, err := results.Resume(c.Resume)
 		if err != nil {
 			return nil, err
 		}
 		m := run.Manifest()
-		if m.Experiment != Experiment {
-			return nil, fmt.Errorf("--resume %s: a %s run, not %s", c.Resume, m.Experiment, Experiment)
-		}
 		if p, ok := c.Executor.(Parameterized); ok {
 			if err := p.SetParams(m.Params); err != nil {
 				return nil, fmt.Errorf("--resume %s: %w", c.Resume, err)

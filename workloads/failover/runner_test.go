@@ -137,6 +137,15 @@ func TestResumeAfterKill(t *testing.T) {
 
 	_, _, err = Run(context.Background(), cfg)
 	require.ErrorContains(t, err, "complete", "a finished run is not resumed")
+
+	other, err := results.Create(root, results.Manifest{Experiment: "scale-pods", Systems: []string{"kd"}, Sizes: []int{10}, Reps: 1})
+	require.NoError(t, err)
+	cfg.Resume = other.Dir
+	_, _, err = Run(context.Background(), cfg)
+	require.ErrorContains(t, err, "a scale-pods run, not failover")
+	reopened, err := results.Open(other.Dir)
+	require.NoError(t, err)
+	assert.True(t, reopened.Crashed(), "another experiment's run is left as it was")
 }
 
 func TestOpenLogDropsTornLine(t *testing.T) {
