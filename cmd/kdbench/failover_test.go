@@ -18,7 +18,7 @@ func TestRunFailoverFlags(t *testing.T) {
 		{[]string{"--kinds", "crash,reboot"}, `unknown kind "reboot"`},
 		{[]string{"--phases", "burst,burst"}, `phase "burst" given twice`},
 		{[]string{"--system", "borg"}, `unknown system "borg"`},
-		{[]string{"--resume", done}, "complete; nothing to resume"},
+		{[]string{"--resume", done}, "a scale-pods run, not failover"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			cmd := newRootCmd()
