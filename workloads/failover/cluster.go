@@ -139,6 +139,14 @@ func (s *clusterSession) Close(ctx context.Context) error {
 	return errors.Join(err, s.e.Provider.Down(ctx, s.cluster.Name))
 }
 
+// nodeAgent is the base URL of the node agent that runs the system's pods.
+func (s *clusterSession) nodeAgent() string {
+	if o, ok := s.sys.(baselines.Observable); ok && o.NodeAgent() != "" {
+		return o.NodeAgent()
+	}
+	return s.cluster.Endpoints["nodeagent"]
+}
+
 // namespace gives each case a namespace of its own (at most 63 characters).
 func namespace(c Case) string {
 	sys := strings.NewReplacer("+", "-plus", "_", "-").Replace(c.System)
@@ -152,7 +160,8 @@ const function = "fn"
 // burst: scale 0 → size and inject once a third of the pods exist; steady:
 // inject with size pods Ready, then scale to size/2. Recovery runs from
 // just before the injection until the checker sees exactly the desired
-// Ready pods. Then scale to zero: pods left are leaks.
+// Ready pods. Then scale to zero: pods left in the API server, or still
+// tracked by the node agent, are leaks.
 func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 	f, err := injector(s.sys, s.e.Provider, s.cluster.Name, c)
 	if err != nil {
@@ -259,6 +268,12 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 	}
 	if at, _ := wait(0); at.IsZero() && ctx.Err() == nil {
 		vs = append(vs, chk.Leaked()...)
+	} else if url := s.nodeAgent(); url != "" {
+		leak, lerr := agentLeak(ctx, url, 10*time.Second)
+		if lerr != nil {
+			s.env.Logf("warning: %s: cannot tell whether the node agent leaked pods: %v", c, lerr)
+		}
+		vs = append(vs, leak...)
 	}
 	row.Violations = append(chk.Violations(), vs...)
 	return row, ctx.Err()
