@@ -201,10 +201,10 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return row, fmt.Errorf("%s: pod informer did not sync", ns)
 	}
 
+	// wait waits for the count set last with chk.Want.
 	wait := func(want int) (time.Time, []Violation) {
 		wctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		chk.Want(want)
 		at, vs := chk.WaitConverged(wctx.Done())
 		if at.IsZero() && ctx.Err() == nil {
 			vs = append([]Violation{{Timeout, fmt.Sprintf("not converged to %d Ready pods within %s", want, limit)}}, vs...)
@@ -226,6 +226,7 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 			return row, errors.Join(ctx.Err(), fmt.Errorf("%s: fewer than %d pods within %s", ns, c.Size/3, limit))
 		}
 	case Steady:
+		chk.Want(c.Size)
 		if at, vs := wait(c.Size); at.IsZero() {
 			return row, errors.Join(ctx.Err(), fmt.Errorf("%s: no steady state before the fault: %s", ns, FormatViolations(vs)))
 		}
@@ -236,20 +237,19 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 	if c.Kind == Crash {
 		hold = 0 // the restart is the fault
 	}
+	// Wanted from the fault on, the count is stamped by the event that
+	// reaches it, even if that happens while a cut or stall lasts (or at
+	// once, if the burst outran the fault: recovery ≈ 0).
 	injected := time.Now()
+	chk.Want(want)
 	tl, err := fault.Run(ctx, f, hold)
 	if err != nil {
 		return row, err
 	}
 	row.Recovered = tl.Recovered.UnixNano()
-	if c.Target == Autoscaler && c.Phase == Burst {
-		// A restarted autoscaler decides again; it starts with no record
-		// of what it asked for.
-		if err := scale(want); err != nil {
-			return row, err
-		}
-	}
-	if c.Phase == Steady {
+	// Steady: the scale change that must converge. A restarted autoscaler
+	// decides again, with no record of what it asked for.
+	if c.Phase == Steady || c.Target == Autoscaler {
 		if err := scale(want); err != nil {
 			return row, err
 		}
@@ -263,6 +263,7 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return row, ctx.Err()
 	}
 
+	chk.Want(0)
 	if err := scale(0); err != nil {
 		return row, err
 	}
