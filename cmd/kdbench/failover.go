@@ -55,13 +55,9 @@ func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: recovery table: %v\n", terr)
 	}
 	if !noPlots {
-		figs, perr := plots.RecoveryFigures(failover.Panels(rows))
-		for _, f := range figs {
-			paths, serr := plots.Save(f.Plot, run.FiguresPath(), f.Name, []string{"png", "svg"}, 0, 0)
-			perr = errors.Join(perr, serr)
-			for _, p := range paths {
-				fmt.Fprintf(out, "figure: %s\n", p)
-			}
+		paths, perr := saveRecoveryFigures(rows, run.FiguresPath(), []string{"png", "svg"})
+		for _, p := range paths {
+			fmt.Fprintf(out, "figure: %s\n", p)
 		}
 		if perr != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "warning: figures: %v\n", perr)
@@ -69,4 +65,16 @@ func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []
 	}
 	fmt.Fprintf(out, "results: %s\n", run.Dir)
 	return err
+}
+
+// saveRecoveryFigures draws the recovery panels of rows into dir.
+func saveRecoveryFigures(rows []failover.Row, dir string, formats []string) ([]string, error) {
+	figs, err := plots.RecoveryFigures(failover.Panels(rows))
+	var paths []string
+	for _, f := range figs {
+		ps, serr := plots.Save(f.Plot, dir, f.Name, formats, 0, 0)
+		paths = append(paths, ps...)
+		err = errors.Join(err, serr)
+	}
+	return paths, err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -195,3 +196,17 @@ func (l *Log) Rows() []Row {
 
 // Close closes the file.
 func (l *Log) Close() error { return l.f.Close() }
+
+// LoadRows reads the recovery.csv of a failover run directory.
+func LoadRows(dir string) ([]Row, error) {
+	f, err := os.Open(filepath.Join(dir, RecoveryFile))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := ReadRows(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return rows, nil
+}
