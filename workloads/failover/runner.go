@@ -156,10 +156,14 @@ func Run(ctx context.Context, cfg Config) (*results.Run, []Row, error) {
 		return run, nil, err
 	}
 	defer log.Close()
+	// The manifest's plan, which a resumed run keeps whatever the flags say.
 	m := run.Manifest()
-	phases, _ := ParsePhases(splitParam(m.Params["phases"], cfg.Phases))
-	targets, _ := ParseTargets(splitParam(m.Params["targets"], cfg.Targets))
-	kinds, _ := ParseKinds(splitParam(m.Params["kinds"], cfg.Kinds))
+	phases, perr := ParsePhases(splitParam(m.Params["phases"], cfg.Phases))
+	targets, terr := ParseTargets(splitParam(m.Params["targets"], cfg.Targets))
+	kinds, kerr := ParseKinds(splitParam(m.Params["kinds"], cfg.Kinds))
+	if err := errors.Join(perr, terr, kerr); err != nil {
+		return run, nil, fmt.Errorf("%s: %w", run.Path(results.ManifestFile), err)
+	}
 	cases := Plan(m.Systems, m.Sizes, phases, targets, kinds, m.Reps)
 
 	var runErr error
