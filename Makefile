@@ -87,7 +87,7 @@ bench: build
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
 	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd
-	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash \
+	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash,none \
 	  --results results/bench --no-plots
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).

@@ -22,7 +22,7 @@ type failoverFlags struct {
 
 func (o *failoverFlags) add(f *pflag.FlagSet) {
 	f.StringSliceVar(&o.targets, "targets", nil, "failover: hops to fail (default autoscaler,deployment,replicaset,scheduler,nodeagent; also apiserver)")
-	f.StringSliceVar(&o.kinds, "kinds", nil, "failover: fault kinds: crash, cut, stall (default crash,cut)")
+	f.StringSliceVar(&o.kinds, "kinds", nil, "failover: fault kinds: crash, cut, stall, none (the control: no fault; default crash,cut,none)")
 	f.StringSliceVar(&o.phases, "phases", nil, "failover: when to inject: burst, steady (default both)")
 	f.StringVar(&o.resume, "resume", "", "failover: continue the interrupted run in this results directory")
 	f.DurationVar(&o.hold, "hold", 2*time.Second, "failover: how long a cut or a stall lasts")

@@ -40,6 +40,9 @@ var clusterComponents = map[Target]string{
 // API server and, for vanilla Kubernetes, the controllers and scheduler
 // through the provider.
 func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error) {
+	if c.Kind == None {
+		return fault.Funcs{Name: "no fault"}, nil
+	}
 	hops, hasHops := sys.(hopProcesses)
 	if hasHops && c.Target != APIServer {
 		proc := "kd-" + string(c.Target)

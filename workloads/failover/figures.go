@@ -9,7 +9,8 @@ import (
 // Panels turns rows into the recovery figure's panels: per target (in
 // Targets order), one series per system, kind and phase, each point the
 // median recovery over the cleanly converged reps at a size with its
-// min–max. Skipped, violated and failed cases draw nothing.
+// min–max; the None control ("no fault") is drawn in every panel of its
+// system. Skipped, violated and failed cases draw nothing.
 func Panels(rows []Row) []plots.RecoveryPanel {
 	type key struct {
 		target Target
@@ -37,11 +38,20 @@ func Panels(rows []Row) []plots.RecoveryPanel {
 	var out []plots.RecoveryPanel
 	for _, t := range Targets {
 		var panel plots.RecoveryPanel
+		systems := map[string]bool{}
 		for _, k := range keys {
-			if k.target != t {
+			if k.target == t {
+				systems[k.sys] = true
+			}
+		}
+		for _, k := range keys {
+			if k.target != t && !(k.kind == None && systems[k.sys]) {
 				continue
 			}
 			name := k.sys + " " + string(k.kind)
+			if k.kind == None {
+				name = k.sys + " no fault"
+			}
 			if len(phases) > 1 {
 				name += " (" + string(k.phase) + ")"
 			}

@@ -204,3 +204,18 @@ func TestRecoveryCSVGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(got))
 }
+
+func TestPlanRunsTheControlOncePerPhase(t *testing.T) {
+	cases := Plan([]string{"kd"}, []int{10}, []Phase{Burst, Steady}, []Target{ReplicaSet, Scheduler}, []Kind{Crash, None}, 1)
+	var got []string
+	for _, c := range cases {
+		got = append(got, c.String())
+	}
+	assert.Equal(t, []string{
+		"kd/10/burst/no-fault/rep0", "kd/10/burst/crash-replicaset/rep0", "kd/10/burst/crash-scheduler/rep0",
+		"kd/10/steady/no-fault/rep0", "kd/10/steady/crash-replicaset/rep0", "kd/10/steady/crash-scheduler/rep0",
+	}, got)
+	f, err := injector(struct{}{}, struct{}{}, "c", cases[0])
+	require.NoError(t, err, "every system has the control")
+	assert.Equal(t, "no fault", f.String())
+}

@@ -31,6 +31,10 @@ const (
 	Stall Kind = "stall"
 	// Cut resets the link into the target for the hold time (Kubedirect only).
 	Cut Kind = "cut"
+	// None injects nothing: the control, the same burst or scale change
+	// timed from the same point, once per system, size, phase and rep
+	// (its Target is empty). Recovery beyond it is the fault's cost.
+	None Kind = "none"
 )
 
 // Phase is when the fault is injected.
@@ -47,11 +51,11 @@ const (
 // Known values, in the order runs and tables use.
 var (
 	Targets = []Target{Autoscaler, Deployment, ReplicaSet, Scheduler, NodeAgent, APIServer}
-	Kinds   = []Kind{Crash, Cut, Stall}
+	Kinds   = []Kind{Crash, Cut, Stall, None}
 	Phases  = []Phase{Burst, Steady}
 	// DefaultTargets are the hops of the paper's figure and the node agent.
 	DefaultTargets = []Target{Autoscaler, Deployment, ReplicaSet, Scheduler, NodeAgent}
-	DefaultKinds   = []Kind{Crash, Cut}
+	DefaultKinds   = []Kind{Crash, Cut, None}
 )
 
 // Case is one fault injection: the unit of recovery.csv and of resume.
@@ -65,18 +69,30 @@ type Case struct {
 }
 
 func (c Case) String() string {
+	if c.Kind == None {
+		return fmt.Sprintf("%s/%d/%s/no-fault/rep%d", c.System, c.Size, c.Phase, c.Rep)
+	}
 	return fmt.Sprintf("%s/%d/%s/%s-%s/rep%d", c.System, c.Size, c.Phase, c.Kind, c.Target, c.Rep)
 }
 
 // Plan lists every case in run order: system, size, phase, target, kind,
-// rep, so that one cluster serves one system's cases in a row.
+// rep, so that one cluster serves one system's cases in a row. The None
+// control comes first in each phase, once, with no target.
 func Plan(systems []string, sizes []int, phases []Phase, targets []Target, kinds []Kind, reps int) []Case {
 	var out []Case
 	for _, sys := range systems {
 		for _, size := range sizes {
 			for _, ph := range phases {
+				if slices.Contains(kinds, None) {
+					for r := 0; r < reps; r++ {
+						out = append(out, Case{System: sys, Size: size, Phase: ph, Kind: None, Rep: r})
+					}
+				}
 				for _, t := range targets {
 					for _, k := range kinds {
+						if k == None {
+							continue
+						}
 						for r := 0; r < reps; r++ {
 							out = append(out, Case{System: sys, Size: size, Phase: ph, Target: t, Kind: k, Rep: r})
 						}

@@ -41,7 +41,11 @@ func WriteTable(w io.Writer, rows []Row) error {
 	}
 	fmt.Fprintln(tw)
 	for _, l := range lines {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s", l.sys, l.ph, l.target, l.kind)
+		target := string(l.target)
+		if target == "" {
+			target = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s", l.sys, l.ph, target, l.kind)
 		for _, n := range sizes {
 			fmt.Fprintf(tw, "\t%s", cell(cells[l][n]))
 		}

@@ -22,12 +22,14 @@ func TestWriteTable(t *testing.T) {
 		row("kd", 300, ReplicaSet, Crash, 1, StatusOK, 250),
 		row("k8s", 300, Scheduler, Cut, 0, StatusSkipped, 0),
 		row("k8s", 100, Scheduler, Cut, 0, StatusSkipped, 0),
+		row("kd", 100, "", None, 0, StatusOK, 150),
 	}
 	var b strings.Builder
 	require.NoError(t, WriteTable(&b, rows))
 	want := `SYSTEM  PHASE  TARGET      KIND   100 PODS     300 PODS
 kd      burst  replicaset  crash  200ms (n=3)  250ms [1/2 violated or failed]
 k8s     burst  scheduler   cut    skipped      skipped
+kd      burst  -           none   150ms        -
 `
 	assert.Equal(t, want, b.String())
 }
