@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -42,21 +43,28 @@ func agentPods(ctx context.Context, base string) (float64, error) {
 
 // agentLeak waits up to limit for the node agent at base to track no pod
 // (it drops a pod when the API server's deletion reaches it) and returns a
-// Leak violation if it still tracks some, or an error if it cannot tell.
+// Leak violation with the last count it read, or an error if it never
+// read one.
 func agentLeak(ctx context.Context, base string, limit time.Duration) ([]Violation, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	last, lastErr := -1.0, error(nil)
 	for {
 		n, err := agentPods(ctx, base)
-		if err == nil && n == 0 {
+		switch {
+		case err == nil && n == 0:
 			return nil, nil
+		case err == nil:
+			last = n
+		case ctx.Err() == nil: // not the deadline cutting a scrape short
+			lastErr = err
 		}
 		select {
 		case <-ctx.Done():
-			if err != nil {
-				return nil, err
+			if last < 0 {
+				return nil, errors.Join(lastErr, fmt.Errorf("no pod count from the node agent at %s within %s", base, limit))
 			}
-			return []Violation{{Leak, fmt.Sprintf("the node agent still tracks %g pods %s after the API server showed none", n, limit)}}, nil
+			return []Violation{{Leak, fmt.Sprintf("the node agent still tracks %g pods %s after the API server showed none", last, limit)}}, nil
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
