@@ -79,9 +79,11 @@ fuzz:
 # cold-start sweep (creations/s) and 500-function registration time, the Fig 9
 # burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS) with
 # each burst's pods Ready/s (the cold starts/s of k8s+ and kd+ beside
-# Dirigent's), the kn-kd/kn-k8s trace-replay ratios (Fig 12) and the Fig 13
-# replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios.
+# Dirigent's), the kn-kd/kn-k8s trace-replay ratios (Fig 12), the Fig 13
+# replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios, and recovery time per
+# hop after a crash mid-burst at two cluster sizes.
 BENCH_REPS ?= 3
+FAILOVER_SIZES ?= 100,300
 BENCH_SIZES ?= 100,200,300,600
 # The azure-trace replays (per-function scheduling latency ratios) on a
 # synthetic trace.
@@ -100,6 +102,8 @@ bench: build
 	bin/kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench \
 	  --ratio dr-kd+/dirigent,dr-kd+/dr-k8s+
+	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash,none \
+	  --results results/bench --no-plots
 
 # Lines of Kubedirect adapter code per wrapped controller (the paper: ~150).
 loc:

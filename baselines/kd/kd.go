@@ -84,12 +84,14 @@ type System struct {
 	// slow it (Link), for the failover experiment.
 	LinkProxies bool
 
-	mu       sync.Mutex
-	procs    []*proc
-	cancel   context.CancelFunc
-	scaler   *adapter.Hop
-	bindings []*rbacv1.ClusterRoleBinding
-	proxies  map[string]*fault.Proxy // by the link's downstream hop
+	mu     sync.Mutex
+	procs  []*proc
+	cancel context.CancelFunc
+	scaler *adapter.Hop
+	// scalerConfig restarts the autoscaler hop (Restart "kd-autoscaler").
+	scalerConfig adapter.HopConfig
+	bindings     []*rbacv1.ClusterRoleBinding
+	proxies      map[string]*fault.Proxy // by the link's downstream hop
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
 }
@@ -267,15 +269,10 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	if err != nil {
 		return err
 	}
-	hctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.scaler, err = adapter.StartHop(hctx, adapter.HopConfig{Name: refhops.Autoscaler,
+	s.scalerConfig = adapter.HopConfig{Name: refhops.Autoscaler,
 		Down:   map[string]string{refhops.Deployment: dial["deployment"]},
-		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}, TLS: creds})
-	if err != nil {
-		return err
-	}
-	if err := s.scaler.WaitSynced(ctx); err != nil {
+		Router: hop.RouterFuncs{DownstreamFunc: adapter.KindTo(wire.KindDeployment, refhops.Deployment)}, TLS: creds}
+	if err := s.startScalerLocked(ctx); err != nil {
 		return err
 	}
 	if env.Logf != nil {
@@ -307,12 +304,35 @@ func (s *System) Scale(ctx context.Context, env baselines.Env, namespace, functi
 	return egress.New(h).Scale(ctx, wire.KindDeployment, namespace, function, replicas)
 }
 
+// Autoscaler is the name Restart gives the in-process autoscaler hop.
+const Autoscaler = "kd-autoscaler"
+
+// startScalerLocked starts the autoscaler hop, a new incarnation with an
+// empty log, and waits until it has resynced with the Deployment hop.
+func (s *System) startScalerLocked(ctx context.Context) (err error) {
+	hctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if s.scaler, err = adapter.StartHop(hctx, s.scalerConfig); err != nil {
+		return err
+	}
+	return s.scaler.WaitSynced(ctx)
+}
+
 // Restart kills one Kubedirect process (SIGKILL: a crash, no goodbye on its
 // links) and starts it again empty, as in the paper's failure experiment;
 // it returns once the restarted hop has resynced with its downstream peer.
+// Autoscaler names the in-process autoscaler hop: its incarnation is
+// cancelled and a new, empty one started.
 func (s *System) Restart(ctx context.Context, name string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if name == Autoscaler {
+		if s.cancel == nil {
+			return fmt.Errorf("%s: restart %s before Prepare", s.name, name)
+		}
+		s.cancel()
+		return s.startScalerLocked(ctx)
+	}
 	for i, p := range s.procs {
 		if p.name != name {
 			continue

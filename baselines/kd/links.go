@@ -46,3 +46,11 @@ func (s *System) closeProxies() {
 		delete(s.proxies, h)
 	}
 }
+
+// SetLinkProxies turns LinkProxies on or off; it takes effect at the next
+// Prepare. The failover experiment turns it on for every kd system.
+func (s *System) SetLinkProxies(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.LinkProxies = on
+}

@@ -1,6 +1,7 @@
 package kd
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 )
@@ -22,5 +23,14 @@ func TestPID(t *testing.T) {
 	p.stop(0)
 	if got := s.PID("kd-scheduler"); got != 0 {
 		t.Fatalf("PID of a stopped process = %d", got)
+	}
+}
+
+func TestRestartNeedsPrepare(t *testing.T) {
+	s := New("kd", 0, "")
+	for _, name := range []string{Autoscaler, "kd-scheduler"} {
+		if err := s.Restart(context.Background(), name); err == nil {
+			t.Errorf("Restart(%s) before Prepare succeeded", name)
+		}
 	}
 }

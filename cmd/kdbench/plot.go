@@ -7,6 +7,7 @@ import (
 
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/plots"
+	"github.com/kdbench/kdbench/workloads/failover"
 )
 
 func newPlotCmd() *cobra.Command {
@@ -18,6 +19,7 @@ func newPlotCmd() *cobra.Command {
 scale-pods, Fig 10 for scale-funcs, Fig 11 for scale-nodes; one line per
 system, error bars from 95% bootstrap intervals over repetitions) and a
 stacked per-stage breakdown. Runs of the same experiment share figures.
+A failover run gets one recovery-time panel per failed hop.
 It needs no cluster: everything comes from the results directories.`,
 		Example: "  kdbench plot results/20250101T000000Z-scale-pods\n  kdbench plot results/*-scale-pods -o figures --format png,svg,pdf",
 		Args:    cobra.MinimumNArgs(1),
@@ -40,7 +42,27 @@ It needs no cluster: everything comes from the results directories.`,
 				}
 				out = runs[0].FiguresPath()
 			}
-			paths, err := plots.Render(runs, plots.Options{OutDir: out, Formats: fmts, Stat: stat})
+			var bursts []*results.Run
+			var paths []string
+			for _, r := range runs {
+				if r.Manifest().Experiment != failover.Experiment {
+					bursts = append(bursts, r)
+					continue
+				}
+				rows, err := failover.LoadRows(r.Dir)
+				if err != nil {
+					return err
+				}
+				ps, err := saveRecoveryFigures(rows, out, fmts)
+				paths = append(paths, ps...)
+				if err != nil {
+					return err
+				}
+			}
+			if len(bursts) > 0 {
+				ps, rerr := plots.Render(bursts, plots.Options{OutDir: out, Formats: fmts, Stat: stat})
+				paths, err = append(paths, ps...), rerr
+			}
 			for _, p := range paths {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/kdbench/kdbench/internal/stats"
 	"github.com/kdbench/kdbench/plots"
 	"github.com/kdbench/kdbench/workloads/burst"
+	"github.com/kdbench/kdbench/workloads/failover"
 	"github.com/kdbench/kdbench/workloads/replay"
 )
 
@@ -32,10 +33,11 @@ func newRunCmd() *cobra.Command {
 		speedups          string
 		noPlots, rates    bool
 		tf                traceFlags
+		fo                failoverFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "run <experiment>",
-		Short: "Run an experiment: scale-pods, scale-funcs, scale-nodes or azure-trace",
+		Short: "Run an experiment: scale-pods, scale-funcs, scale-nodes, azure-trace or failover",
 		Long: `Run brings up a cluster per configuration (local by default), runs each
 system's bursts --warmup + --reps times per size, and writes a results
 directory (manifest.json, pods.csv, summary.json, selfchecks.json, metrics/,
@@ -43,20 +45,32 @@ figures/). Ctrl-C stops the cluster and keeps what was measured.
 
 azure-trace replays a loader trace through each FaaS system's front-end
 (kn-k8s, kn-kd by default; dirigent, dr-k8s+, dr-kd+ for Fig 13) and writes loader-format per-invocation CSVs and
-summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
+summaries; there --warmup is in minutes (default 10) of the --minutes clip.
+
+failover crashes, stalls or cuts each hop during a burst or at steady state
+and records recovery time and invariant violations (recovery.csv).`,
 		Example: `  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned
   kdbench run azure-trace --system kn-k8s,kn-kd --trace <dir> --functions 500 --minutes 30 --warmup 10
-  kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace <dir> --functions 500 --minutes 30 --warmup 10`,
+  kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace <dir> --functions 500 --minutes 30 --warmup 10
+  kdbench run failover --system kd,k8s --sizes 100,300 --reps 3 --targets replicaset,scheduler --kinds crash,cut`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] == replay.ExperimentName {
 				return runAzureTrace(cmd, tf, systems, cfg.Warmups, cfg.Base, provider, home, cfg.ResultsRoot, noPlots)
 			}
-			shape, err := burst.LookupShape(args[0])
-			if err != nil {
+			var err error
+			if cfg.Systems, err = baselines.Parse(systems); err != nil {
 				return err
 			}
-			if cfg.Systems, err = baselines.Parse(systems); err != nil {
+			if args[0] == failover.Experiment {
+				prov, err := newRunProvider(cmd, provider, home)
+				if err != nil {
+					return err
+				}
+				return runFailover(cmd, fo, systems, cfg.Sizes, cfg.Reps, cfg.Base, prov, cfg.ResultsRoot, noPlots)
+			}
+			shape, err := burst.LookupShape(args[0])
+			if err != nil {
 				return err
 			}
 			for _, p := range profiles {
@@ -65,10 +79,7 @@ summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
 				}
 			}
 			cfg.Shape, cfg.QPSProfiles, cfg.Log = shape, profiles, cmd.ErrOrStderr()
-			if provider == local.ProviderName {
-				cfg.Provider = local.New(local.Options{Root: home, Attached: true,
-					Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }})
-			} else if cfg.Provider, err = clusters.Get(provider); err != nil {
+			if cfg.Provider, err = newRunProvider(cmd, provider, home); err != nil {
 				return err
 			}
 			if metricsAddr != "" {
@@ -134,7 +145,18 @@ summaries; there --warmup is in minutes (default 10) of the --minutes clip.`,
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
 	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
 	f.BoolVar(&rates, "print-rate", false, "also print each burst's pods Ready per second (size over time to the last Ready), comparable to Dirigent's cold starts/s")
+	fo.add(f)
 	f.StringVar(&speedups, "speedup", "kd/k8s,kd+/k8s+", "system pairs FAST/BASE whose e2e p90 speed-up (BASE/FAST, with CI) is printed when both ran")
 	tf.add(cmd)
 	return cmd
+}
+
+// newRunProvider returns the cluster provider a run uses: local (attached:
+// its clusters stop with the run) or a registered one.
+func newRunProvider(cmd *cobra.Command, name, home string) (clusters.Provider, error) {
+	if name == local.ProviderName {
+		return local.New(local.Options{Root: home, Attached: true,
+			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}), nil
+	}
+	return clusters.Get(name)
 }

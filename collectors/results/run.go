@@ -538,3 +538,29 @@ func (r *Run) writeManifest() error {
 	}
 	return nil
 }
+
+// Resume reopens for writing a run whose process died before Finish (kill
+// -9, power loss) or that ended failed or interrupted, so an experiment can
+// add what it had not measured yet. A complete run is not reopened.
+func Resume(dir string) (*Run, error) {
+	r, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if r.manifest.Status == RunComplete {
+		return nil, fmt.Errorf("results: %s is complete; nothing to resume", dir)
+	}
+	pods, err := r.Pods()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pods {
+		r.written[p.RepID().key()] = true
+	}
+	r.readOnly, r.summary = false, nil
+	r.manifest.Status, r.manifest.End, r.manifest.Error = RunRunning, nil, ""
+	if err := r.writeManifest(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,71 @@
+package failover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+)
+
+// agentPodsMetric is the node agent's count of the pods it tracks.
+const agentPodsMetric = "kdbench_nodeagent_pods"
+
+// agentPods reads agentPodsMetric from a node agent's /metrics at base.
+func agentPods(ctx context.Context, base string) (float64, error) {
+	u := strings.TrimSuffix(base, "/") + "/metrics"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("node agent metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("node agent metrics %s: %s", u, resp.Status)
+	}
+	var p expfmt.TextParser
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("node agent metrics %s: %w", u, err)
+	}
+	f := fams[agentPodsMetric]
+	if f == nil || len(f.GetMetric()) == 0 {
+		return 0, fmt.Errorf("node agent metrics %s: no %s", u, agentPodsMetric)
+	}
+	return f.GetMetric()[0].GetGauge().GetValue(), nil
+}
+
+// agentLeak waits up to limit for the node agent at base to track no pod
+// (it drops a pod when the API server's deletion reaches it) and returns a
+// Leak violation with the last count it read, or an error if it never
+// read one.
+func agentLeak(ctx context.Context, base string, limit time.Duration) ([]Violation, error) {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	last, lastErr := -1.0, error(nil)
+	for {
+		n, err := agentPods(ctx, base)
+		switch {
+		case err == nil && n == 0:
+			return nil, nil
+		case err == nil:
+			last = n
+		case ctx.Err() == nil: // not the deadline cutting a scrape short
+			lastErr = err
+		}
+		select {
+		case <-ctx.Done():
+			if last < 0 {
+				return nil, errors.Join(lastErr, fmt.Errorf("no pod count from the node agent at %s within %s", base, limit))
+			}
+			return []Violation{{Leak, fmt.Sprintf("the node agent still tracks %g pods %s after the API server showed none", last, limit)}}, nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

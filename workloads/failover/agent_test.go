@@ -1,0 +1,47 @@
+package failover
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// agent serves a node agent's pods gauge, counting down by one per scrape
+// from start (never below floor).
+func agent(t *testing.T, start, floor int64) string {
+	var n atomic.Int64
+	n.Store(start)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		v := n.Load()
+		if v > floor {
+			n.Add(-1)
+		}
+		fmt.Fprintf(w, "# HELP %s Pods.\n# TYPE %s gauge\n%s %d\n", agentPodsMetric, agentPodsMetric, agentPodsMetric, v)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestAgentLeak(t *testing.T) {
+	vs, err := agentLeak(context.Background(), agent(t, 3, 0), 5*time.Second)
+	require.NoError(t, err)
+	assert.Empty(t, vs, "the agent drops its pods within the limit")
+
+	vs, err = agentLeak(context.Background(), agent(t, 3, 2), 300*time.Millisecond)
+	require.NoError(t, err)
+	require.Len(t, vs, 1)
+	assert.Equal(t, Leak, vs[0].Kind)
+	assert.Contains(t, vs[0].Detail, "still tracks 2 pods")
+
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "up 1") }))
+	defer bare.Close()
+	_, err = agentLeak(context.Background(), bare.URL, 200*time.Millisecond)
+	assert.ErrorContains(t, err, "no "+agentPodsMetric)
+}

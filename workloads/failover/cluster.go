@@ -1,0 +1,301 @@
+package failover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/internal/fault"
+	"github.com/kdbench/kdbench/workloads/burst"
+)
+
+// ClusterExecutor runs the cases on real clusters: one cluster per system,
+// brought up by Provider from Base and torn down after the system's cases.
+type ClusterExecutor struct {
+	Provider clusters.Provider
+	Base     clusters.Spec
+	// Hold is how long a stall or a cut lasts (a crash restarts at once).
+	Hold time.Duration
+	// CaseTimeout bounds each wait of a case: for the burst's third, for
+	// convergence after the fault, for the scale to zero.
+	CaseTimeout time.Duration
+	ClientQPS   float32
+	Logf        func(format string, args ...any)
+}
+
+// Manifest parameters of a ClusterExecutor, restored on resume.
+const (
+	ParamNodes       = "nodes"
+	ParamQPSProfile  = "qpsProfile"
+	ParamHold        = "hold"
+	ParamCaseTimeout = "caseTimeout"
+)
+
+// Params records the settings a resumed run must keep.
+func (e *ClusterExecutor) Params() map[string]string {
+	return map[string]string{ParamNodes: strconv.Itoa(e.Base.Nodes), ParamQPSProfile: e.Base.QPSProfile,
+		ParamHold: e.Hold.String(), ParamCaseTimeout: e.CaseTimeout.String()}
+}
+
+// SetParams restores the settings recorded by Params.
+func (e *ClusterExecutor) SetParams(p map[string]string) error {
+	var err error
+	if v, ok := p[ParamNodes]; ok {
+		if e.Base.Nodes, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("manifest parameter %s: %w", ParamNodes, err)
+		}
+	}
+	if v, ok := p[ParamQPSProfile]; ok {
+		e.Base.QPSProfile = v
+	}
+	for key, d := range map[string]*time.Duration{ParamHold: &e.Hold, ParamCaseTimeout: &e.CaseTimeout} {
+		if v, ok := p[key]; ok {
+			if *d, err = time.ParseDuration(v); err != nil {
+				return fmt.Errorf("manifest parameter %s: %w", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// linkProxied is a system whose links can run through fault proxies (kd).
+type linkProxied interface{ SetLinkProxies(bool) }
+
+// Open brings up the system's cluster and prepares the system on it.
+func (e *ClusterExecutor) Open(ctx context.Context, name string) (_ Session, err error) {
+	sys, err := baselines.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	if lp, ok := sys.(linkProxied); ok {
+		lp.SetLinkProxies(true)
+	}
+	spec := sys.Cluster(e.Base)
+	if spec.Name != "" {
+		spec.Name = fmt.Sprintf("%s-%s", spec.Name, strings.NewReplacer("+", "-plus").Replace(name))
+	}
+	c, err := e.Provider.Up(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("cluster for %s: %w", name, err)
+	}
+	s := &clusterSession{e: e, sys: sys, cluster: c}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Close(context.WithoutCancel(ctx)))
+		}
+	}()
+	rc := *c.REST
+	qps := e.ClientQPS
+	if qps <= 0 {
+		qps = 2000
+	}
+	rc.QPS, rc.Burst = qps, int(2*qps)
+	cs, err := kubernetes.NewForConfig(&rc)
+	if err != nil {
+		return nil, err
+	}
+	logf := e.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	s.env = baselines.Env{Cluster: c, Client: cs, Logf: logf}
+	if err := sys.Prepare(ctx, s.env); err != nil {
+		return nil, fmt.Errorf("preparing %s: %w", name, err)
+	}
+	s.prepared = true
+	return s, nil
+}
+
+type clusterSession struct {
+	e        *ClusterExecutor
+	sys      baselines.System
+	cluster  *clusters.Cluster
+	env      baselines.Env
+	prepared bool
+}
+
+func (s *clusterSession) Supports(c Case) error {
+	_, err := injector(s.sys, s.e.Provider, s.cluster.Name, c)
+	return err
+}
+
+func (s *clusterSession) Close(ctx context.Context) error {
+	var err error
+	if s.prepared {
+		err = s.sys.Teardown(ctx, s.env)
+	}
+	return errors.Join(err, s.e.Provider.Down(ctx, s.cluster.Name))
+}
+
+// nodeAgent is the base URL of the node agent that runs the system's pods.
+func (s *clusterSession) nodeAgent() string {
+	if o, ok := s.sys.(baselines.Observable); ok && o.NodeAgent() != "" {
+		return o.NodeAgent()
+	}
+	return s.cluster.Endpoints["nodeagent"]
+}
+
+// namespace gives each case a namespace of its own (at most 63 characters).
+func namespace(c Case) string {
+	sys := strings.NewReplacer("+", "-plus", "_", "-").Replace(c.System)
+	ns := fmt.Sprintf("fo-%s-%d-%s-%s-%s-r%d", sys, c.Size, c.Phase, c.Target, c.Kind, c.Rep)
+	return strings.ToLower(ns[:min(len(ns), 63)])
+}
+
+const function = "fn"
+
+// Run is one case: a Deployment at zero, the pods watched by a Checker;
+// burst: scale 0 → size and inject once a third of the pods exist; steady:
+// inject with size pods Ready, then scale to size/2. Recovery runs from
+// just before the injection until the checker sees exactly the desired
+// Ready pods. Then scale to zero: pods left in the API server, or still
+// tracked by the node agent, are leaks.
+func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
+	f, err := injector(s.sys, s.e.Provider, s.cluster.Name, c)
+	if err != nil {
+		return row, err
+	}
+	limit := s.e.CaseTimeout
+	if limit <= 0 {
+		limit = 5 * time.Minute
+	}
+	ns := namespace(c)
+	cs := s.env.Client
+	var decorate func(*appsv1.Deployment)
+	if d, ok := s.sys.(baselines.DeploymentDecorator); ok {
+		decorate = d.DecorateDeployment
+	}
+	if err := burst.Prepare(ctx, cs, ns, []string{function}, decorate); err != nil {
+		return row, err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+		defer cancel()
+		if derr := deleteNamespace(dctx, cs, ns); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}()
+
+	chk := NewChecker(time.Now)
+	inf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
+	pods := inf.Core().V1().Pods().Informer()
+	if _, err := pods.AddEventHandler(chk); err != nil {
+		return row, err
+	}
+	ictx, stop := context.WithCancel(ctx)
+	defer stop()
+	inf.Start(ictx.Done())
+	if !cache.WaitForCacheSync(ictx.Done(), pods.HasSynced) {
+		return row, fmt.Errorf("%s: pod informer did not sync", ns)
+	}
+
+	// wait waits for the count set last with chk.Want.
+	wait := func(want int) (time.Time, []Violation) {
+		wctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		at, vs := chk.WaitConverged(wctx.Done())
+		if at.IsZero() && ctx.Err() == nil {
+			vs = append([]Violation{{Timeout, fmt.Sprintf("not converged to %d Ready pods within %s", want, limit)}}, vs...)
+		}
+		return at, vs
+	}
+	scale := func(n int) error { return s.sys.Scale(ctx, s.env, ns, function, int32(n)) }
+
+	want := c.Size
+	if err := scale(c.Size); err != nil {
+		return row, err
+	}
+	switch c.Phase {
+	case Burst:
+		wctx, cancel := context.WithTimeout(ctx, limit)
+		ok := chk.WaitFor(wctx.Done(), func(n int) bool { return n >= c.Size/3 })
+		cancel()
+		if !ok {
+			return row, errors.Join(ctx.Err(), fmt.Errorf("%s: fewer than %d pods within %s", ns, c.Size/3, limit))
+		}
+	case Steady:
+		chk.Want(c.Size)
+		if at, vs := wait(c.Size); at.IsZero() {
+			return row, errors.Join(ctx.Err(), fmt.Errorf("%s: no steady state before the fault: %s", ns, FormatViolations(vs)))
+		}
+		want = c.Size / 2
+	}
+
+	hold := s.e.Hold
+	if c.Kind == Crash {
+		hold = 0 // the restart is the fault
+	}
+	// Wanted from the fault on, the count is stamped by the event that
+	// reaches it, even if that happens while a cut or stall lasts (or at
+	// once, if the burst outran the fault: recovery ≈ 0).
+	injected := time.Now()
+	chk.Want(want)
+	tl, err := fault.Run(ctx, f, hold)
+	if err != nil {
+		return row, err
+	}
+	row.Recovered = tl.Recovered.UnixNano()
+	// Steady: the scale change that must converge. A restarted autoscaler
+	// decides again, with no record of what it asked for.
+	if c.Phase == Steady || c.Target == Autoscaler {
+		if err := scale(want); err != nil {
+			return row, err
+		}
+	}
+	converged, vs := wait(want)
+	row.Injected = injected.UnixNano()
+	if !converged.IsZero() {
+		row.Converged = converged.UnixNano()
+	}
+	if ctx.Err() != nil {
+		return row, ctx.Err()
+	}
+
+	chk.Want(0)
+	if err := scale(0); err != nil {
+		return row, err
+	}
+	if at, _ := wait(0); at.IsZero() && ctx.Err() == nil {
+		vs = append(vs, chk.Leaked()...)
+	} else if url := s.nodeAgent(); url != "" {
+		leak, lerr := agentLeak(ctx, url, 10*time.Second)
+		if lerr != nil {
+			s.env.Logf("warning: %s: cannot tell whether the node agent leaked pods: %v", c, lerr)
+		}
+		vs = append(vs, leak...)
+	}
+	row.Violations = append(chk.Violations(), vs...)
+	return row, ctx.Err()
+}
+
+// deleteNamespace deletes ns and waits until it is gone, so the next case
+// does not compete with this one's deletions.
+func deleteNamespace(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); apierrors.IsNotFound(err) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("deleting namespace %s: %w", ns, err)
+	}
+	for {
+		if _, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("namespace %s still terminating: %w", ns, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
