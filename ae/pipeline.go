@@ -65,6 +65,9 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 		st = &State{Version: StateVersion, Steps: map[string]*StepState{}}
 	}
 	st.Profile, st.ProfileDigest = p.Profile.Name, digest
+	if err := p.Profile.save(p.Out); err != nil {
+		return nil, err
+	}
 
 	steps := p.Profile.Steps()
 	prog := newProgress(log, steps, p.Profile, st, now)
@@ -111,11 +114,9 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 		}
 		dir, rerr := p.Runners[s.Experiment.Name].Run(ctx, s, stepRoot)
 		if dir != "" {
-			if rel, err := filepath.Rel(p.Out, dir); err == nil && !strings.HasPrefix(rel, "..") {
-				dir = rel
-			}
+			dir = relTo(p.Out, dir)
 		}
-		ss.ResultsDir, ss.Duration = filepath.ToSlash(dir), Duration(now().Sub(ss.Started))
+		ss.ResultsDir, ss.Duration = dir, Duration(now().Sub(ss.Started))
 		ss.Status = StatusDone
 		if rerr != nil {
 			ss.Status, ss.Error = StatusFailed, rerr.Error()

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/kdbench/kdbench/internal/fsutil"
 )
 
 // ProfileVersion is the profile format this kdbench reads. A profile of
@@ -127,6 +129,21 @@ func LoadProfile(nameOrPath string) (*Profile, error) {
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	return p, nil
+}
+
+// ProfileFile is the copy of the profile the pipeline keeps in its output
+// directory, so the report can be rebuilt from the directory alone.
+const ProfileFile = "ae-profile.yaml"
+
+func (p *Profile) save(dir string) error {
+	b, err := yaml.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(filepath.Join(dir, ProfileFile), b, 0o644); err != nil {
+		return fmt.Errorf("saving %s: %w", ProfileFile, err)
+	}
+	return nil
 }
 
 // ParseProfile reads and validates a YAML profile. Unknown fields are
