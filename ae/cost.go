@@ -51,10 +51,7 @@ func (p *Profile) Estimate(s Step) time.Duration {
 	e, c := s.Experiment, p.Cost
 	kind, _ := KindOf(e.Name)
 	profiles := max(1, len(e.QPSProfiles))
-	nodes := p.Nodes
-	if e.Nodes > 0 {
-		nodes = e.Nodes
-	}
+	nodes := s.Nodes
 	var total time.Duration
 	up := func(n int) time.Duration { return c.ClusterUp.D() + time.Duration(n)*c.PerNode.D() }
 	if kind.ClusterPerSize {

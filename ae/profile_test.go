@@ -143,7 +143,7 @@ func TestEstimate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, tt.want, p.Estimate(Step{Experiment: tt.exp, System: tt.sys}))
+			require.Equal(t, tt.want, p.Estimate(Step{Experiment: tt.exp, System: tt.sys, Nodes: p.Nodes}))
 		})
 	}
 }

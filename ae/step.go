@@ -12,6 +12,9 @@ type Step struct {
 	ID         string
 	Experiment Experiment
 	System     string
+	// Nodes is the cluster size: the experiment's, else the profile's
+	// (scale-nodes sets its own per size).
+	Nodes int
 }
 
 // Steps lists the profile's steps in order: experiments as listed, each
@@ -19,8 +22,12 @@ type Step struct {
 func (p *Profile) Steps() []Step {
 	var out []Step
 	for _, e := range p.Experiments {
+		nodes := p.Nodes
+		if e.Nodes > 0 {
+			nodes = e.Nodes
+		}
 		for _, sys := range e.Systems {
-			out = append(out, Step{ID: e.Key() + "/" + sys, Experiment: e, System: sys})
+			out = append(out, Step{ID: e.Key() + "/" + sys, Experiment: e, System: sys, Nodes: nodes})
 		}
 	}
 	return out
