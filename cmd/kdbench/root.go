@@ -19,6 +19,7 @@ func newRootCmd() *cobra.Command {
 		newClusterCmd(),
 		newInternalCmd(),
 		newRunCmd(),
+		newAECmd(),
 	)
 	return root
 }
