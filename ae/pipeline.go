@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -74,7 +75,7 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 	var failed []string
 	for i, s := range steps {
 		if err := ctx.Err(); err != nil {
-			return st, err
+			return st, fmt.Errorf("interrupted before %s (re-run the same command to resume): %w", s.ID, err)
 		}
 		prev := st.Steps[s.ID]
 		if prev != nil && prev.Status == StatusDone {
@@ -96,19 +97,13 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 			prog.skip(s)
 			continue
 		}
-		ss := &StepState{Status: StatusRunning, Started: now().UTC(), Estimate: Duration(est)}
-		if prev != nil {
-			ss.Earlier = prev.Earlier
-			if prev.ResultsDir != "" {
-				ss.Earlier = append(ss.Earlier, prev.ResultsDir)
-			}
-		}
+		stepRoot := filepath.Join(p.Out, StepDir(s))
+		ss := &StepState{Status: StatusRunning, Started: now().UTC(), Estimate: Duration(est), Earlier: earlier(p.Out, stepRoot, prev)}
 		st.Steps[s.ID] = ss
 		if err := st.Save(p.Out); err != nil {
 			return st, err
 		}
 		fmt.Fprintf(log, "[%d/%d] %s: running (estimate %s)\n", i+1, len(steps), s.ID, est.Round(time.Second))
-		stepRoot := filepath.Join(p.Out, StepDir(s))
 		if err := os.MkdirAll(stepRoot, 0o755); err != nil {
 			return st, err
 		}
@@ -134,6 +129,26 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 		return st, fmt.Errorf("%d step(s) failed: %s (see %s; a re-run retries them)", len(failed), strings.Join(failed, ", "), filepath.Join(p.Out, StateFile))
 	}
 	return st, nil
+}
+
+// earlier lists what earlier attempts of a step left: the directories its
+// record names, and any other directory under the step's root (an attempt
+// that crashed before its record was written).
+func earlier(out, stepRoot string, prev *StepState) []string {
+	var dirs []string
+	if prev != nil {
+		dirs = append(dirs, prev.Earlier...)
+		if prev.ResultsDir != "" && !slices.Contains(dirs, prev.ResultsDir) {
+			dirs = append(dirs, prev.ResultsDir)
+		}
+	}
+	ents, _ := os.ReadDir(stepRoot)
+	for _, e := range ents {
+		if rel := relTo(out, filepath.Join(stepRoot, e.Name())); e.IsDir() && !slices.Contains(dirs, rel) {
+			dirs = append(dirs, rel)
+		}
+	}
+	return dirs
 }
 
 // ErrInterrupted reports whether err came from a cancelled context.

@@ -117,6 +117,27 @@ func TestPipelineResumesAfterInterruption(t *testing.T) {
 	require.Len(t, restart.ran, 4, "--restart runs every runnable step again")
 }
 
+// A process killed mid-step leaves the step "running" and maybe a partial
+// results directory that the state never named; the re-run lists it.
+func TestPipelineResumesAfterCrash(t *testing.T) {
+	out := t.TempDir()
+	p := newPipeline(t, out, &fakeRunner{})
+	st := &State{Version: StateVersion, Profile: p.Profile.Name, ProfileDigest: p.Profile.Digest(), Steps: map[string]*StepState{
+		"scale-pods/k8s": {Status: StatusDone, ResultsDir: "results/scale-pods_k8s/run"},
+		"scale-pods/kd":  {Status: StatusRunning},
+	}}
+	require.NoError(t, st.Save(out))
+	partial := filepath.Join(out, "results", "scale-pods_kd", "20260101T000000Z-scale-pods")
+	require.NoError(t, os.MkdirAll(partial, 0o755))
+
+	r := &fakeRunner{}
+	p.Runners = Registry{"scale-pods": r, "scale-funcs": r}
+	st, err := p.Run(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, []string{"scale-pods/kd", "scale-funcs/k8s", "scale-funcs/kd"}, r.ran)
+	require.Equal(t, []string{"results/scale-pods_kd/20260101T000000Z-scale-pods"}, st.Steps["scale-pods/kd"].Earlier)
+}
+
 func TestPipelineFailureDoesNotStopTheRest(t *testing.T) {
 	out := t.TempDir()
 	r := &fakeRunner{failOn: "scale-pods/k8s", missing: "kd"}
