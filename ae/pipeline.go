@@ -97,38 +97,51 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 			prog.skip(s)
 			continue
 		}
-		stepRoot := filepath.Join(p.Out, StepDir(s))
-		ss := &StepState{Status: StatusRunning, Started: now().UTC(), Estimate: Duration(est), Earlier: earlier(p.Out, stepRoot, prev)}
-		st.Steps[s.ID] = ss
-		if err := st.Save(p.Out); err != nil {
-			return st, err
-		}
 		fmt.Fprintf(log, "[%d/%d] %s: running (estimate %s)\n", i+1, len(steps), s.ID, est.Round(time.Second))
-		if err := os.MkdirAll(stepRoot, 0o755); err != nil {
+		ss, err := p.runStep(ctx, st, s, est, now)
+		if err != nil {
 			return st, err
 		}
-		dir, rerr := p.Runners[s.Experiment.Name].Run(ctx, s, stepRoot)
-		if dir != "" {
-			dir = relTo(p.Out, dir)
-		}
-		ss.ResultsDir, ss.Duration = dir, Duration(now().Sub(ss.Started))
-		ss.Status = StatusDone
-		if rerr != nil {
-			ss.Status, ss.Error = StatusFailed, rerr.Error()
+		if ss.Status == StatusFailed {
 			failed = append(failed, s.ID)
 		}
-		if err := st.Save(p.Out); err != nil {
-			return st, err
-		}
 		prog.finish(s, ss)
-		if rerr != nil && ctx.Err() != nil {
-			return st, fmt.Errorf("interrupted during %s (what it measured is kept in %s; re-run the same command to resume): %w", s.ID, ss.ResultsDir, ctx.Err())
+		if ss.Status == StatusFailed && ctx.Err() != nil {
+			kept := "nothing was measured yet"
+			if ss.ResultsDir != "" {
+				kept = "what it measured is kept in " + ss.ResultsDir
+			}
+			return st, fmt.Errorf("interrupted during %s (%s; re-run the same command to resume): %w", s.ID, kept, ctx.Err())
 		}
 	}
 	if len(failed) > 0 {
 		return st, fmt.Errorf("%d step(s) failed: %s (see %s; a re-run retries them)", len(failed), strings.Join(failed, ", "), filepath.Join(p.Out, StateFile))
 	}
 	return st, nil
+}
+
+// runStep runs one step, saving the state before (the step is running)
+// and after (its outcome). The error is only for a state that cannot be
+// saved; the step's own failure is in the returned record.
+func (p *Pipeline) runStep(ctx context.Context, st *State, s Step, est time.Duration, now func() time.Time) (*StepState, error) {
+	stepRoot := filepath.Join(p.Out, StepDir(s))
+	ss := &StepState{Status: StatusRunning, Started: now().UTC(), Estimate: Duration(est), Earlier: earlier(p.Out, stepRoot, st.Steps[s.ID])}
+	st.Steps[s.ID] = ss
+	if err := st.Save(p.Out); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(stepRoot, 0o755); err != nil {
+		return nil, err
+	}
+	dir, err := p.Runners[s.Experiment.Name].Run(ctx, s, stepRoot)
+	if dir != "" {
+		dir = relTo(p.Out, dir)
+	}
+	ss.ResultsDir, ss.Duration, ss.Status = dir, Duration(now().Sub(ss.Started)), StatusDone
+	if err != nil {
+		ss.Status, ss.Error = StatusFailed, err.Error()
+	}
+	return ss, st.Save(p.Out)
 }
 
 // earlier lists what earlier attempts of a step left: the directories its
