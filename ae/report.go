@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	htmltemplate "html/template"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -212,17 +213,25 @@ func environment(ev *Evidence, out string) []EnvRow {
 		{"go", mf.GoVersion},
 	}
 	components := map[string]string{}
-	providers := map[string]bool{}
+	providers, nodes, qps, delays := map[string]bool{}, map[int]bool{}, map[string]bool{}, map[string]bool{}
+	clusters := 0
 	for _, r := range ev.Runs {
 		for _, c := range r.Manifest().Clusters {
-			providers[c.Provider] = true
+			clusters++
+			providers[c.Provider], nodes[c.Nodes], qps[c.QPSProfile], delays[c.SandboxDelay] = true, true, true, true
 			for k, v := range c.Components {
 				components[k] = v
 			}
 		}
 	}
-	if len(providers) > 0 {
-		rows = append(rows, EnvRow{"cluster provider", strings.Join(sortedSystems(providers), ", ")})
+	if clusters > 0 {
+		ns := make([]string, 0, len(nodes))
+		for _, n := range slices.Sorted(maps.Keys(nodes)) {
+			ns = append(ns, fmt.Sprint(n))
+		}
+		rows = append(rows, EnvRow{"clusters", fmt.Sprintf("%d (provider %s; nodes %s; QPS profiles %s; sandbox delays %s)", clusters,
+			strings.Join(sortedSystems(providers), ", "), strings.Join(ns, ", "),
+			strings.Join(sortedSystems(qps), ", "), strings.Join(sortedSystems(delays), ", "))})
 	}
 	for _, k := range sortedSystems(components) {
 		rows = append(rows, EnvRow{k, components[k]})

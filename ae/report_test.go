@@ -26,6 +26,8 @@ var fixtureStart = time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 // kd 5× faster than k8s, kd+ only 2× faster than k8s+.
 var slowness = map[string]float64{"k8s": 5, "kd": 1, "k8s+": 2, "kd+": 1}
 
+var sandboxDelay = map[string]string{"k8s": "0s", "kd": "0s", "k8s+": "200ms", "kd+": "200ms"}
+
 // writeBurstRun writes a scale-pods run of one system under root, with
 // repetitions a little apart so that intervals have width.
 func writeBurstRun(t *testing.T, root, system string, start time.Time) *results.Run {
@@ -34,6 +36,8 @@ func writeBurstRun(t *testing.T, root, system string, start time.Time) *results.
 		Experiment: "scale-pods", SizeUnit: "pods", Systems: []string{system}, Sizes: []int{20, 40},
 		QPSProfiles: []string{"default"}, Reps: 3, WarmupReps: 1, Start: start,
 		Kdbench: results.Build{Version: "v0.1.0-test", Revision: "fixture"},
+		Clusters: []results.ClusterFacts{{Provider: "local", Nodes: 80, QPSProfile: "default", SandboxDelay: sandboxDelay[system],
+			Components: map[string]string{"kube-apiserver": "v1.32.13", "etcd": "3.5.16"}}},
 		Machine: results.MachineFacts{Hostname: "fixture", CPUs: 2, MemoryBytes: 24 << 30, OS: "Ubuntu 24.04", Kernel: "6.8.0", Arch: "amd64", GoVersion: "go1.25.0"},
 	}, func(id results.RepID) float64 { return slowness[id.System] * (1 + 0.03*float64(id.Rep)) })
 	require.NoError(t, err)
