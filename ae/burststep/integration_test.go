@@ -23,7 +23,7 @@ nodes: 5
 cost: {clusterUp: 20s, perRep: 3s, perPod: {"*": 10ms}}
 experiments:
   - {name: scale-pods, systems: [kd], sizes: [10], reps: 3}
-  - {name: azure-trace, systems: [kn-kd], sizes: [5], reps: 3}
+  - {name: azure-trace, systems: [kn-k8s, kn-kd], sizes: [5], reps: 3}
 `
 
 // The whole ae path on a real local cluster: a pipeline step through
@@ -35,19 +35,20 @@ func TestPipelineOnLocalCluster(t *testing.T) {
 	localtest.RequireUpstream(t)
 	p, err := ae.ParseProfile([]byte(tinyProfile))
 	require.NoError(t, err)
+	bin := localtest.Binary(t)
+	t.Setenv("KDBENCH_BIN", bin) // kd runs its controllers from it, not from the test binary
 	reg := ae.Registry{}
 	Register(reg, Runner{
-		Provider: local.New(local.Options{Root: t.TempDir(), Self: localtest.Binary(t), Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf}),
+		Provider: local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf}),
 		Base:     clusters.Spec{Name: "ae-it"}, Settle: 500 * time.Millisecond, RepTimeout: time.Minute, Log: os.Stderr,
 	})
 	out := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	st, err := (&ae.Pipeline{Profile: p, Out: out, Runners: reg, Log: os.Stderr}).Run(ctx)
-	require.NoError(t, err)
-
 	kd := st.Steps["scale-pods/kd"]
-	require.Equal(t, ae.StatusDone, kd.Status, kd.Error)
+	require.NoError(t, err, kd.Error)
+	require.Equal(t, ae.StatusDone, kd.Status)
 	require.Positive(t, kd.Duration.D())
 	require.Equal(t, ae.StatusNotRun, st.Steps["azure-trace/kn-kd"].Status)
 	run, err := results.Open(filepath.Join(out, kd.ResultsDir))
