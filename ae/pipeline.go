@@ -71,7 +71,7 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 	}
 
 	steps := p.Profile.Steps()
-	prog := newProgress(log, steps, p.Profile, st, now)
+	prog := newProgress(log, steps, p.Profile, p.Runners, st, now)
 	var failed []string
 	for i, s := range steps {
 		if err := ctx.Err(); err != nil {
@@ -94,7 +94,6 @@ func (p *Pipeline) Run(ctx context.Context) (*State, error) {
 				return st, err
 			}
 			fmt.Fprintf(log, "[%d/%d] %s: %s: %s\n", i+1, len(steps), s.ID, ss.Status, cerr)
-			prog.skip(s)
 			continue
 		}
 		fmt.Fprintf(log, "[%d/%d] %s: running (estimate %s)\n", i+1, len(steps), s.ID, est.Round(time.Second))

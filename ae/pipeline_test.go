@@ -168,6 +168,16 @@ func TestPipelineRefusesAnotherProfilesDirectory(t *testing.T) {
 	require.NoError(t, err)
 }
 
+func TestProgressCountsOnlyRunnableSteps(t *testing.T) {
+	p, err := ParseProfile([]byte(pipelineProfile))
+	require.NoError(t, err)
+	st := &State{Steps: map[string]*StepState{"scale-pods/k8s": {Status: StatusDone}}}
+	pr := newProgress(&bytes.Buffer{}, p.Steps(), p, Registry{"scale-pods": &fakeRunner{}}, st, time.Now)
+	// scale-pods/kd remains; scale-funcs and azure-trace have no runner.
+	require.Equal(t, p.Estimate(p.Steps()[1]), pr.remaining)
+	require.Equal(t, 2*p.Estimate(p.Steps()[1]), pr.total)
+}
+
 func TestProgressETA(t *testing.T) {
 	pr := &progress{remaining: 10 * time.Minute}
 	require.Equal(t, 10*time.Minute, pr.ETA(), "nothing run yet: the estimate")

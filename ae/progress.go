@@ -20,9 +20,14 @@ type progress struct {
 	est              map[string]time.Duration
 }
 
-func newProgress(w io.Writer, steps []Step, p *Profile, st *State, now func() time.Time) *progress {
+// newProgress counts the steps the registry can run and that are not done
+// yet; the others take no time.
+func newProgress(w io.Writer, steps []Step, p *Profile, reg Registry, st *State, now func() time.Time) *progress {
 	pr := &progress{w: w, now: now, est: map[string]time.Duration{}}
 	for _, s := range steps {
+		if reg.Check(s) != nil {
+			continue
+		}
 		e := p.Estimate(s)
 		pr.est[s.ID] = e
 		pr.total += e
@@ -32,9 +37,6 @@ func newProgress(w io.Writer, steps []Step, p *Profile, st *State, now func() ti
 	}
 	return pr
 }
-
-// skip removes a step that will not run from the remaining work.
-func (pr *progress) skip(s Step) { pr.remaining -= pr.est[s.ID] }
 
 func (pr *progress) finish(s Step, ss *StepState) {
 	e := pr.est[s.ID]
