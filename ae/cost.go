@@ -45,8 +45,8 @@ func (c CostModel) perPod(system string) time.Duration {
 }
 
 // Estimate is the step's expected run time: its clusters' bring-up, then
-// per repetition (warm-ups included) and size the fixed cost, the pods and
-// the experiment's fixed repetition length.
+// per repetition (warm-ups included) and size the fixed cost, the pods, the
+// experiment's cost per unit of size and its fixed repetition length.
 func (p *Profile) Estimate(s Step) time.Duration {
 	e, c := s.Experiment, p.Cost
 	kind, _ := KindOf(e.Name)
@@ -64,7 +64,7 @@ func (p *Profile) Estimate(s Step) time.Duration {
 	reps := time.Duration(profiles * (e.Reps + e.Warmup))
 	for _, size := range e.Sizes {
 		pods := time.Duration(size * kind.PodsPerSize)
-		total += reps * (c.PerRep.D() + e.RepDuration.D() + pods*c.perPod(s.System))
+		total += reps * (c.PerRep.D() + e.RepDuration.D() + pods*c.perPod(s.System) + time.Duration(size)*e.PerUnit.D())
 	}
 	return total
 }

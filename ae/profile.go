@@ -58,6 +58,9 @@ type Experiment struct {
 	// RepDuration is a repetition's fixed length when it does not depend on
 	// pods (a trace replay's length), for the cost model.
 	RepDuration Duration `json:"repDuration,omitempty"`
+	// PerUnit is the cost model's extra time per unit of size and
+	// repetition (scale-funcs: preparing and deleting one Deployment).
+	PerUnit Duration `json:"perUnit,omitempty"`
 	// Params are experiment-specific settings passed to its runner as-is.
 	Params map[string]string `json:"params,omitempty"`
 }
@@ -227,8 +230,8 @@ func (p *Profile) Validate() error {
 		if k, _ := KindOf(e.Name); k.ClusterPerSize && e.Nodes != 0 {
 			bad("%s: nodes: %s sizes are node counts; do not set nodes", where, e.Name)
 		}
-		if e.RepDuration < 0 {
-			bad("%s: repDuration %s: must not be negative", where, e.RepDuration.D())
+		if e.RepDuration < 0 || e.PerUnit < 0 {
+			bad("%s: repDuration %s and perUnit %s must not be negative", where, e.RepDuration.D(), e.PerUnit.D())
 		}
 	}
 	return errors.Join(errs...)

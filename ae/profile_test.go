@@ -47,6 +47,7 @@ func TestParseProfile(t *testing.T) {
 		{"no sizes", edit("sizes: [100]", "sizes: []"), "no sizes"},
 		{"two reps", edit("reps: 3", "reps: 2"), "reps 2: at least 3 measured repetitions"},
 		{"negative warmup", edit("warmup: 1", "warmup: -1"), "warmup -1"},
+		{"negative unit cost", edit("warmup: 1", "warmup: 1\n    perUnit: -1s"), "perUnit -1s must not be negative"},
 		{"bad duration", edit("clusterUp: 10s", "clusterUp: ten"), "time: invalid duration"},
 		{"duration not a string", edit("clusterUp: 10s", "clusterUp: 10"), `want a string such as "90s"`},
 		{"no default pod cost", edit(`"*": 10ms, `, ""), `needs a default entry "*"`},
@@ -139,6 +140,8 @@ func TestEstimate(t *testing.T) {
 		{"a cluster per QPS profile", Experiment{Name: "scale-pods", Sizes: []int{100}, Reps: 3, QPSProfiles: []string{"default", "tuned"}}, "kd", 2 * (11*time.Second + 3*1100*time.Millisecond)},
 		// a cluster per size: 10 s + 20 × 0.1 s, 3 reps × (1 s + 100 pods × 1 ms)
 		{"scale-nodes: a cluster per size, 5 pods per node", Experiment{Name: "scale-nodes", Sizes: []int{20}, Reps: 3}, "kd", 12*time.Second + 3*1100*time.Millisecond},
+		// 4 reps × (1 s + 50 × (10 ms per pod + 90 ms per function))
+		{"cost per unit of size", Experiment{Name: "scale-funcs", Sizes: []int{50}, Reps: 3, Warmup: 1, PerUnit: Duration(90 * time.Millisecond)}, "k8s", 11*time.Second + 4*6*time.Second},
 		{"fixed repetition length", Experiment{Name: "azure-trace", Sizes: []int{500}, Reps: 3, RepDuration: Duration(time.Minute)}, "kn-kd", 11*time.Second + 3*61*time.Second},
 	}
 	for _, tt := range tests {
