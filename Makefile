@@ -41,11 +41,12 @@ k8s:
 	go build -trimpath -ldflags '$(K8S_LDFLAGS)' -o "$$tmp/" $(addprefix k8s.io/kubernetes/cmd/,$(K8S_CMDS)) && \
 	mkdir -p "$(K8S_BIN_DIR)" && for b in $(K8S_CMDS); do mv -f "$$tmp/$$b" "$(K8S_BIN_DIR)/$$b"; done
 
-# The main job on the embedded local cluster: the Fig 9 burst (one Deployment
-# 0 → 100 pods) on vanilla Kubernetes and on Kubedirect, a result table with
-# confidence intervals, figures under results/, then tear-down.
+# The main job: the kick-the-tires artifact evaluation on the embedded local
+# cluster (every figure at small scale, about 30 minutes on 2 cores): the plan
+# with estimates, each experiment × system, figures, report.md/report.html
+# under results/ae-<time>/, tear-down. Re-running with --out resumes.
 run: build
-	bin/kdbench run scale-pods --system k8s,kd --sizes 100 --reps 3 --warmup 1
+	bin/kdbench ae --profile kick-the-tires
 
 vet:
 	go vet ./...

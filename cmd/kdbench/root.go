@@ -20,6 +20,7 @@ func newRootCmd() *cobra.Command {
 		newCloudLabCmd(),
 		newInternalCmd(),
 		newRunCmd(),
+		newAECmd(),
 	)
 	return root
 }

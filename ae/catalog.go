@@ -1,0 +1,51 @@
+package ae
+
+import "slices"
+
+// ExperimentKind is what ae knows about an experiment of the papers,
+// whether or not this build can run it.
+type ExperimentKind struct {
+	Name   string
+	Figure string
+	// SizeUnit says what a size counts.
+	SizeUnit string
+	// PodsPerSize is the number of pods one unit of size brings up
+	// (scale-nodes: burst.PodsPerNode per node), for the cost model.
+	PodsPerSize int
+	// ClusterPerSize says each size needs a cluster of its own (scale-nodes
+	// sizes are node counts).
+	ClusterPerSize bool
+}
+
+// Kinds are the experiments of the Kubedirect paper, in the paper's order.
+// azure-trace and failover are listed before they can be run, so profiles
+// name them and their steps light up when a runner is registered.
+var Kinds = []ExperimentKind{
+	{Name: "scale-pods", Figure: "Fig 9", SizeUnit: "pods", PodsPerSize: 1},
+	{Name: "scale-funcs", Figure: "Fig 10", SizeUnit: "functions", PodsPerSize: 1},
+	{Name: "scale-nodes", Figure: "Fig 11", SizeUnit: "nodes", PodsPerSize: 5, ClusterPerSize: true},
+	{Name: "azure-trace", Figure: "Figs 12–13", SizeUnit: "functions"},
+	{Name: "failover", Figure: "failure recovery", SizeUnit: "pods", PodsPerSize: 1},
+}
+
+// KindOf returns the named experiment.
+func KindOf(name string) (ExperimentKind, bool) {
+	i := slices.IndexFunc(Kinds, func(k ExperimentKind) bool { return k.Name == name })
+	if i < 0 {
+		return ExperimentKind{}, false
+	}
+	return Kinds[i], true
+}
+
+// Systems are the systems of the papers: the bursts' k8s, k8s+, kd, kd+;
+// Knative on each (Fig 12); Dirigent and the Dirigent-style front-end on
+// k8s+ and kd+ (Fig 13).
+var Systems = []string{"k8s", "k8s+", "kd", "kd+", "kn-k8s", "kn-kd", "dirigent", "dr-k8s+", "dr-kd+"}
+
+func kindNames() []string {
+	out := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		out[i] = k.Name
+	}
+	return out
+}

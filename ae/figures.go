@@ -1,0 +1,117 @@
+package ae
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/plots"
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+// FiguresDir holds the report's figures under the output directory.
+const FiguresDir = "figures"
+
+// figureFormats are drawn for every figure; the HTML report embeds the PNG.
+var figureFormats = []string{"png", "svg"}
+
+// traceFigures are Figs 12–13: per-function CDFs of two trace metrics for
+// each figure's systems.
+var traceFigures = []struct {
+	name, title string
+	systems     []string
+}{
+	{"fig12", "Fig 12: Knative on K8s vs on Kd", []string{"kn-k8s", "kn-kd"}},
+	{"fig13", "Fig 13: Dirigent vs Dirigent-style front-end on K8s+ and Kd+", []string{"dirigent", "dr-k8s+", "dr-kd+"}},
+}
+
+// DrawFigures draws every figure the evidence supports into out/figures and
+// returns their names (file names without extension), sorted. What cannot
+// be drawn is returned as warnings, not errors: a figure less is no reason
+// to lose the report.
+func DrawFigures(ev *Evidence, out string) ([]string, []string) {
+	dir := filepath.Join(out, FiguresDir)
+	var names, warnings []string
+	byExp := map[string][]*results.Run{}
+	var exps []string
+	for _, r := range ev.Runs {
+		e := r.Manifest().Experiment
+		if _, ok := byExp[e]; !ok {
+			exps = append(exps, e)
+		}
+		byExp[e] = append(byExp[e], r)
+	}
+	slices.Sort(exps)
+	for _, e := range exps {
+		paths, err := plots.Render(byExp[e], plots.Options{OutDir: dir, Formats: figureFormats, Stat: "p90"})
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("figures of %s: %v", e, err))
+		}
+		for _, p := range paths {
+			if strings.HasSuffix(p, ".png") {
+				names = append(names, strings.TrimSuffix(filepath.Base(p), ".png"))
+			}
+		}
+	}
+	for _, f := range traceFigures {
+		for _, m := range []struct {
+			suffix, xlabel string
+			metric         func([]trace.Record, int) trace.PerFunction
+		}{
+			{"scheduling-latency", "per-function scheduling latency (ms)", trace.SchedulingLatency},
+			{"slowdown", "per-function slowdown", trace.Slowdown},
+		} {
+			var samples []plots.Sample
+			for _, sys := range f.systems {
+				recs, ok := ev.Traces[sys]
+				if !ok {
+					continue
+				}
+				var vals []float64
+				for _, v := range m.metric(recs, ev.TraceWarmupMinutes).Values() {
+					if v > 0 { // the axis is logarithmic
+						vals = append(vals, v)
+					}
+				}
+				if len(vals) > 0 {
+					samples = append(samples, plots.Sample{Name: sys, Values: vals})
+				}
+			}
+			if len(samples) == 0 {
+				continue
+			}
+			name := f.name + "-" + m.suffix
+			p, err := plots.CDF(f.title, m.xlabel, samples, true)
+			if err == nil {
+				_, err = plots.Save(p, dir, name, figureFormats, 0, 0)
+			}
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("figure %s: %v", name, err))
+				continue
+			}
+			names = append(names, name)
+		}
+	}
+	slices.SortFunc(names, compareFigures)
+	return names, warnings
+}
+
+// compareFigures orders figure names as the paper numbers them: fig9
+// before fig10, then by name.
+func compareFigures(a, b string) int {
+	num := func(s string) int {
+		n := 0
+		rest, ok := strings.CutPrefix(s, "fig")
+		for ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+			n, rest = 10*n+int(rest[0]-'0'), rest[1:]
+		}
+		if n == 0 {
+			return 1 << 30
+		}
+		return n
+	}
+	return cmp.Or(cmp.Compare(num(a), num(b)), strings.Compare(a, b))
+}
