@@ -18,8 +18,8 @@ type ExperimentKind struct {
 }
 
 // Kinds are the experiments of the Kubedirect paper, in the paper's order.
-// azure-trace and failover are listed before they can be run, so profiles
-// name them and their steps light up when a runner is registered.
+// A profile may name any of them; a build without its runner reports its
+// steps as not run.
 var Kinds = []ExperimentKind{
 	{Name: "scale-pods", Figure: "Fig 9", SizeUnit: "pods", PodsPerSize: 1},
 	{Name: "scale-funcs", Figure: "Fig 10", SizeUnit: "functions", PodsPerSize: 1},

@@ -10,5 +10,7 @@
 // the paper's claims (Claims) beside what was measured, with a verdict.
 //
 // The package itself needs no cluster: runners for real experiments live in
-// subpackages (ae/burststep) and are registered by the command line.
+// subpackages (ae/burststep for Figs 9–11, ae/tracestep for Figs 12–13,
+// ae/failoverstep for failure recovery) and are registered by the command
+// line.
 package ae

@@ -155,8 +155,11 @@ func traceSystem(path string) string {
 	}
 	base := strings.TrimSuffix(filepath.Base(path), ".csv")
 	base, _, _ = strings.Cut(base, "_duration_")
-	if slices.Contains(Systems, base) {
-		return base
+	// The replay spells "+" as "plus" in file names (dr-kdplus).
+	for _, s := range Systems {
+		if base == s || base == strings.ReplaceAll(s, "+", "plus") {
+			return s
+		}
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/plots"
+	"github.com/kdbench/kdbench/workloads/failover"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
@@ -46,6 +47,9 @@ func DrawFigures(ev *Evidence, out string) ([]string, []string) {
 	}
 	slices.Sort(exps)
 	for _, e := range exps {
+		if e == failover.Experiment {
+			continue // its figures come from recovery.csv, below
+		}
 		paths, err := plots.Render(byExp[e], plots.Options{OutDir: dir, Formats: figureFormats, Stat: "p90"})
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("figures of %s: %v", e, err))
@@ -56,6 +60,8 @@ func DrawFigures(ev *Evidence, out string) ([]string, []string) {
 			}
 		}
 	}
+	rec, warn := drawRecovery(ev, dir)
+	names, warnings = append(names, rec...), append(warnings, warn...)
 	for _, f := range traceFigures {
 		for _, m := range []struct {
 			suffix, xlabel string
@@ -96,6 +102,31 @@ func DrawFigures(ev *Evidence, out string) ([]string, []string) {
 		}
 	}
 	slices.SortFunc(names, compareFigures)
+	return names, warnings
+}
+
+// drawRecovery draws the failover panels, one per target, from every
+// failover run's recovery.csv.
+func drawRecovery(ev *Evidence, dir string) (names, warnings []string) {
+	bySys, warnings := ev.failoverRows()
+	var rows []failover.Row
+	for _, sys := range Systems {
+		rows = append(rows, bySys[sys]...)
+	}
+	if len(rows) == 0 {
+		return nil, warnings
+	}
+	figs, err := plots.RecoveryFigures(failover.Panels(rows))
+	if err != nil {
+		warnings = append(warnings, fmt.Sprintf("failover figures: %v", err))
+	}
+	for _, f := range figs {
+		if _, err := plots.Save(f.Plot, dir, f.Name, figureFormats, 0, 0); err != nil {
+			warnings = append(warnings, fmt.Sprintf("figure %s: %v", f.Name, err))
+			continue
+		}
+		names = append(names, f.Name)
+	}
 	return names, warnings
 }
 

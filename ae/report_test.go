@@ -13,6 +13,7 @@ import (
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/results/resultstest"
 	"github.com/kdbench/kdbench/internal/stats"
+	"github.com/kdbench/kdbench/workloads/failover"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata")
@@ -30,15 +31,20 @@ var sandboxDelay = map[string]string{"k8s": "0s", "kd": "0s", "k8s+": "200ms", "
 
 // writeBurstRun writes a scale-pods run of one system under root, with
 // repetitions a little apart so that intervals have width.
+var (
+	fixtureBuild   = results.Build{Version: "v0.1.0-test", Revision: "fixture"}
+	fixtureMachine = results.MachineFacts{Hostname: "fixture", CPUs: 2, MemoryBytes: 24 << 30, OS: "Ubuntu 24.04", Kernel: "6.8.0", Arch: "amd64", GoVersion: "go1.25.0"}
+)
+
 func writeBurstRun(t *testing.T, root, system string, start time.Time) *results.Run {
 	t.Helper()
 	r, err := resultstest.WriteRun(root, results.Manifest{
 		Experiment: "scale-pods", SizeUnit: "pods", Systems: []string{system}, Sizes: []int{20, 40},
 		QPSProfiles: []string{"default"}, Reps: 3, WarmupReps: 1, Start: start,
-		Kdbench: results.Build{Version: "v0.1.0-test", Revision: "fixture"},
+		Kdbench: fixtureBuild,
 		Clusters: []results.ClusterFacts{{Provider: "local", Nodes: 80, QPSProfile: "default", SandboxDelay: sandboxDelay[system],
 			Components: map[string]string{"kube-apiserver": "v1.32.13", "etcd": "3.5.16"}}},
-		Machine: results.MachineFacts{Hostname: "fixture", CPUs: 2, MemoryBytes: 24 << 30, OS: "Ubuntu 24.04", Kernel: "6.8.0", Arch: "amd64", GoVersion: "go1.25.0"},
+		Machine: fixtureMachine,
 	}, func(id results.RepID) float64 { return slowness[id.System] * (1 + 0.03*float64(id.Rep)) })
 	require.NoError(t, err)
 	return r
@@ -57,7 +63,7 @@ cost: {clusterUp: 10s, perRep: 2s, perPod: {"*": 10ms, kd: 2ms, kd+: 2ms}}
 experiments:
   - {name: scale-pods, systems: [k8s, k8s+, kd, kd+], sizes: [20, 40], reps: 3, warmup: 1}
   - {name: azure-trace, systems: [kn-k8s, kn-kd, dirigent, dr-k8s+, dr-kd+], sizes: [6], reps: 3, repDuration: 1m}
-  - {name: failover, systems: [kd+], sizes: [20], reps: 3}
+  - {name: failover, systems: [kd+, k8s+], sizes: [20, 40], reps: 3}
 `
 
 // aeFixture is an ae output directory as the pipeline leaves it: burst
@@ -81,8 +87,16 @@ func aeFixture(t *testing.T) string {
 		case "azure-trace":
 			copyDir(t, filepath.Join("testdata", "trace", s.System), root)
 			ss.ResultsDir = StepDir(s)
-		default:
-			ss = &StepState{Status: StatusNotRun, Estimate: ss.Estimate, Error: "experiment failover is not available in this build"}
+		case "failover":
+			if s.System == "k8s+" {
+				ss = &StepState{Status: StatusNotRun, Estimate: ss.Estimate, Error: "system k8s+ is not built into this kdbench"}
+				break
+			}
+			r := writeFailoverRun(t, root, s.System,
+				recoveryCase{size: 20, kind: failover.None, ms: 400}, recoveryCase{size: 20, target: failover.ReplicaSet, kind: failover.Crash, ms: 700},
+				recoveryCase{size: 40, kind: failover.None, ms: 500}, recoveryCase{size: 40, target: failover.ReplicaSet, kind: failover.Crash, ms: 900})
+			ss.ResultsDir, err = filepath.Rel(out, r.Dir)
+			require.NoError(t, err)
 		}
 		st.Steps[s.ID] = ss
 	}
@@ -120,7 +134,7 @@ func TestReportFromAEDirectory(t *testing.T) {
 		"breakdown-message-passing":   NotReproduced,
 		"knative-scheduling-latency":  Reproduced,
 		"dirigent-parity":             Reproduced,
-		"failure-recovery":            NotRun,
+		"failure-recovery":            Reproduced,
 	}, verdicts)
 
 	md, err := os.ReadFile(filepath.Join(out, ReportMarkdown))
@@ -134,6 +148,7 @@ func TestReportFromAEDirectory(t *testing.T) {
 	}
 	require.Equal(t, len(rep.Figures), strings.Count(string(html), `src="data:image/png;base64,`), "every figure embedded")
 	require.Contains(t, rep.Figures, "fig9-scale-pods")
+	require.Contains(t, rep.Figures, "failover-replicaset")
 	require.Contains(t, rep.Figures, "fig12-scheduling-latency")
 	require.Contains(t, rep.Figures, "fig13-slowdown")
 	for _, f := range rep.Figures {
@@ -181,6 +196,7 @@ func TestTraceSystem(t *testing.T) {
 	for path, want := range map[string]string{
 		"x/kn-kd/exp_duration_30.csv": "kn-kd",
 		"x/dr-kd+_duration_30.csv":    "dr-kd+",
+		"x/dr-kdplus_duration_30.csv": "dr-kd+",
 		"x/dirigent.csv":              "dirigent",
 		"x/run1/exp_duration_30.csv":  "",
 		"x/kn-kdd_duration_30.csv":    "",

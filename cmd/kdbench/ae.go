@@ -11,8 +11,12 @@ import (
 
 	"github.com/kdbench/kdbench/ae"
 	"github.com/kdbench/kdbench/ae/burststep"
+	"github.com/kdbench/kdbench/ae/failoverstep"
+	"github.com/kdbench/kdbench/ae/tracestep"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/workloads/failover"
+	"github.com/kdbench/kdbench/workloads/replay"
 )
 
 func newAECmd() *cobra.Command {
@@ -22,6 +26,7 @@ func newAECmd() *cobra.Command {
 		restart, dryRun           bool
 		base                      = clusters.Spec{Name: "kdbench-ae"}
 		settle, repTimeout        time.Duration
+		hold, caseTimeout         time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "ae",
@@ -69,6 +74,8 @@ without a cluster.`,
 				return err
 			}
 			burststep.Register(reg, runner)
+			reg[replay.ExperimentName] = &tracestep.Runner{Provider: runner.Provider, Base: base, Log: stderr}
+			reg[failover.Experiment] = &failoverstep.Runner{Provider: runner.Provider, Base: base, Hold: hold, CaseTimeout: caseTimeout, Log: stderr}
 			fmt.Fprintf(stdout, "profile %s: %s\n", p.Name, p.Description)
 			if _, err := ae.WritePlan(stdout, p, reg); err != nil {
 				return err
@@ -105,6 +112,8 @@ without a cluster.`,
 	f.StringVar(&base.Name, "cluster-name", base.Name, "name of the clusters the steps bring up")
 	f.DurationVar(&settle, "settle", 2*time.Second, "quiet time between preparing a burst and starting it")
 	f.DurationVar(&repTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
+	f.DurationVar(&hold, "hold", 2*time.Second, "failover: how long a cut or a stall lasts")
+	f.DurationVar(&caseTimeout, "case-timeout", 5*time.Minute, "failover: limit of each wait in a case (convergence, scale to zero)")
 	return cmd
 }
 

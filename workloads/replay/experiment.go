@@ -43,6 +43,9 @@ type Experiment struct {
 	// the metrics.
 	Minutes, WarmupMinutes int
 	Seed                   int64
+	// Granularity is how long a trace column lasts (default a minute; a
+	// second replays a clip 60× faster, for small-scale runs).
+	Granularity trace.Granularity
 	// ResultsRoot receives the run directory <ResultsRoot>/<time>-azure-trace.
 	ResultsRoot string
 	ClientQPS   float32
@@ -75,6 +78,9 @@ func (e Experiment) Schedule() (*trace.Schedule, error) {
 	}
 	opts := trace.DefaultOptions()
 	opts.Minutes, opts.Seed = e.Minutes, e.Seed
+	if e.Granularity != "" {
+		opts.Granularity = e.Granularity
+	}
 	return trace.Generate(tr, opts)
 }
 
