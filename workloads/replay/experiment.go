@@ -198,8 +198,13 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 			err = errors.Join(err, fmt.Errorf("tearing down: %w", terr))
 		}
 	}()
+	var components ComponentRSS
+	if p, ok := e.Provider.(componentRSSer); ok {
+		components = func() (map[string]uint64, error) { return p.RSSBytes(env.Cluster.Name) }
+	}
 	return RunTrial(ctx, Trial{
 		System: s, Env: env, Schedule: sched, WarmupMinutes: e.WarmupMinutes,
+		Memory:    ProcessMemory(components),
 		Namespace: "kd-trace-" + strings.ToLower(fileSafe(s.Name())), Dir: dir, Log: e.Log,
 		Start: func(ctx context.Context, ns string, fns []string) (FrontEnd, error) {
 			return s.StartFrontEnd(ctx, env, ns, fns)
@@ -207,11 +212,17 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 	})
 }
 
+// componentRSSer is a provider that knows its components' processes
+// (clusters/local).
+type componentRSSer interface {
+	RSSBytes(cluster string) (map[string]uint64, error)
+}
+
 // WriteTable prints each system's per-function metrics and, for each pair
 // FAST/BASE in pairs that both ran, the ratio of their median and p99
 // per-function scheduling latency.
 func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
-	fmt.Fprintf(w, "%-10s %9s %9s %7s  %s\n", "system", "issued", "completed", "failed", "per-function scheduling latency ms p50/p99, slowdown p50/p99")
+	fmt.Fprintf(w, "%-10s %9s %9s %7s  %s\n", "system", "issued", "completed", "failed", "per-function scheduling latency ms p50/p99, slowdown p50/p99; harness peak RSS MiB, growth MiB/min")
 	by := map[string]Summary{}
 	for _, s := range sums {
 		by[s.System] = s
@@ -219,8 +230,12 @@ func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
 		for _, n := range s.Failed {
 			failed += n
 		}
-		fmt.Fprintf(w, "%-10s %9d %9d %7d  %.1f/%.1f, %.2f/%.2f\n", s.System, s.Issued, s.Completed, failed,
-			s.SchedulingLatencyMs.P50, s.SchedulingLatencyMs.P99, s.Slowdown.P50, s.Slowdown.P99)
+		mem := "-"
+		if m := s.Memory; m != nil {
+			mem = fmt.Sprintf("%.0f, %+.2f", float64(m.PeakRSSBytes)/mib, m.RSSGrowthBytesPerMinute/mib)
+		}
+		fmt.Fprintf(w, "%-10s %9d %9d %7d  %.1f/%.1f, %.2f/%.2f; %s\n", s.System, s.Issued, s.Completed, failed,
+			s.SchedulingLatencyMs.P50, s.SchedulingLatencyMs.P99, s.Slowdown.P50, s.Slowdown.P99, mem)
 	}
 	for _, p := range pairs {
 		fast, okF := by[p[0]]

@@ -26,6 +26,8 @@ type Summary struct {
 	// ResultCSV is the loader-format per-invocation file, relative to the
 	// summary's directory.
 	ResultCSV string `json:"resultCSV"`
+	// Memory is the harness's memory during the replay, if sampled.
+	Memory *MemorySummary `json:"memory,omitempty"`
 }
 
 // Distribution summarises per-function values and what was left out.
@@ -51,13 +53,13 @@ func distribution(p trace.PerFunction) Distribution {
 	return d
 }
 
-// Summarise computes a trial's summary from its records.
-func Summarise(system string, acc Accounting, records []trace.Record, functions, minutes, warmup int) Summary {
+// Summarise computes a trial's summary from its accumulated records.
+func Summarise(system string, acc Accounting, records *trace.Accumulator, functions, minutes, warmup int) Summary {
 	return Summary{
 		System: system, Functions: functions, Minutes: minutes, WarmupMinutes: warmup,
 		Issued: acc.Issued, Completed: acc.Completed, Failed: acc.Failed,
-		SchedulingLatencyMs: distribution(trace.SchedulingLatency(records, warmup)),
-		Slowdown:            distribution(trace.Slowdown(records, warmup)),
+		SchedulingLatencyMs: distribution(records.SchedulingLatency()),
+		Slowdown:            distribution(records.Slowdown()),
 	}
 }
 

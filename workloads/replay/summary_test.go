@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kdbench/kdbench/workloads/trace"
 )
@@ -28,8 +29,20 @@ func TestSummaryGolden(t *testing.T) {
 		rec("fn2-cc", "min1.inv0", 500_000, 400_000, false), // singleton
 	}
 	acc := Accounting{Issued: 7, Completed: 6, Failed: map[string]int{"dispatch-timeout": 1}}
-	sum := Summarise("kn-kd", acc, records, 3, 3, 1)
+	metrics := trace.NewAccumulator(1)
+	for i := range records {
+		metrics.Add(&records[i])
+	}
+	sum := Summarise("kn-kd", acc, metrics, 3, 3, 1)
 	sum.ResultCSV = "kn-kd_duration_3.csv"
+	t0 := time.Unix(1_700_000_000, 0)
+	mem := SummariseMemory([]MemorySample{
+		{At: t0, RSS: 100 * mib, Heap: 40 * mib, Components: map[string]uint64{"kube-apiserver": 300 * mib}},
+		{At: t0.Add(time.Minute), RSS: 120 * mib, Heap: 60 * mib, Components: map[string]uint64{"kube-apiserver": 310 * mib}},
+		{At: t0.Add(3 * time.Minute), RSS: 130 * mib, Heap: 50 * mib, Components: map[string]uint64{"kube-apiserver": 305 * mib}},
+	}, t0.Add(time.Minute))
+	mem.IntervalSeconds = 5
+	sum.Memory = &mem
 	got := filepath.Join(t.TempDir(), "summary.json")
 	if err := WriteJSON(got, sum); err != nil {
 		t.Fatal(err)

@@ -44,6 +44,10 @@ type Trial struct {
 	Dir   string
 	Log   io.Writer
 	Clock clock.Clock // nil: the wall clock
+	// Memory, if set, is read every MemoryInterval (default 5 s) during the
+	// replay and summarised in Summary.Memory.
+	Memory         MemoryReader
+	MemoryInterval time.Duration
 }
 
 // RunTrial deploys the schedule's functions at zero replicas, starts the
@@ -84,28 +88,49 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	if err != nil {
 		return sum, err
 	}
-	var records []trace.Record
+	// Records stream to the CSV and into per-function sums; none is held.
+	metrics := trace.NewAccumulator(t.WarmupMinutes)
 	logged := 0 // failures whose cause is logged; the CSV has no column for it
 	fmt.Fprintf(t.Log, "%s: replaying %d invocations of %d functions over %d minutes\n", t.System.Name(), t.Schedule.Len(), len(fns), minutes)
+	var sampler *MemorySampler
+	measuredFrom := time.Now().Add(time.Duration(t.WarmupMinutes) * time.Minute)
+	if t.Memory != nil {
+		sampler = &MemorySampler{Read: t.Memory, Interval: t.MemoryInterval, Clock: t.Clock}
+		if sampler.Interval <= 0 {
+			sampler.Interval = 5 * time.Second
+		}
+		if t.Clock != nil {
+			measuredFrom = t.Clock.Now().Add(time.Duration(t.WarmupMinutes) * time.Minute)
+		}
+		sampler.Start()
+	}
 	acc, runErr := Run(ctx, fe, Config{Schedule: t.Schedule, Functions: fns, WarmupMinutes: t.WarmupMinutes, Clock: t.Clock,
 		Record: func(r gateway.Result) error {
 			if r.Reason != "" && r.Reason != gateway.ReasonCanceled && logged < 10 {
 				logged++
 				fmt.Fprintf(t.Log, "%s: failed (%s): %v\n", t.System.Name(), r.Reason, r.Err)
 			}
-			records = append(records, r.Record)
+			metrics.Add(&r.Record)
 			return out.Write(&r.Record)
 		},
 		Progress: func(n int) {
 			fmt.Fprintf(t.Log, "%s: %d/%d invocations finished\n", t.System.Name(), n, t.Schedule.Len())
 		},
 	})
+	var mem *MemorySummary
+	if sampler != nil {
+		m := sampler.Stop(measuredFrom)
+		mem = &m
+	}
 	if cerr := out.Close(); cerr != nil {
 		return sum, errors.Join(runErr, fmt.Errorf("writing %s: %w", csvName, cerr))
 	}
 	fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), acc)
-	sum = Summarise(t.System.Name(), acc, records, len(fns), minutes, t.WarmupMinutes)
-	sum.ResultCSV = csvName
+	sum = Summarise(t.System.Name(), acc, metrics, len(fns), minutes, t.WarmupMinutes)
+	sum.ResultCSV, sum.Memory = csvName, mem
+	if mem != nil {
+		fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), mem)
+	}
 	if werr := WriteJSON(filepath.Join(t.Dir, fileSafe(t.System.Name())+"_summary.json"), sum); werr != nil {
 		return sum, errors.Join(runErr, werr)
 	}

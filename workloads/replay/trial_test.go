@@ -54,6 +54,7 @@ func TestRunTrialWritesResultsAndSummary(t *testing.T) {
 	sum, err := RunTrial(context.Background(), Trial{
 		System: sys, Env: baselines.Env{Client: cs}, Schedule: s, WarmupMinutes: 1, Namespace: "ns",
 		Dir: dir, Log: io.Discard, Clock: clk,
+		Memory: func() (MemorySample, error) { return MemorySample{RSS: 64 << 20, Heap: 8 << 20}, nil },
 		Start: func(_ context.Context, ns string, names []string) (FrontEnd, error) {
 			started = names
 			return fe, nil
@@ -85,6 +86,9 @@ func TestRunTrialWritesResultsAndSummary(t *testing.T) {
 	var back Summary
 	if err := json.Unmarshal(b, &back); err != nil || back.Issued != sum.Issued || back.SchedulingLatencyMs.Warmup == 0 {
 		t.Errorf("summary file %s: %v", b, err)
+	}
+	if m := back.Memory; m == nil || m.Samples < 2 || m.PeakRSSBytes != 64<<20 || m.PeakHeapBytes != 8<<20 || m.RSSGrowthBytesPerMinute != 0 {
+		t.Errorf("memory summary %+v", m)
 	}
 	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "ns", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace left behind: %v", err)

@@ -127,8 +127,12 @@ func aggregate(groups map[string][]float64, f func([]float64) float64) ([]Functi
 		}
 		out = append(out, FunctionValue{Function: k, Value: f(v), Invocations: len(v)})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
+	sortByFunction(out)
 	return out, singletons
+}
+
+func sortByFunction(v []FunctionValue) {
+	sort.Slice(v, func(i, j int) bool { return v[i].Function < v[j].Function })
 }
 
 func mean(v []float64) float64 {
