@@ -85,6 +85,7 @@ func Start(ctx context.Context, o Options) (*FrontEnd, error) {
 	dial := remoteSandbox
 	if o.InProcessSandboxes {
 		f.pool = sandbox.NewPool()
+		f.pool.AnyPort = true // this process alone dials them: see Pool.AnyPort
 		dial = f.localSandbox
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -164,11 +165,11 @@ func (f *FrontEnd) localSandbox(p *corev1.Pod) (gateway.Instance, error) {
 	if err := f.pool.Start(p.Namespace, p.Name, ip); err != nil {
 		return nil, err
 	}
-	in, err := sandbox.NewInstance(p.Name, ip, nil, false)
-	if err != nil {
-		f.pool.Stop(p.Namespace, p.Name)
-		return nil, err
+	addr, ok := f.pool.Addr(p.Namespace, p.Name)
+	if !ok {
+		return nil, fmt.Errorf("sandbox of pod %s/%s stopped as it started", p.Namespace, p.Name)
 	}
+	in := sandbox.NewInstanceAt(p.Name, addr, nil, false)
 	return &ownedSandbox{Instance: in, stop: func() { f.pool.Stop(p.Namespace, p.Name) }}, nil
 }
 

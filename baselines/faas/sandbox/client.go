@@ -31,10 +31,16 @@ func NewInstance(pod string, ip netip.Addr, client *http.Client, spin bool) (*In
 	if err != nil {
 		return nil, err
 	}
+	return NewInstanceAt(pod, addr, client, spin), nil
+}
+
+// NewInstanceAt returns the instance of pod whose sandbox listens at addr
+// (as Pool.Addr reports it).
+func NewInstanceAt(pod string, addr netip.AddrPort, client *http.Client, spin bool) *Instance {
 	if client == nil {
 		client = DefaultClient
 	}
-	return &Instance{pod: pod, url: "http://" + addr.String() + InvokePath, client: client, spin: spin}, nil
+	return &Instance{pod: pod, url: "http://" + addr.String() + InvokePath, client: client, spin: spin}
 }
 
 // DefaultClient keeps connections to every sandbox alive: with

@@ -1,13 +1,23 @@
 package sandbox
 
 import (
+	"errors"
 	"net/netip"
 	"sync"
+	"syscall"
 )
 
 // Pool runs the sandboxes of many pods: the node agent starts one when it is
 // about to mark a pod Ready and stops it when it forgets the pod.
 type Pool struct {
+	// AnyPort lets a sandbox whose well-known port on its loopback address
+	// is taken (by another kdbench process on this machine: a concurrent run
+	// or test) listen on a free port of the same address; Addr tells which.
+	// Only for pools whose callers learn the address from Addr (the
+	// in-process front-end): a node agent's pool stays strict, since
+	// gateways elsewhere compute the address from the pod IP.
+	AnyPort bool
+
 	mu      sync.Mutex
 	servers map[string]*Server // by namespace/name
 }
@@ -27,12 +37,15 @@ func (p *Pool) Start(namespace, name string, ip netip.Addr) error {
 	old := p.servers[key]
 	p.mu.Unlock()
 	if old != nil {
-		if old.Addr() == addr {
+		if old.Addr() == addr || p.AnyPort && old.Addr().Addr() == addr.Addr() {
 			return nil
 		}
 		p.Stop(namespace, name)
 	}
 	s, err := Start(key, addr)
+	if err != nil && p.AnyPort && errors.Is(err, syscall.EADDRINUSE) {
+		s, err = Start(key, netip.AddrPortFrom(addr.Addr(), 0))
+	}
 	if err != nil {
 		return err
 	}
@@ -60,6 +73,17 @@ func (p *Pool) Stop(namespace, name string) {
 	if s != nil {
 		s.Drain(DrainGrace)
 	}
+}
+
+// Addr is where the sandbox of pod namespace/name listens, if it runs.
+func (p *Pool) Addr(namespace, name string) (netip.AddrPort, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.servers[namespace+"/"+name]
+	if s == nil {
+		return netip.AddrPort{}, false
+	}
+	return s.Addr(), true
 }
 
 // Len is the number of running sandboxes.

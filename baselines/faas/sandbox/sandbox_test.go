@@ -121,3 +121,47 @@ func TestStopLetsRunningInvocationsFinish(t *testing.T) {
 		t.Fatalf("call after the address changed hands: %v", err)
 	}
 }
+
+// TestPoolAnyPortSharesAddressesWithOtherProcesses: another process (a
+// concurrent run on this machine) holds a pod's well-known address. A strict
+// pool refuses the pod; an AnyPort pool serves it on a free port of the same
+// loopback address and says where.
+func TestPoolAnyPortSharesAddressesWithOtherProcesses(t *testing.T) {
+	ip := netip.MustParseAddr("10.202.7.9")
+	want, err := Addr(ip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := Start("elsewhere/pod", want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	strict := NewPool()
+	defer strict.Close()
+	if err := strict.Start("ns", "a", ip); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("strict pool on a taken address: %v, want address already in use", err)
+	}
+
+	p := NewPool()
+	p.AnyPort = true
+	defer p.Close()
+	if err := p.Start("ns", "a", ip); err != nil {
+		t.Fatalf("AnyPort pool: %v", err)
+	}
+	got, ok := p.Addr("ns", "a")
+	if !ok || got.Addr() != want.Addr() || got.Port() == want.Port() || got.Port() == 0 {
+		t.Fatalf("Addr = %v, %v; want %s on another, bound port", got, ok, want.Addr())
+	}
+	if err := p.Start("ns", "a", ip); err != nil || p.Len() != 1 {
+		t.Fatalf("restarting a running sandbox: %v, %d running", err, p.Len())
+	}
+	reply, err := NewInstanceAt("a", got, nil, false).Invoke(context.Background(), gateway.Call{ID: "min0.inv0", Runtime: time.Millisecond})
+	if err != nil || reply.Duration < time.Millisecond {
+		t.Fatalf("invoke at %s = %+v, %v", got, reply, err)
+	}
+	if _, ok := p.Addr("ns", "missing"); ok {
+		t.Fatal("Addr of a pod without a sandbox")
+	}
+}

@@ -30,7 +30,9 @@ func Start(pod string, addr netip.AddrPort) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: listen on %s: %w", pod, addr, err)
 	}
-	s := &Server{pod: pod, addr: addr, ln: ln, done: make(chan error, 1)}
+	// The address actually bound: port 0 asks for any free one.
+	addr = ln.Addr().(*net.TCPAddr).AddrPort()
+	s := &Server{pod: pod, addr: netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()), ln: ln, done: make(chan error, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+InvokePath, s.invoke)
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
