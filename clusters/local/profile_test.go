@@ -1,6 +1,8 @@
 package local
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +86,36 @@ func TestValidName(t *testing.T) {
 		err := validName(name)
 		require.Equal(t, ok, err == nil, "%q: %v", name, err)
 	}
+}
+
+// TestWipeKeepsPreviousLogs: a fresh start empties the work dir but keeps
+// the logs of the cluster that ran before as logs.prev (one generation), so
+// a retried start does not erase the logs its failed attempt's error names.
+func TestWipeKeepsPreviousLogs(t *testing.T) {
+	l := layout{root: t.TempDir()}
+	write := func(rel, body string) {
+		p := filepath.Join(l.Root(), rel)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	write("logs/kube-apiserver.log", "attempt 2")
+	write("logs.prev/kube-apiserver.log", "attempt 1")
+	write("etcd/member/wal", "data")
+	write("state.json", "{}")
+	write("lock", "")
+
+	require.NoError(t, wipe(l))
+	got, err := os.ReadFile(filepath.Join(l.PrevLogs(), "kube-apiserver.log"))
+	require.NoError(t, err)
+	require.Equal(t, "attempt 2", string(got), "the latest logs become logs.prev")
+	for _, gone := range []string{l.Logs(), l.EtcdData(), l.State()} {
+		_, err := os.Stat(gone)
+		require.True(t, os.IsNotExist(err), "%s survived the wipe", gone)
+	}
+	_, err = os.Stat(l.Lock())
+	require.NoError(t, err, "the lock stays")
+
+	require.NoError(t, wipe(l), "a wipe without logs keeps logs.prev")
+	_, err = os.Stat(filepath.Join(l.PrevLogs(), "kube-apiserver.log"))
+	require.NoError(t, err)
 }

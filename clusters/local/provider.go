@@ -450,13 +450,26 @@ func tlsConfig(cfg *rest.Config) (*tls.Config, error) {
 	return rest.TLSConfigFor(cfg)
 }
 
+// wipe empties the work dir for a fresh start, but keeps the logs of the
+// cluster that ran before under this name as logs.prev: when a start is
+// retried, the failed attempt's logs (which its error names) survive.
 func wipe(l layout) error {
 	entries, err := os.ReadDir(l.Root())
 	if err != nil {
 		return err
 	}
+	prev := l.PrevLogs()
+	if _, err := os.Stat(l.Logs()); err == nil {
+		if err := os.RemoveAll(prev); err != nil {
+			return err
+		}
+		if err := os.Rename(l.Logs(), prev); err != nil {
+			return err
+		}
+	}
 	for _, e := range entries {
-		if e.Name() == filepath.Base(l.Lock()) {
+		switch e.Name() {
+		case filepath.Base(l.Lock()), filepath.Base(l.Logs()), filepath.Base(prev):
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(l.Root(), e.Name())); err != nil {

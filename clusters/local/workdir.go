@@ -15,6 +15,7 @@ type layout struct{ root string }
 func (l layout) Root() string       { return l.root }
 func (l layout) PKI() string        { return filepath.Join(l.root, "pki") }
 func (l layout) Logs() string       { return filepath.Join(l.root, "logs") }
+func (l layout) PrevLogs() string   { return filepath.Join(l.root, "logs.prev") }
 func (l layout) EtcdData() string   { return filepath.Join(l.root, "etcd") }
 func (l layout) Kubeconfig() string { return filepath.Join(l.root, "kubeconfig") }
 func (l layout) State() string      { return filepath.Join(l.root, "state.json") }

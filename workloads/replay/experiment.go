@@ -150,6 +150,12 @@ next:
 
 func (e Experiment) runGroup(ctx context.Context, g specGroup, sched *trace.Schedule, rep *Report) (err error) {
 	c, err := e.Provider.Up(ctx, g.spec)
+	if err != nil && ctx.Err() == nil {
+		// Nothing is measured yet and a failed Up leaves nothing running: a
+		// start that failed on a loaded machine is worth one more try.
+		fmt.Fprintf(e.Log, "cluster for %d nodes did not come up (%v); trying once more\n", g.spec.Nodes, err)
+		c, err = e.Provider.Up(ctx, g.spec)
+	}
 	if err != nil {
 		return fmt.Errorf("cluster for %d nodes, sandbox delay %s: %w", g.spec.Nodes, g.spec.SandboxDelay, err)
 	}
