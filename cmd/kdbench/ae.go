@@ -67,10 +67,7 @@ without a cluster.`,
 			}
 			reg := ae.Registry{}
 			runner := burststep.Runner{Base: base, Settle: settle, RepTimeout: repTimeout, Log: stderr}
-			if provider == local.ProviderName {
-				runner.Provider = local.New(local.Options{Root: home, Attached: true,
-					Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
-			} else if runner.Provider, err = clusters.Get(provider); err != nil {
+			if runner.Provider, err = newRunProvider(cmd, provider, home); err != nil {
 				return err
 			}
 			burststep.Register(reg, runner)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
-	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/workloads/replay"
 )
 
@@ -52,10 +51,7 @@ func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmu
 	if !noPlots {
 		e.Formats = []string{"png", "svg"}
 	}
-	if provider == local.ProviderName {
-		e.Provider = local.New(local.Options{Root: home, Attached: true,
-			Logf: func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", a...) }})
-	} else if e.Provider, err = clusters.Get(provider); err != nil {
+	if e.Provider, err = newRunProvider(cmd, provider, home); err != nil {
 		return err
 	}
 	rep, err := e.Run(cmd.Context())
