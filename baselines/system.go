@@ -62,6 +62,13 @@ type Observable interface {
 	NodeAgent() string
 }
 
+// Processes is implemented by systems that run OS processes of their own
+// next to the cluster's (kd's hops): name → pid of each one alive, so that
+// resource accounting (the trace replay's component RSS) counts them.
+type Processes interface {
+	Processes() map[string]int
+}
+
 // Podless is implemented by systems whose sandboxes are not Kubernetes pods
 // (dirigent): experiments that wait for Ready pods must refuse them.
 type Podless interface {

@@ -362,6 +362,19 @@ func (s *System) PID(name string) int {
 	return 0
 }
 
+// Processes implements baselines.Processes.
+func (s *System) Processes() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, p := range s.procs {
+		if p.alive() {
+			out[p.name] = p.cmd.Process.Pid
+		}
+	}
+	return out
+}
+
 // Teardown stops the processes and restores the KCM's bindings.
 func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()

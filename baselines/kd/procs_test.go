@@ -20,9 +20,15 @@ func TestPID(t *testing.T) {
 	if got := s.PID("kd-nodeagent"); got != 0 {
 		t.Fatalf("PID of a process not started = %d", got)
 	}
+	if got := s.Processes(); len(got) != 1 || got["kd-scheduler"] != p.cmd.Process.Pid {
+		t.Fatalf("Processes() = %v, want only kd-scheduler", got)
+	}
 	p.stop(0)
 	if got := s.PID("kd-scheduler"); got != 0 {
 		t.Fatalf("PID of a stopped process = %d", got)
+	}
+	if got := s.Processes(); len(got) != 0 {
+		t.Fatalf("Processes() after the stop = %v", got)
 	}
 }
 

@@ -36,6 +36,7 @@ type System struct {
 var (
 	_ baselines.DeploymentDecorator = (*System)(nil)
 	_ baselines.Observable          = (*System)(nil)
+	_ baselines.Processes           = (*System)(nil)
 	_ replay.FrontEnder             = (*System)(nil)
 )
 
@@ -46,6 +47,15 @@ func New(name string, inner baselines.System, p Profile) *System {
 
 // Inner is the cluster manager under the front-end.
 func (s *System) Inner() baselines.System { return s.inner }
+
+// Processes are the inner system's own processes (baselines.Processes),
+// none if it runs none.
+func (s *System) Processes() map[string]int {
+	if p, ok := s.inner.(baselines.Processes); ok {
+		return p.Processes()
+	}
+	return nil
+}
 
 // Profile is the front-end's configuration.
 func (s *System) Profile() Profile { return s.profile }

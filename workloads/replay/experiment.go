@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,18 +205,43 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 			err = errors.Join(err, fmt.Errorf("tearing down: %w", terr))
 		}
 	}()
-	var components ComponentRSS
-	if p, ok := e.Provider.(componentRSSer); ok {
-		components = func() (map[string]uint64, error) { return p.RSSBytes(env.Cluster.Name) }
-	}
 	return RunTrial(ctx, Trial{
 		System: s, Env: env, Schedule: sched, WarmupMinutes: e.WarmupMinutes,
-		Memory:    ProcessMemory(components),
+		Memory:    ProcessMemory(e.components(env, s)),
 		Namespace: "kd-trace-" + strings.ToLower(fileSafe(s.Name())), Dir: dir, Log: e.Log,
 		Start: func(ctx context.Context, ns string, fns []string) (FrontEnd, error) {
 			return s.StartFrontEnd(ctx, env, ns, fns)
 		},
 	})
+}
+
+// components reads the resident set of the cluster's components (a
+// provider that knows them) and of the system's own processes (kd's hops),
+// nil if neither is known.
+func (e Experiment) components(env baselines.Env, s baselines.System) ComponentRSS {
+	p, cluster := e.Provider.(componentRSSer)
+	own, system := s.(baselines.Processes)
+	if !cluster && !system {
+		return nil
+	}
+	return func() (map[string]uint64, error) {
+		out := map[string]uint64{}
+		if cluster {
+			m, err := p.RSSBytes(env.Cluster.Name)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(out, m)
+		}
+		if system {
+			for name, pid := range own.Processes() {
+				if rss, err := pidRSS(pid); err == nil { // exited meanwhile: not counted
+					out[name] = rss
+				}
+			}
+		}
+		return out, nil
+	}
 }
 
 // componentRSSer is a provider that knows its components' processes

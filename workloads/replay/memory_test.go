@@ -3,12 +3,18 @@ package replay
 import (
 	"context"
 	"errors"
+	"maps"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
 )
 
 func TestSummariseMemory(t *testing.T) {
@@ -146,5 +152,52 @@ func TestParseVmRSS(t *testing.T) {
 		if got != c.want || (err != nil) != c.wantErr {
 			t.Errorf("%q: got %d, %v; want %d, error %v", c.in, got, err, c.want, c.wantErr)
 		}
+	}
+}
+
+// procSystem is a system running one OS process of its own (this test's).
+type procSystem struct{ baselines.System }
+
+func (procSystem) Processes() map[string]int { return map[string]int{"kd-nodeagent": os.Getpid(), "kd-gone": -1} }
+
+type rssProvider struct{ clusters.Provider }
+
+func (rssProvider) RSSBytes(string) (map[string]uint64, error) {
+	return map[string]uint64{"etcd": 7}, nil
+}
+
+func TestComponentsCountSystemProcesses(t *testing.T) {
+	env := baselines.Env{Cluster: &clusters.Cluster{Name: "c"}}
+	for _, c := range []struct {
+		name     string
+		provider clusters.Provider
+		system   baselines.System
+		want     []string
+	}{
+		{"neither", nil, nil, nil},
+		{"cluster only", rssProvider{}, nil, []string{"etcd"}},
+		{"system only", nil, procSystem{}, []string{"kd-nodeagent"}},
+		{"both", rssProvider{}, procSystem{}, []string{"etcd", "kd-nodeagent"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			read := Experiment{Provider: c.provider}.components(env, c.system)
+			if c.want == nil {
+				if read != nil {
+					t.Fatal("a reader with nothing to read")
+				}
+				return
+			}
+			got, err := read()
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := slices.Sorted(maps.Keys(got))
+			if !slices.Equal(names, c.want) {
+				t.Fatalf("components %v, want %v (a process that is gone is left out)", names, c.want)
+			}
+			if v, ok := got["kd-nodeagent"]; ok && v < 1<<20 {
+				t.Errorf("kd-nodeagent RSS %d bytes: not this process's", v)
+			}
+		})
 	}
 }

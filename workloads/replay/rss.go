@@ -10,8 +10,11 @@ import (
 )
 
 // selfRSS is this process's VmRSS from /proc/self/status (Linux), in bytes.
-func selfRSS() (uint64, error) {
-	f, err := os.Open("/proc/self/status")
+func selfRSS() (uint64, error) { return pidRSS(os.Getpid()) }
+
+// pidRSS is process pid's VmRSS, in bytes.
+func pidRSS(pid int) (uint64, error) {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0, err
 	}
