@@ -66,9 +66,15 @@ type MemorySampler struct {
 	Read     MemoryReader
 	Interval time.Duration
 	Clock    clock.Clock // nil: the wall clock
+	// OnPeak, if set, is called (from the sampling goroutine) with each
+	// sample whose Go heap tops the previous peak by 10% or more, the first
+	// included: the replay writes a heap profile there, so a large heap
+	// comes with what holds it.
+	OnPeak func(MemorySample)
 
-	mu      sync.Mutex
-	samples []MemorySample
+	mu       sync.Mutex
+	samples  []MemorySample
+	peakHeap uint64 // as of the last OnPeak
 	errs    int
 	stop    context.CancelFunc
 	done    chan struct{}
@@ -112,14 +118,22 @@ func (m *MemorySampler) sample() {
 	s, err := m.Read()
 	s.At = m.Clock.Now()
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if err != nil {
 		m.errs++
 		if s.RSS == 0 {
+			m.mu.Unlock()
 			return
 		}
 	}
 	m.samples = append(m.samples, s)
+	peak := m.OnPeak != nil && s.Heap > 0 && (m.peakHeap == 0 || s.Heap >= m.peakHeap+m.peakHeap/10)
+	if peak {
+		m.peakHeap = s.Heap
+	}
+	m.mu.Unlock()
+	if peak {
+		m.OnPeak(s)
+	}
 }
 
 // SummariseMemory summarises samples in time order; the measured window

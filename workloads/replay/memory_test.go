@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -199,5 +200,43 @@ func TestComponentsCountSystemProcesses(t *testing.T) {
 				t.Errorf("kd-nodeagent RSS %d bytes: not this process's", v)
 			}
 		})
+	}
+}
+
+// OnPeak fires for the first heap and for each one 10% above the last it
+// fired for, not for every small rise.
+func TestMemorySamplerOnPeak(t *testing.T) {
+	heaps := []uint64{100, 105, 110, 121, 50, 132, 200}
+	i := 0
+	var fired []uint64
+	m := &MemorySampler{Clock: clocktesting.NewFakeClock(time.Unix(0, 0)),
+		Read: func() (MemorySample, error) {
+			h := heaps[i]
+			i++
+			return MemorySample{RSS: 1, Heap: h}, nil
+		},
+		OnPeak: func(s MemorySample) { fired = append(fired, s.Heap) }}
+	for range heaps {
+		m.sample()
+	}
+	if want := []uint64{100, 110, 121, 200}; !slices.Equal(fired, want) {
+		t.Errorf("OnPeak fired for heaps %v, want %v", fired, want)
+	}
+}
+
+func TestHeapProfilerWritesAProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kn-kd_heap.pprof")
+	var log strings.Builder
+	heapProfiler(path, &log)(MemorySample{})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // pprof's format: gzipped protobuf
+		t.Errorf("not a pprof profile: % x", b[:min(len(b), 8)])
+	}
+	heapProfiler(filepath.Join(path, "not-a-dir", "x"), &log)(MemorySample{})
+	if !strings.Contains(log.String(), "warning: heap profile") {
+		t.Errorf("an unwritable profile is not reported: %q", log.String())
 	}
 }

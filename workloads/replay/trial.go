@@ -95,7 +95,8 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	var sampler *MemorySampler
 	measuredFrom := time.Now().Add(time.Duration(t.WarmupMinutes) * time.Minute)
 	if t.Memory != nil {
-		sampler = &MemorySampler{Read: t.Memory, Interval: t.MemoryInterval, Clock: t.Clock}
+		sampler = &MemorySampler{Read: t.Memory, Interval: t.MemoryInterval, Clock: t.Clock,
+			OnPeak: heapProfiler(filepath.Join(t.Dir, fileSafe(t.System.Name())+"_heap.pprof"), t.Log)}
 		if sampler.Interval <= 0 {
 			sampler.Interval = 5 * time.Second
 		}
