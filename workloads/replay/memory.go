@@ -75,9 +75,9 @@ type MemorySampler struct {
 	mu       sync.Mutex
 	samples  []MemorySample
 	peakHeap uint64 // as of the last OnPeak
-	errs    int
-	stop    context.CancelFunc
-	done    chan struct{}
+	errs     int
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 // Start takes a first sample and then one per interval.

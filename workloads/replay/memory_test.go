@@ -159,7 +159,9 @@ func TestParseVmRSS(t *testing.T) {
 // procSystem is a system running one OS process of its own (this test's).
 type procSystem struct{ baselines.System }
 
-func (procSystem) Processes() map[string]int { return map[string]int{"kd-nodeagent": os.Getpid(), "kd-gone": -1} }
+func (procSystem) Processes() map[string]int {
+	return map[string]int{"kd-nodeagent": os.Getpid(), "kd-gone": -1}
+}
 
 type rssProvider struct{ clusters.Provider }
 
