@@ -192,6 +192,7 @@ func newKDNodeAgentCmd() *cobra.Command {
 			mux := http.NewServeMux()
 			mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, hopGatherer{src}}, promhttp.HandlerOpts{}))
 			mux.Handle("/timings", timings)
+			mux.Handle("/pods", agent.PodsHandler())
 			mux.HandleFunc("/hops", func(w http.ResponseWriter, r *http.Request) {
 				if h := src.Hop(); h != nil {
 					h.Log.ServeHTTP(w, r)
@@ -209,7 +210,7 @@ func newKDNodeAgentCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the agent's identity (it creates pods)")
-	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /timings, /hops and /readyz")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /timings, /pods, /hops and /readyz")
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
 	tlsFlags.add(cmd.Flags())
 	cfg.AddFlags(cmd.Flags())

@@ -49,6 +49,7 @@ func newNodeAgentCmd() *cobra.Command {
 			mux := http.NewServeMux()
 			mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 			mux.Handle("/timings", timings) // per-pod bound/Ready times for the harness's self-checks
+			mux.Handle("/pods", agent.PodsHandler())
 			mux.HandleFunc("/readyz", readyz(agent.Ready(), "registering nodes"))
 			stop, err := serve("nodeagent", metricsAddr, mux)
 			if err != nil {
@@ -63,7 +64,7 @@ func newNodeAgentCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the node agent's identity")
-	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics and /readyz")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /timings, /pods and /readyz")
 	cfg.AddFlags(cmd.Flags())
 	sandboxes.add(cmd.Flags())
 	return cmd

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
 )
 
 // agentPodsMetric is the node agent's count of the pods it tracks.
@@ -64,8 +67,42 @@ func agentLeak(ctx context.Context, base string, limit time.Duration) ([]Violati
 			if last < 0 {
 				return nil, errors.Join(lastErr, fmt.Errorf("no pod count from the node agent at %s within %s", base, limit))
 			}
-			return []Violation{{Leak, fmt.Sprintf("the node agent still tracks %g pods %s after the API server showed none", last, limit)}}, nil
+			msg := fmt.Sprintf("the node agent still tracks %g pods %s after the API server showed none", last, limit)
+			if names := agentPodNames(context.WithoutCancel(ctx), base); len(names) > 0 {
+				msg += ": " + strings.Join(names, ", ")
+			}
+			return []Violation{{Leak, msg}}, nil
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// agentPodNames names (at most 10 of) the pods the node agent at base
+// tracks, from its /pods, with their UID and state: what a leak report
+// needs to be followed up. Best effort: nil if /pods cannot be read.
+func agentPodNames(ctx context.Context, base string) []string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(base, "/")+"/pods", nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var pods []nodeagent.TrackedPod
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&pods) != nil {
+		return nil
+	}
+	var out []string
+	for i, p := range pods {
+		if i == 10 {
+			out = append(out, fmt.Sprintf("and %d more", len(pods)-i))
+			break
+		}
+		out = append(out, fmt.Sprintf("%s/%s (uid %s, %s on %s)", p.Namespace, p.Name, p.UID, p.State, p.Node))
+	}
+	return out
 }

@@ -18,7 +18,12 @@ import (
 func agent(t *testing.T, start, floor int64) string {
 	var n atomic.Int64
 	n.Store(start)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/pods" { // as the agent's PodsHandler
+			fmt.Fprintln(w, `[{"namespace":"ns","name":"fn-a","uid":"u1","node":"kd-node-0","state":"ready"},`+
+				`{"namespace":"ns","name":"fn-b","uid":"u2","node":"kd-node-1","state":"deleted"}]`)
+			return
+		}
 		v := n.Load()
 		if v > floor {
 			n.Add(-1)
@@ -39,6 +44,7 @@ func TestAgentLeak(t *testing.T) {
 	require.Len(t, vs, 1)
 	assert.Equal(t, Leak, vs[0].Kind)
 	assert.Contains(t, vs[0].Detail, "still tracks 2 pods")
+	assert.Contains(t, vs[0].Detail, "ns/fn-a (uid u1, ready on kd-node-0), ns/fn-b (uid u2, deleted on kd-node-1)", "a leak names its pods")
 
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "up 1") }))
 	defer bare.Close()
