@@ -266,6 +266,13 @@ func (a *Agent) Run(ctx context.Context) (err error) {
 		return nil // ctx done
 	}
 	a.life.run(ctx, a.cfg.Workers, &wg)
+	if inf, ok := a.sources[0].(*informerSource); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.housekeeping(ctx, inf.informer.GetStore())
+		}()
+	}
 	close(a.ready)
 
 	select {

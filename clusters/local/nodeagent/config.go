@@ -26,8 +26,12 @@ const (
 	DefaultNodeIPRange      = "172.16.0.0/12"
 	DefaultLeaseDuration    = 40 * time.Second // the kubelet's default
 	DefaultStatusInterval   = 5 * time.Minute  // the kubelet's nodeStatusReportFrequency
-	DefaultQPS              = 1000
-	DefaultBurst            = 2000
+	// DefaultHousekeepingInterval is how often the agent looks for pods it
+	// tracks that the API server no longer has (the kubelet's housekeeping
+	// runs every 2s; only pods missing from the agent's informer cost a read).
+	DefaultHousekeepingInterval = 2 * time.Second
+	DefaultQPS                  = 1000
+	DefaultBurst                = 2000
 	// The pod worker pool is one worker per node, as each kubelet's status manager
 	// writes its pods' statuses on its own, within [MinWorkers, MaxWorkers]: enough
 	// that the agent is not the bottleneck of a burst, few enough for one HTTP/2
@@ -86,6 +90,11 @@ type Config struct {
 	LeaseRenewInterval time.Duration
 	// StatusInterval is how often each node's status heartbeat is posted.
 	StatusInterval time.Duration
+	// HousekeepingInterval is how often the agent forgets the pods it tracks
+	// that are gone from the API server without the agent's pod informer
+	// having told it (a pod handed over by a direct source and deleted before
+	// the informer saw it, or a relist that skipped a create and a delete).
+	HousekeepingInterval time.Duration
 
 	// QPS and Burst are for the agent's client (see RESTConfig): one agent speaks for
 	// every node, so the defaults are high enough not to throttle it.
@@ -141,6 +150,9 @@ func (c *Config) complete() {
 	}
 	if c.StatusInterval == 0 {
 		c.StatusInterval = DefaultStatusInterval
+	}
+	if c.HousekeepingInterval == 0 {
+		c.HousekeepingInterval = DefaultHousekeepingInterval
 	}
 	if c.QPS == 0 {
 		c.QPS = DefaultQPS
@@ -240,6 +252,7 @@ func (c *Config) validate() error {
 		{"LeaseDuration", c.LeaseDuration},
 		{"LeaseRenewInterval", c.LeaseRenewInterval},
 		{"StatusInterval", c.StatusInterval},
+		{"HousekeepingInterval", c.HousekeepingInterval},
 	} {
 		if d.v < 0 {
 			bad(d.name, "%s is negative", d.v)

@@ -27,6 +27,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.LeaseDuration, "lease-duration", c.LeaseDuration, "Duration written into each node Lease.")
 	fs.DurationVar(&c.LeaseRenewInterval, "lease-renew-interval", c.LeaseRenewInterval, "How often each node Lease is renewed; 0 derives it from --lease-duration and --nodes.")
 	fs.DurationVar(&c.StatusInterval, "node-status-interval", c.StatusInterval, "How often each node posts a status heartbeat.")
+	fs.DurationVar(&c.HousekeepingInterval, "housekeeping-interval", c.HousekeepingInterval, "How often the agent forgets pods it tracks that are gone from the API server without its informer telling it.")
 	fs.Float32Var(&c.QPS, "kube-api-qps", c.QPS, "QPS of the agent's API client (shared by all nodes).")
 	fs.IntVar(&c.Burst, "kube-api-burst", c.Burst, "Burst of the agent's API client.")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "Pod status workers; 0 is one per node, at least 32 and at most 128.")

@@ -171,6 +171,18 @@ func (l *lifecycle) PodGone(pod *corev1.Pod) {
 	}
 }
 
+// forget drops the pod key if it is still the incarnation uid, and says
+// whether it did (housekeeping).
+func (l *lifecycle) forget(key types.NamespacedName, uid types.UID) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if st := l.pods[key]; st != nil && st.uid == uid {
+		l.dropLocked(key, st)
+		return true
+	}
+	return false
+}
+
 // nodeGone forgets every pod of a node that was deleted: their IPs go with it.
 func (l *lifecycle) nodeGone(n *simNode) {
 	l.mu.Lock()

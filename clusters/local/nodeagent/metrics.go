@@ -25,6 +25,7 @@ type metrics struct {
 	nodeStatusErrors   prometheus.Counter
 	nodes              prometheus.Gauge
 	pods               prometheus.Gauge
+	orphansForgotten   prometheus.Counter
 	registration       prometheus.Gauge
 	sandboxDelay       prometheus.Gauge
 }
@@ -61,6 +62,7 @@ func newMetrics() *metrics {
 		nodeStatusErrors:   counter("node_status_update_errors_total", "Failed node status heartbeats (each is retried)."),
 		nodes:              gauge("nodes", "Simulated nodes registered and not deleted."),
 		pods:               gauge("pods", "Pods bound to the agent's nodes that it is tracking."),
+		orphansForgotten:   counter("orphan_pods_forgotten_total", "Tracked pods that housekeeping found gone from the API server without the pod informer having reported their deletion."),
 		registration:       gauge("node_registration_duration_seconds", "Time the agent took to register all its nodes and their Leases."),
 		sandboxDelay:       gauge("sandbox_delay_seconds", "The configured delay between a pod being bound and marked Ready."),
 	}
@@ -69,7 +71,7 @@ func newMetrics() *metrics {
 func (m *metrics) register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{
 		m.readyLag, m.statusUpdate, m.podsStarted, m.podsDeleted, m.statusUpdateErrors, m.deleteErrors,
-		m.leaseRenewErrors, m.nodeStatusErrors, m.nodes, m.pods, m.registration, m.sandboxDelay,
+		m.leaseRenewErrors, m.nodeStatusErrors, m.nodes, m.pods, m.orphansForgotten, m.registration, m.sandboxDelay,
 	} {
 		if err := r.Register(c); err != nil {
 			return fmt.Errorf("nodeagent: registering metrics: %w", err)

@@ -4,7 +4,7 @@
 // bound (so every pod is visible there), hands it to the agent's lifecycle,
 // which marks it Running and Ready after the sandbox delay, and reports it
 // Running upstream. Tombstones (downscale, preemption) delete the pod in the
-// API server and are confirmed upstream; a managed pod deleted in the API
+// API server, drop it from the lifecycle and are confirmed upstream; a managed pod deleted in the API
 // server by someone else (namespace deletion, kubectl) is confirmed as
 // terminated too, so the chain forgets it.
 //
@@ -240,6 +240,12 @@ func (s *Source) sync(ctx context.Context, key wire.Key, sink nodeagent.PodSink,
 	case rec.Phase == wire.PhaseTerminating:
 		if err := s.delete(ctx, key); err != nil {
 			return err
+		}
+		// The sandbox is gone with the pod: tell the lifecycle now rather
+		// than through its informer, which never reports a pod deleted
+		// before it listed it (a fast tombstone, a relist).
+		if uid, ok := s.createdUID(key); ok {
+			sink.PodGone(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, UID: uid}})
 		}
 		return s.w.SetTerminated(ctx, key.Namespace, key.Name)
 	case rec.Node == "" || !s.ours(rec.Node):

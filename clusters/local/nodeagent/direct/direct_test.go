@@ -27,7 +27,15 @@ type sink struct {
 }
 
 func (s *sink) PodBound(p *corev1.Pod) { s.mu.Lock(); s.bound[p.Name] = p; s.mu.Unlock() }
-func (s *sink) PodGone(*corev1.Pod)    {}
+
+// PodGone forgets the pod if it is the incarnation bound, as the lifecycle.
+func (s *sink) PodGone(p *corev1.Pod) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.bound[p.Name]; b != nil && b.UID == p.UID {
+		delete(s.bound, p.Name)
+	}
+}
 func (s *sink) get(name string) *corev1.Pod {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -101,6 +109,7 @@ func TestSourceLifecycle(t *testing.T) {
 	}, 10*time.Second, 5*time.Millisecond, "the tombstone is confirmed, so the segment head (here) releases it")
 	_, err = api.CoreV1().Pods("ns").Get(ctx, "fn-abc-1", metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err), "the pod is deleted in the API server: %v", err)
+	require.Nil(t, sk.get("fn-abc-1"), "the lifecycle is told the pod is gone, not left to its informer")
 	_, err = api.CoreV1().Pods("ns").Get(ctx, "other", metav1.GetOptions{})
 	require.True(t, apierrors.IsNotFound(err), "a pod for another agent's node is not created")
 }
