@@ -14,11 +14,22 @@ import (
 	"github.com/kdbench/kdbench/clusters/local/nodeagent"
 )
 
-// agentPodsMetric is the node agent's count of the pods it tracks.
-const agentPodsMetric = "kdbench_nodeagent_pods"
+// agentPodsMetric is the node agent's count of the pods it tracks;
+// agentOrphansMetric counts those its housekeeping found gone from the API
+// server without a delete event (a race the lifecycle's informer missed).
+const (
+	agentPodsMetric    = "kdbench_nodeagent_pods"
+	agentOrphansMetric = "kdbench_nodeagent_orphan_pods_forgotten_total"
+)
 
 // agentPods reads agentPodsMetric from a node agent's /metrics at base.
 func agentPods(ctx context.Context, base string) (float64, error) {
+	return agentMetric(ctx, base, agentPodsMetric)
+}
+
+// agentMetric reads the unlabelled gauge or counter name from a node
+// agent's /metrics at base.
+func agentMetric(ctx context.Context, base, name string) (float64, error) {
 	u := strings.TrimSuffix(base, "/") + "/metrics"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -37,11 +48,33 @@ func agentPods(ctx context.Context, base string) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("node agent metrics %s: %w", u, err)
 	}
-	f := fams[agentPodsMetric]
+	f := fams[name]
 	if f == nil || len(f.GetMetric()) == 0 {
-		return 0, fmt.Errorf("node agent metrics %s: no %s", u, agentPodsMetric)
+		return 0, fmt.Errorf("node agent metrics %s: no %s", u, name)
 	}
-	return f.GetMetric()[0].GetGauge().GetValue(), nil
+	m := f.GetMetric()[0]
+	if c := m.GetCounter(); c != nil {
+		return c.GetValue(), nil
+	}
+	return m.GetGauge().GetValue(), nil
+}
+
+// orphansSince says how many orphans the agent's housekeeping forgot since
+// it read before (a restarted agent counts from zero), "" if none or
+// unknown.
+func orphansSince(ctx context.Context, base string, before float64) string {
+	after, err := agentMetric(ctx, base, agentOrphansMetric)
+	if err != nil {
+		return ""
+	}
+	n := after - before
+	if after < before {
+		n = after
+	}
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("node agent housekeeping forgot %g pods gone from the API server without a delete event", n)
 }
 
 // agentLeak waits up to limit for the node agent at base to track no pod

@@ -51,3 +51,26 @@ func TestAgentLeak(t *testing.T) {
 	_, err = agentLeak(context.Background(), bare.URL, 200*time.Millisecond)
 	assert.ErrorContains(t, err, "no "+agentPodsMetric)
 }
+
+func TestOrphansSince(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "# TYPE %s counter\n%s 5\n", agentOrphansMetric, agentOrphansMetric)
+	}))
+	defer srv.Close()
+	for _, c := range []struct {
+		before float64
+		want   string
+	}{
+		{before: 5, want: ""},
+		{before: 2, want: "forgot 3 pods"},
+		{before: 9, want: "forgot 5 pods"}, // restarted: counts from zero
+	} {
+		got := orphansSince(context.Background(), srv.URL, c.before)
+		if c.want == "" {
+			assert.Empty(t, got, "before %g", c.before)
+		} else {
+			assert.Contains(t, got, c.want, "before %g", c.before)
+		}
+	}
+	assert.Empty(t, orphansSince(context.Background(), "http://127.0.0.1:1", 0), "an agent that cannot be read says nothing")
+}

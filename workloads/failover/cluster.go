@@ -213,6 +213,12 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 	}
 	scale := func(n int) error { return s.sys.Scale(ctx, s.env, ns, function, int32(n)) }
 
+	agentURL := s.nodeAgent()
+	orphans := 0.0 // the agent's count before the case (unknown: 0)
+	if agentURL != "" {
+		orphans, _ = agentMetric(ctx, agentURL, agentOrphansMetric)
+	}
+
 	want := c.Size
 	if err := scale(c.Size); err != nil {
 		return row, err
@@ -269,12 +275,14 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 	}
 	if at, _ := wait(0); at.IsZero() && ctx.Err() == nil {
 		vs = append(vs, chk.Leaked()...)
-	} else if url := s.nodeAgent(); url != "" {
-		leak, lerr := agentLeak(ctx, url, 10*time.Second)
+	} else if agentURL != "" {
+		leak, lerr := agentLeak(ctx, agentURL, 10*time.Second)
 		if lerr != nil {
 			s.env.Logf("warning: %s: cannot tell whether the node agent leaked pods: %v", c, lerr)
 		}
 		vs = append(vs, leak...)
+		// Not a violation (nothing is left), but the race behind it is news.
+		row.Detail = orphansSince(ctx, agentURL, orphans)
 	}
 	row.Violations = append(chk.Violations(), vs...)
 	return row, ctx.Err()

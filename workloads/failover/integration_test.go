@@ -2,7 +2,6 @@ package failover_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -24,14 +23,6 @@ import (
 func TestKdFailoverBurst(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real cluster; skipped with -short")
-	}
-	// Known kd bug, found by this experiment: after some mid-burst crashes
-	// the direct-mode node agent keeps tracking pods (14 of 60 in one CI
-	// run) that are gone from the API server, until it restarts. Until it is
-	// fixed the run is opt-in, so that the gate stays deterministic:
-	// KDBENCH_FAILOVER_IT=1 go test ./workloads/failover
-	if os.Getenv("KDBENCH_FAILOVER_IT") == "" {
-		t.Skip("known intermittent kd node-agent leak after a crash; set KDBENCH_FAILOVER_IT=1 to run")
 	}
 	localtest.RequireUpstream(t)
 	bin := localtest.Binary(t)

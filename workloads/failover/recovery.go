@@ -40,7 +40,9 @@ type Row struct {
 	// never).
 	Injected, Recovered, Converged int64
 	Violations                     []Violation
-	// Detail says why a case was skipped or failed.
+	// Detail says why a case was skipped or failed; for a case that passed,
+	// what is worth knowing anyway (the node agent's housekeeping had to
+	// forget orphan pods).
 	Detail string
 }
 

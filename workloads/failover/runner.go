@@ -255,7 +255,11 @@ func runSystem(ctx context.Context, cfg Config, log *Log, sys string, todo []Cas
 func describe(r Row) string {
 	switch r.Status {
 	case StatusOK:
-		return fmt.Sprintf("%s: recovered in %s", r.Case, r.Recovery().Round(time.Millisecond))
+		s := fmt.Sprintf("%s: recovered in %s", r.Case, r.Recovery().Round(time.Millisecond))
+		if r.Detail != "" {
+			s += " (" + r.Detail + ")"
+		}
+		return s
 	case StatusViolated:
 		return fmt.Sprintf("%s: VIOLATED %s", r.Case, FormatViolations(r.Violations))
 	default:
