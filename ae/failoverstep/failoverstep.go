@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,15 +21,18 @@ import (
 	"github.com/kdbench/kdbench/workloads/failover"
 )
 
-// Profile params the runner reads, each a comma-separated list (default:
-// the experiment's defaults); any other is an error.
+// Profile params the runner reads: targets, kinds and phases are
+// comma-separated lists (default: the experiment's defaults); podsPerNode
+// scales the nodes with each size (default: the step's nodes for all).
+// Any other is an error.
 const (
-	ParamTargets = "targets"
-	ParamKinds   = "kinds"
-	ParamPhases  = "phases"
+	ParamTargets     = "targets"
+	ParamKinds       = "kinds"
+	ParamPhases      = "phases"
+	ParamPodsPerNode = "podsPerNode"
 )
 
-var knownParams = []string{ParamTargets, ParamKinds, ParamPhases}
+var knownParams = []string{ParamTargets, ParamKinds, ParamPhases, ParamPodsPerNode}
 
 // Runner is an ae.StepRunner for failover.
 type Runner struct {
@@ -75,7 +79,18 @@ func config(s ae.Step) (failover.Config, error) {
 	if cfg.Phases, err = failover.ParsePhases(list(p, ParamPhases)); err != nil {
 		errs = append(errs, fmt.Errorf("param %s: %w", ParamPhases, err))
 	}
+	if v := strings.TrimSpace(p[ParamPodsPerNode]); v != "" {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("param %s %q: a positive number of pods per node", ParamPodsPerNode, v))
+		}
+	}
 	return cfg, errors.Join(errs...)
+}
+
+// podsPerNode is the step's podsPerNode param (checked by config), 0 if unset.
+func podsPerNode(s ae.Step) int {
+	n, _ := strconv.Atoi(strings.TrimSpace(s.Experiment.Params[ParamPodsPerNode]))
+	return n
 }
 
 // Check reports a system this build does not include as not available;
@@ -112,7 +127,8 @@ func (r *Runner) Run(ctx context.Context, s ae.Step, outDir string) (string, err
 	if caseTimeout <= 0 {
 		caseTimeout = 5 * time.Minute
 	}
-	cfg.Executor = &failover.ClusterExecutor{Provider: r.Provider, Base: base, Hold: hold, CaseTimeout: caseTimeout, Logf: logf}
+	cfg.Executor = &failover.ClusterExecutor{Provider: r.Provider, Base: base, Hold: hold, CaseTimeout: caseTimeout,
+		PodsPerNode: podsPerNode(s), Logf: logf}
 	run := r.run
 	if run == nil {
 		run = failover.Run

@@ -35,6 +35,8 @@ func TestCheck(t *testing.T) {
 		{"not built in", step("kn-kd", 0, nil), "system kn-kd is not built into this kdbench", ""},
 		{"unknown kind", step("kd+", 0, map[string]string{ParamKinds: "crash,explode"}), "", `param kinds: unknown kind "explode"`},
 		{"misspelt param", step("kd+", 0, map[string]string{"target": "scheduler"}), "", `param "target": unknown`},
+		{"nodes scaled with pods", step("kd+", 0, map[string]string{ParamPodsPerNode: "10"}), "", ""},
+		{"pods per node not a count", step("kd+", 0, map[string]string{ParamPodsPerNode: "0"}), "", `param podsPerNode "0"`},
 		{"warm-up asked for", step("kd+", 1, nil), "", "failover has no warm-up repetitions"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,7 +94,7 @@ func TestRunWritesWhereEvidenceFindsIt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var cfg failover.Config
 			r := &Runner{Hold: 3 * time.Second, run: fakeRun(t, &cfg, tt.runErr)}
-			s := step("kd+", 0, map[string]string{ParamKinds: "crash,none", ParamPhases: "burst", ParamTargets: "replicaset"})
+			s := step("kd+", 0, map[string]string{ParamKinds: "crash,none", ParamPhases: "burst", ParamTargets: "replicaset", ParamPodsPerNode: "5"})
 			out := t.TempDir()
 			dir, err := r.Run(context.Background(), s, filepath.Join(out, ae.StepDir(s)))
 			require.True(t, errors.Is(err, tt.runErr), "%v", err)
@@ -107,6 +109,7 @@ func TestRunWritesWhereEvidenceFindsIt(t *testing.T) {
 			ex, ok := cfg.Executor.(*failover.ClusterExecutor)
 			require.True(t, ok)
 			require.Equal(t, 9, ex.Base.Nodes)
+			require.Equal(t, 5, ex.PodsPerNode)
 			require.Equal(t, 3*time.Second, ex.Hold)
 			require.Equal(t, 5*time.Minute, ex.CaseTimeout, "the default")
 

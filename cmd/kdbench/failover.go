@@ -18,6 +18,7 @@ type failoverFlags struct {
 	targets, kinds, phases []string
 	resume                 string
 	hold, caseTimeout      time.Duration
+	podsPerNode            int
 }
 
 func (o *failoverFlags) add(f *pflag.FlagSet) {
@@ -26,6 +27,7 @@ func (o *failoverFlags) add(f *pflag.FlagSet) {
 	f.StringSliceVar(&o.phases, "phases", nil, "failover: when to inject: burst, steady (default both)")
 	f.StringVar(&o.resume, "resume", "", "failover: continue the interrupted run in this results directory")
 	f.DurationVar(&o.hold, "hold", 2*time.Second, "failover: how long a cut or a stall lasts")
+	f.IntVar(&o.podsPerNode, "pods-per-node", 0, "failover: scale the nodes with each size (ceil(size/N) nodes, a cluster per size) instead of --nodes for all")
 	f.DurationVar(&o.caseTimeout, "case-timeout", 5*time.Minute, "failover: limit of each wait in a case (convergence, scale to zero)")
 }
 
@@ -35,7 +37,10 @@ func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []
 	cfg := failover.Config{Systems: systems, Sizes: sizes, Reps: reps, ResultsRoot: root, Resume: o.resume,
 		Log: cmd.ErrOrStderr(),
 		Executor: &failover.ClusterExecutor{Provider: provider, Base: base, Hold: o.hold, CaseTimeout: o.caseTimeout,
-			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}}
+			PodsPerNode: o.podsPerNode, Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}}
+	if o.podsPerNode < 0 {
+		return fmt.Errorf("--pods-per-node %d: must be positive (or 0: --nodes for every size)", o.podsPerNode)
+	}
 	var err error
 	if cfg.Targets, err = failover.ParseTargets(o.targets); err != nil {
 		return err

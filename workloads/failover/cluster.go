@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,11 +22,16 @@ import (
 	"github.com/kdbench/kdbench/workloads/burst"
 )
 
-// ClusterExecutor runs the cases on real clusters: one cluster per system,
-// brought up by Provider from Base and torn down after the system's cases.
+// ClusterExecutor runs the cases on real clusters: one cluster per system
+// (per system and size with PodsPerNode), brought up by Provider from Base
+// and torn down after its cases.
 type ClusterExecutor struct {
 	Provider clusters.Provider
 	Base     clusters.Spec
+	// PodsPerNode, if positive, scales the cluster with the case size:
+	// ceil(size/PodsPerNode) nodes, a fresh cluster per size, so recovery is
+	// measured against pods and nodes together. 0 keeps Base.Nodes.
+	PodsPerNode int
 	// Hold is how long a stall or a cut lasts (a crash restarts at once).
 	Hold time.Duration
 	// CaseTimeout bounds each wait of a case: for the burst's third, for
@@ -38,6 +44,7 @@ type ClusterExecutor struct {
 // Manifest parameters of a ClusterExecutor, restored on resume.
 const (
 	ParamNodes       = "nodes"
+	ParamPodsPerNode = "podsPerNode"
 	ParamQPSProfile  = "qpsProfile"
 	ParamHold        = "hold"
 	ParamCaseTimeout = "caseTimeout"
@@ -45,8 +52,23 @@ const (
 
 // Params records the settings a resumed run must keep.
 func (e *ClusterExecutor) Params() map[string]string {
-	return map[string]string{ParamNodes: strconv.Itoa(e.Base.Nodes), ParamQPSProfile: e.Base.QPSProfile,
+	p := map[string]string{ParamNodes: strconv.Itoa(e.Base.Nodes), ParamQPSProfile: e.Base.QPSProfile,
 		ParamHold: e.Hold.String(), ParamCaseTimeout: e.CaseTimeout.String()}
+	if e.PodsPerNode > 0 {
+		p[ParamPodsPerNode] = strconv.Itoa(e.PodsPerNode)
+	}
+	return p
+}
+
+// PerSize implements PerSize: with PodsPerNode each size has its cluster.
+func (e *ClusterExecutor) PerSize() bool { return e.PodsPerNode > 0 }
+
+// nodes is the cluster size for cases of sizes.
+func (e *ClusterExecutor) nodes(sizes []int) int {
+	if e.PodsPerNode <= 0 || len(sizes) == 0 {
+		return e.Base.Nodes
+	}
+	return max(1, (slices.Max(sizes)+e.PodsPerNode-1)/e.PodsPerNode)
 }
 
 // SetParams restores the settings recorded by Params.
@@ -55,6 +77,11 @@ func (e *ClusterExecutor) SetParams(p map[string]string) error {
 	if v, ok := p[ParamNodes]; ok {
 		if e.Base.Nodes, err = strconv.Atoi(v); err != nil {
 			return fmt.Errorf("manifest parameter %s: %w", ParamNodes, err)
+		}
+	}
+	if v, ok := p[ParamPodsPerNode]; ok {
+		if e.PodsPerNode, err = strconv.Atoi(v); err != nil {
+			return fmt.Errorf("manifest parameter %s: %w", ParamPodsPerNode, err)
 		}
 	}
 	if v, ok := p[ParamQPSProfile]; ok {
@@ -74,7 +101,7 @@ func (e *ClusterExecutor) SetParams(p map[string]string) error {
 type linkProxied interface{ SetLinkProxies(bool) }
 
 // Open brings up the system's cluster and prepares the system on it.
-func (e *ClusterExecutor) Open(ctx context.Context, name string) (_ Session, err error) {
+func (e *ClusterExecutor) Open(ctx context.Context, name string, sizes []int) (_ Session, err error) {
 	sys, err := baselines.Get(name)
 	if err != nil {
 		return nil, err
@@ -82,9 +109,14 @@ func (e *ClusterExecutor) Open(ctx context.Context, name string) (_ Session, err
 	if lp, ok := sys.(linkProxied); ok {
 		lp.SetLinkProxies(true)
 	}
-	spec := sys.Cluster(e.Base)
+	base := e.Base
+	base.Nodes = e.nodes(sizes)
+	spec := sys.Cluster(base)
 	if spec.Name != "" {
 		spec.Name = fmt.Sprintf("%s-%s", spec.Name, strings.NewReplacer("+", "-plus").Replace(name))
+	}
+	if e.Logf != nil && e.PodsPerNode > 0 {
+		e.Logf("%s: %d nodes for %v pods (%d pods per node)", name, spec.Nodes, sizes, e.PodsPerNode)
 	}
 	c, err := e.Provider.Up(ctx, spec)
 	if err != nil {

@@ -15,8 +15,15 @@ import (
 
 // Executor brings up what a system needs for the failover cases.
 type Executor interface {
-	// Open prepares a system on a cluster for its cases.
-	Open(ctx context.Context, system string) (Session, error)
+	// Open prepares a system on a cluster for its cases of the given sizes.
+	Open(ctx context.Context, system string, sizes []int) (Session, error)
+}
+
+// PerSize is an Executor whose cluster depends on the cases' size (nodes
+// scaled with pods): when PerSize is true the runner opens one session per
+// system and size, else one per system for all sizes.
+type PerSize interface {
+	PerSize() bool
 }
 
 // Session runs one system's cases on one cluster.
@@ -166,21 +173,31 @@ func Run(ctx context.Context, cfg Config) (*results.Run, []Row, error) {
 	}
 	cases := Plan(m.Systems, m.Sizes, phases, targets, kinds, m.Reps)
 
+	groups := [][]int{m.Sizes} // the sizes that share a session
+	if p, ok := cfg.Executor.(PerSize); ok && p.PerSize() {
+		groups = groups[:0]
+		for _, n := range m.Sizes {
+			groups = append(groups, []int{n})
+		}
+	}
 	var runErr error
+run:
 	for _, sys := range m.Systems {
-		var todo []Case
-		for _, c := range cases {
-			if c.System == sys && !log.Done(c) {
-				todo = append(todo, c)
+		for _, sizes := range groups {
+			var todo []Case
+			for _, c := range cases {
+				if c.System == sys && slices.Contains(sizes, c.Size) && !log.Done(c) {
+					todo = append(todo, c)
+				}
 			}
-		}
-		if len(todo) == 0 {
-			continue
-		}
-		if err := runSystem(ctx, cfg, log, sys, todo); err != nil {
-			runErr = errors.Join(runErr, err)
-			if ctx.Err() != nil {
-				break
+			if len(todo) == 0 {
+				continue
+			}
+			if err := runSystem(ctx, cfg, log, sys, sizes, todo); err != nil {
+				runErr = errors.Join(runErr, err)
+				if ctx.Err() != nil {
+					break run
+				}
 			}
 		}
 	}
@@ -206,10 +223,10 @@ func splitParam[T ~string](s string, def []T) []string {
 	return strings.Split(s, ",")
 }
 
-// runSystem runs one system's remaining cases on one session, appending
+// runSystem runs one system's remaining cases of sizes on one session, appending
 // each row durably before the next case starts.
-func runSystem(ctx context.Context, cfg Config, log *Log, sys string, todo []Case) (err error) {
-	s, err := cfg.Executor.Open(ctx, sys)
+func runSystem(ctx context.Context, cfg Config, log *Log, sys string, sizes []int, todo []Case) (err error) {
+	s, err := cfg.Executor.Open(ctx, sys, sizes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", sys, err)
 	}

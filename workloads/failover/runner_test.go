@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
@@ -27,7 +28,11 @@ type fakeExec struct {
 	cancel    context.CancelFunc
 	// params are recorded in the manifest; restored is what a resume gave back.
 	params, restored map[string]string
+	// perSize asks for a session per system and size.
+	perSize bool
 }
+
+func (e *fakeExec) PerSize() bool { return e.perSize }
 
 func (e *fakeExec) Params() map[string]string { return e.params }
 func (e *fakeExec) SetParams(p map[string]string) error {
@@ -40,8 +45,8 @@ type fakeSession struct {
 	sys string
 }
 
-func (e *fakeExec) Open(_ context.Context, sys string) (Session, error) {
-	e.opened = append(e.opened, sys)
+func (e *fakeExec) Open(_ context.Context, sys string, sizes []int) (Session, error) {
+	e.opened = append(e.opened, fmt.Sprintf("%s %v", sys, sizes))
 	return &fakeSession{e, sys}, nil
 }
 
@@ -77,7 +82,7 @@ func TestRunSequencesSkipsAndRecords(t *testing.T) {
 	e := &fakeExec{violate: map[Case]bool{{System: "kd", Size: 30, Phase: Burst, Target: Scheduler, Kind: Crash, Rep: 1}: true}}
 	run, rows, err := Run(context.Background(), config(t.TempDir(), e))
 	require.ErrorIs(t, err, ErrViolations)
-	assert.Equal(t, []string{"kd", "k8s"}, e.opened)
+	assert.Equal(t, []string{"kd [10 30]", "k8s [10 30]"}, e.opened, "one session per system, for every size")
 	assert.Equal(t, 2, e.closed)
 	require.Len(t, rows, 2*2*2*2*2)
 	assert.Len(t, e.calls, 16+8, "k8s's cut cases are skipped, not run")
@@ -218,4 +223,37 @@ func TestPlanRunsTheControlOncePerPhase(t *testing.T) {
 	f, err := injector(struct{}{}, struct{}{}, "c", cases[0])
 	require.NoError(t, err, "every system has the control")
 	assert.Equal(t, "no fault", f.String())
+}
+
+// An executor whose cluster follows the size gets a session per system and
+// size, each for its own cases only.
+func TestRunPerSizeSessions(t *testing.T) {
+	e := &fakeExec{perSize: true}
+	_, rows, err := Run(context.Background(), config(t.TempDir(), e))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"kd [10]", "kd [30]", "k8s [10]", "k8s [30]"}, e.opened)
+	assert.Equal(t, 4, e.closed)
+	assert.Len(t, rows, 32)
+}
+
+func TestClusterExecutorNodes(t *testing.T) {
+	for _, c := range []struct {
+		perNode int
+		sizes   []int
+		want    int
+	}{
+		{0, []int{100, 300}, 20},
+		{10, []int{100}, 10},
+		{10, []int{301}, 31},
+		{50, []int{2}, 1},
+		{10, []int{100, 300}, 30},
+	} {
+		e := &ClusterExecutor{Base: clusters.Spec{Nodes: 20}, PodsPerNode: c.perNode}
+		assert.Equal(t, c.want, e.nodes(c.sizes), "%d pods per node, sizes %v", c.perNode, c.sizes)
+		assert.Equal(t, c.perNode > 0, e.PerSize())
+	}
+	e := &ClusterExecutor{PodsPerNode: 10}
+	restored := &ClusterExecutor{}
+	require.NoError(t, restored.SetParams(e.Params()))
+	assert.Equal(t, 10, restored.PodsPerNode, "a resumed run keeps the scaling")
 }
