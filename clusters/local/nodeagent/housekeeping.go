@@ -39,7 +39,7 @@ func (a *Agent) housekeeping(ctx context.Context, store cache.Store) {
 // sweep is one housekeeping pass over the pods bound before boundBefore.
 func (a *Agent) sweep(ctx context.Context, store cache.Store, boundBefore time.Time) {
 	reads := 0
-	for _, p := range a.life.tracked() {
+	for _, p := range a.life.snapshot() {
 		if !p.Bound.Before(boundBefore) || reads == maxOrphanReads {
 			continue
 		}

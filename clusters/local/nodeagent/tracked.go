@@ -35,7 +35,17 @@ func (a *Agent) PodsHandler() http.Handler {
 	})
 }
 
+// tracked lists the pods in name order.
 func (l *lifecycle) tracked() []TrackedPod {
+	out := l.snapshot()
+	slices.SortFunc(out, func(a, b TrackedPod) int {
+		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
+	})
+	return out
+}
+
+// snapshot lists the pods in no order (housekeeping, every few seconds).
+func (l *lifecycle) snapshot() []TrackedPod {
 	l.mu.Lock()
 	out := make([]TrackedPod, 0, len(l.pods))
 	for key, st := range l.pods {
@@ -51,8 +61,5 @@ func (l *lifecycle) tracked() []TrackedPod {
 		out = append(out, p)
 	}
 	l.mu.Unlock()
-	slices.SortFunc(out, func(a, b TrackedPod) int {
-		return strings.Compare(a.Namespace+"/"+a.Name, b.Namespace+"/"+b.Name)
-	})
 	return out
 }
