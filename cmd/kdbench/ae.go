@@ -47,6 +47,7 @@ without a cluster.`,
   kdbench ae --from-results results/ae-20260101T120000Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			quietGRPC()
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if fromResults != "" {
 				rep, err := ae.FromResults(fromResults, ae.ReportOptions{Out: out})

@@ -55,6 +55,7 @@ and records recovery time and invariant violations (recovery.csv).`,
   kdbench run failover --system kd,k8s --sizes 100,300 --reps 3 --targets replicaset,scheduler --kinds crash,cut`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			quietGRPC()
 			if args[0] == replay.ExperimentName {
 				return runAzureTrace(cmd, tf, systems, cfg.Warmups, cfg.Base, provider, home, cfg.ResultsRoot, noPlots)
 			}
