@@ -2,47 +2,15 @@ package knative
 
 import (
 	"context"
-	"io"
 	"testing"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/baselines/k8s"
 	"github.com/kdbench/kdbench/baselines/kd"
 	"github.com/kdbench/kdbench/clusters"
-	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
-	"github.com/kdbench/kdbench/workloads/replay"
-	"github.com/kdbench/kdbench/workloads/trace"
+	"github.com/kdbench/kdbench/workloads/replay/replaytest"
 )
-
-// smallSchedule is a synthetic trace shrunk to run in seconds: second
-// granularity, at most two invocations per function and second, runtimes of
-// at most 300 ms.
-func smallSchedule(t *testing.T, functions, seconds int) *trace.Schedule {
-	t.Helper()
-	tr, err := trace.Synth(trace.SynthOptions{Functions: functions, Minutes: seconds, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range tr.Functions {
-		for i, n := range f.Invocations {
-			f.Invocations[i] = min(n, 2)
-		}
-	}
-	s, err := trace.Generate(tr, trace.Options{Minutes: seconds, Granularity: trace.Second, IAT: trace.Exponential, Seed: 42})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, fs := range s.Functions {
-		for i := range fs.Invocations {
-			fs.Invocations[i].RuntimeMs = min(fs.Invocations[i].RuntimeMs, 300)
-		}
-	}
-	return s
-}
 
 // TestTraceReplayOnLocalCluster replays a small trace through kn-k8s and
 // kn-kd on one real local cluster: every invocation must complete, cold
@@ -57,51 +25,10 @@ func TestTraceReplayOnLocalCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	systems := []*System{
-		New("kn-k8s", k8s.System{}, KnativeProfile()),
-		New("kn-kd", kd.New("kd", 0, bin), KnativeProfile()),
-	}
-	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
-	c, err := p.Up(ctx, systems[0].Cluster(clusters.Spec{Name: "kn", Nodes: 4}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Down(context.Background(), "kn") })
-	rc := *c.REST
-	rc.QPS, rc.Burst = 2000, 4000
-	cs, err := kubernetes.NewForConfig(&rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := baselines.Env{Cluster: c, Client: cs, Logf: t.Logf}
-
-	sched := smallSchedule(t, 10, 20)
-	latency := map[string]float64{}
-	for _, sys := range systems {
-		if err := sys.Prepare(ctx, env); err != nil {
-			t.Fatalf("preparing %s: %v", sys.Name(), err)
-		}
-		sum, err := replay.RunTrial(ctx, replay.Trial{
-			System: sys, Env: env, Schedule: sched, Namespace: "trace-" + sys.Name(), Dir: t.TempDir(), Log: io.Discard,
-			Start: func(ctx context.Context, ns string, fns []string) (replay.FrontEnd, error) {
-				return sys.StartFrontEnd(ctx, env, ns, fns)
-			},
-		})
-		if terr := sys.Teardown(context.Background(), env); terr != nil {
-			t.Errorf("tearing down %s: %v", sys.Name(), terr)
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", sys.Name(), err)
-		}
-		if sum.Issued != sched.Len() || sum.Completed != sum.Issued {
-			t.Errorf("%s: issued %d of %d, completed %d, failed %v", sys.Name(), sum.Issued, sched.Len(), sum.Completed, sum.Failed)
-		}
-		if sum.SchedulingLatencyMs.Functions == 0 {
-			t.Errorf("%s: no per-function scheduling latency", sys.Name())
-		}
-		latency[sys.Name()] = sum.SchedulingLatencyMs.P50
-		t.Logf("%s: %d invocations; per-function scheduling latency p50 %.1f ms, p99 %.1f ms; slowdown p50 %.2f",
-			sys.Name(), sum.Issued, sum.SchedulingLatencyMs.P50, sum.SchedulingLatencyMs.P99, sum.Slowdown.P50)
-	}
-	t.Logf("kn-kd / kn-k8s median per-function scheduling latency: %.2f", latency["kn-kd"]/latency["kn-k8s"])
+	knK8s := New("kn-k8s", k8s.System{}, KnativeProfile())
+	knKd := New("kn-kd", kd.New("kd", 0, bin), KnativeProfile())
+	env := replaytest.LocalEnv(ctx, t, bin, knK8s.Cluster(clusters.Spec{Name: "kn", Nodes: 4}))
+	sums := replaytest.ReplayEach(ctx, t, env, replaytest.SmallSchedule(t, 10, 20, 11), knK8s, knKd)
+	t.Logf("kn-kd / kn-k8s median per-function scheduling latency: %.2f",
+		sums["kn-kd"].SchedulingLatencyMs.P50/sums["kn-k8s"].SchedulingLatencyMs.P50)
 }
