@@ -90,9 +90,11 @@ fuzz:
 # each burst's pods Ready/s (the cold starts/s of k8s+ and kd+ beside
 # Dirigent's), the kn-kd/kn-k8s trace-replay ratios (Fig 12), the Fig 13
 # replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios, and recovery time per
-# hop after a crash mid-burst at two cluster sizes.
+# hop after a crash mid-burst at two cluster sizes (pods and nodes).
 BENCH_REPS ?= 3
 FAILOVER_SIZES ?= 100,300
+# Nodes grow with the failover sizes: 20 and 60 nodes.
+FAILOVER_PODS_PER_NODE ?= 5
 BENCH_SIZES ?= 100,200,300,600
 # The azure-trace replays (per-function scheduling latency ratios) on a
 # synthetic trace.
@@ -112,7 +114,7 @@ bench: build
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench \
 	  --ratio dr-kd+/dirigent,dr-kd+/dr-k8s+
 	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash,none \
-	  --results results/bench --no-plots
+	  --pods-per-node $(FAILOVER_PODS_PER_NODE) --results results/bench --no-plots
 
 # The long replay, not part of test or bench: a 500-function synthetic trace
 # replayed for 30 minutes (10 of warm-up) through kn-kd, to show the harness's
