@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,6 +60,13 @@ func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []
 	out := cmd.OutOrStdout()
 	if terr := failover.WriteTable(out, rows); terr != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: recovery table: %v\n", terr)
+	}
+	if ppn, _ := strconv.Atoi(run.Manifest().Params[failover.ParamPodsPerNode]); ppn > 0 {
+		var sizes []string
+		for _, n := range run.Manifest().Sizes {
+			sizes = append(sizes, fmt.Sprintf("%d pods on %d nodes", n, failover.NodesFor(n, ppn)))
+		}
+		fmt.Fprintf(out, "cluster per size: %s\n", strings.Join(sizes, ", "))
 	}
 	if !noPlots {
 		paths, perr := saveRecoveryFigures(rows, run.FiguresPath(), []string{"png", "svg"})

@@ -68,7 +68,13 @@ func (e *ClusterExecutor) nodes(sizes []int) int {
 	if e.PodsPerNode <= 0 || len(sizes) == 0 {
 		return e.Base.Nodes
 	}
-	return max(1, (slices.Max(sizes)+e.PodsPerNode-1)/e.PodsPerNode)
+	return NodesFor(slices.Max(sizes), e.PodsPerNode)
+}
+
+// NodesFor is the cluster a size gets at podsPerNode: ceil(size/podsPerNode)
+// nodes, at least one.
+func NodesFor(size, podsPerNode int) int {
+	return max(1, (size+podsPerNode-1)/podsPerNode)
 }
 
 // SetParams restores the settings recorded by Params.
