@@ -262,7 +262,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	// hop's readiness implies the whole chain's.
 	for _, p := range s.procs {
 		if err := p.waitReady(ctx, s.endpoints[p.name]+"/readyz", 2*time.Minute); err != nil {
-			return err
+			return errors.Join(err, exited(s.procs, p))
 		}
 	}
 	creds, err := mtls.credentials(refhops.Autoscaler)

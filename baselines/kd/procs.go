@@ -2,6 +2,7 @@ package kd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/procid"
 )
 
 // proc is one Kubedirect process, in its own process group (a terminal's
@@ -75,10 +78,15 @@ func (p *proc) waitReady(ctx context.Context, url string, timeout time.Duration)
 		if err == nil {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// Only this process's answer counts: another may hold the port
+			// picked for it (this one then exits, and the start is retried).
+			err = procid.Check(resp, p.cmd.Process.Pid)
+			if err == nil && resp.StatusCode == http.StatusOK {
 				return nil
 			}
-			err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+			if err == nil {
+				err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+			}
 		}
 		last = err
 		select {
@@ -89,6 +97,19 @@ func (p *proc) waitReady(ctx context.Context, url string, timeout time.Duration)
 		case <-time.After(25 * time.Millisecond):
 		}
 	}
+}
+
+// exited reports the processes of procs but except that are no longer
+// running, with their logs' tails: a hop that is not ready often waits on
+// one that died.
+func exited(procs []*proc, except *proc) error {
+	var errs []error
+	for _, p := range procs {
+		if p != except && !p.alive() {
+			errs = append(errs, fmt.Errorf("%s exited (%v); see %s:\n%s", p.name, p.err, p.log, tail(p.log, 15)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func tail(path string, n int) string {

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/procid"
 )
 
 // serve runs a component's HTTP endpoints (/metrics, /readyz, …) on addr
@@ -15,7 +17,7 @@ func serve(component, addr string, mux *http.ServeMux) (stop func(), err error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: metrics address %s: %w", component, addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: procid.Handler(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	_ "k8s.io/component-base/metrics/prometheus/workqueue" // upstream controllers' workqueue metrics
 
+	"github.com/kdbench/kdbench/internal/procid"
 	"github.com/kdbench/kdbench/kubedirect/hop"
 	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/metrics"
@@ -126,7 +127,7 @@ func (h *Hop) Serve(ctx context.Context, addr string, ready func() bool) (string
 		}
 		http.Error(w, "not synced", http.StatusServiceUnavailable)
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: procid.Handler(mux), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	go func() {
 		<-ctx.Done()
