@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
@@ -155,9 +156,10 @@ func traceSystem(path string) string {
 	}
 	base := strings.TrimSuffix(filepath.Base(path), ".csv")
 	base, _, _ = strings.Cut(base, "_duration_")
-	// The replay spells "+" as "plus" in file names (dr-kdplus).
+	// The replay spells names with baselines.Slug (dr-kd-plus); results
+	// from before that used "plus" alone (dr-kdplus).
 	for _, s := range Systems {
-		if base == s || base == strings.ReplaceAll(s, "+", "plus") {
+		if base == s || base == baselines.Slug(s) || base == strings.ReplaceAll(s, "+", "plus") {
 			return s
 		}
 	}

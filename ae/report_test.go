@@ -194,12 +194,13 @@ var traceHeader = []string{"phase", "instance", "invocationID", "startTime", "re
 
 func TestTraceSystem(t *testing.T) {
 	for path, want := range map[string]string{
-		"x/kn-kd/exp_duration_30.csv": "kn-kd",
-		"x/dr-kd+_duration_30.csv":    "dr-kd+",
-		"x/dr-kdplus_duration_30.csv": "dr-kd+",
-		"x/dirigent.csv":              "dirigent",
-		"x/run1/exp_duration_30.csv":  "",
-		"x/kn-kdd_duration_30.csv":    "",
+		"x/kn-kd/exp_duration_30.csv":  "kn-kd",
+		"x/dr-kd+_duration_30.csv":     "dr-kd+",
+		"x/dr-kd-plus_duration_30.csv": "dr-kd+",
+		"x/dr-kdplus_duration_30.csv":  "dr-kd+", // before baselines.Slug
+		"x/dirigent.csv":               "dirigent",
+		"x/run1/exp_duration_30.csv":   "",
+		"x/kn-kdd_duration_30.csv":     "",
 	} {
 		require.Equal(t, want, traceSystem(filepath.FromSlash(path)), path)
 	}

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/kdbench/kdbench/ae"
+	"github.com/kdbench/kdbench/baselines"
 	_ "github.com/kdbench/kdbench/baselines/dirigent"
 	_ "github.com/kdbench/kdbench/baselines/drfaas"
 	_ "github.com/kdbench/kdbench/baselines/k8s"
@@ -75,7 +75,7 @@ func (f *fakeReplay) run(_ context.Context, e replay.Experiment) (*replay.Report
 		return nil, err
 	}
 	name := e.Systems[0].Name()
-	out, err := trace.CreateResultFile(filepath.Join(dir, trace.ResultFileName(strings.ReplaceAll(name, "+", "plus"), e.Minutes)))
+	out, err := trace.CreateResultFile(filepath.Join(dir, trace.ResultFileName(baselines.Slug(name), e.Minutes)))
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -228,7 +227,7 @@ func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err e
 
 // namespaceFor gives each repetition a namespace of its own.
 func namespaceFor(exp string, id results.RepID) string {
-	sys := strings.NewReplacer("+", "-plus", "_", "-").Replace(id.System)
+	sys := baselines.Slug(id.System)
 	return fmt.Sprintf("kd-%s-%s-%s-%d-r%d", exp, sys, id.QPSProfile, id.Size, id.Rep)
 }
 

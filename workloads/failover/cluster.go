@@ -119,7 +119,7 @@ func (e *ClusterExecutor) Open(ctx context.Context, name string, sizes []int) (_
 	base.Nodes = e.nodes(sizes)
 	spec := sys.Cluster(base)
 	if spec.Name != "" {
-		spec.Name = fmt.Sprintf("%s-%s", spec.Name, strings.NewReplacer("+", "-plus").Replace(name))
+		spec.Name = fmt.Sprintf("%s-%s", spec.Name, baselines.Slug(name))
 	}
 	if e.Logf != nil && e.PodsPerNode > 0 {
 		e.Logf("%s: %d nodes for %v pods (%d pods per node)", name, spec.Nodes, sizes, e.PodsPerNode)
@@ -187,7 +187,7 @@ func (s *clusterSession) nodeAgent() string {
 
 // namespace gives each case a namespace of its own (at most 63 characters).
 func namespace(c Case) string {
-	sys := strings.NewReplacer("+", "-plus", "_", "-").Replace(c.System)
+	sys := baselines.Slug(c.System)
 	ns := fmt.Sprintf("fo-%s-%d-%s-%s-%s-r%d", sys, c.Size, c.Phase, c.Target, c.Kind, c.Rep)
 	return strings.ToLower(ns[:min(len(ns), 63)])
 }

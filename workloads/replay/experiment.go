@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -208,7 +207,7 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 	return RunTrial(ctx, Trial{
 		System: s, Env: env, Schedule: sched, WarmupMinutes: e.WarmupMinutes,
 		Memory:    ProcessMemory(e.components(env, s)),
-		Namespace: "kd-trace-" + strings.ToLower(fileSafe(s.Name())), Dir: dir, Log: e.Log,
+		Namespace: "kd-trace-" + baselines.Slug(s.Name()), Dir: dir, Log: e.Log,
 		Start: func(ctx context.Context, ns string, fns []string) (FrontEnd, error) {
 			return s.StartFrontEnd(ctx, env, ns, fns)
 		},

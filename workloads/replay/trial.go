@@ -83,7 +83,7 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 		return sum, err
 	}
 	minutes := t.Schedule.Options.Minutes
-	csvName := trace.ResultFileName(fileSafe(t.System.Name()), minutes)
+	csvName := trace.ResultFileName(baselines.Slug(t.System.Name()), minutes)
 	out, err := trace.CreateResultFile(filepath.Join(t.Dir, csvName))
 	if err != nil {
 		return sum, err
@@ -96,7 +96,7 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	measuredFrom := time.Now().Add(time.Duration(t.WarmupMinutes) * time.Minute)
 	if t.Memory != nil {
 		sampler = &MemorySampler{Read: t.Memory, Interval: t.MemoryInterval, Clock: t.Clock,
-			OnPeak: heapProfiler(filepath.Join(t.Dir, fileSafe(t.System.Name())+"_heap.pprof"), t.Log)}
+			OnPeak: heapProfiler(filepath.Join(t.Dir, baselines.Slug(t.System.Name())+"_heap.pprof"), t.Log)}
 		if sampler.Interval <= 0 {
 			sampler.Interval = 5 * time.Second
 		}
@@ -132,24 +132,9 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	if mem != nil {
 		fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), mem)
 	}
-	if werr := WriteJSON(filepath.Join(t.Dir, fileSafe(t.System.Name())+"_summary.json"), sum); werr != nil {
+	if werr := WriteJSON(filepath.Join(t.Dir, baselines.Slug(t.System.Name())+"_summary.json"), sum); werr != nil {
 		return sum, errors.Join(runErr, werr)
 	}
 	return sum, runErr
 }
 
-// fileSafe keeps system names like "kd+" readable in file names.
-func fileSafe(name string) string {
-	out := []rune{}
-	for _, r := range name {
-		switch {
-		case r == '+':
-			out = append(out, []rune("plus")...)
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_':
-			out = append(out, r)
-		default:
-			out = append(out, '_')
-		}
-	}
-	return string(out)
-}

@@ -8,7 +8,6 @@ import (
 	"context"
 	"io"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"k8s.io/client-go/kubernetes"
@@ -80,7 +79,7 @@ func ReplayEach(ctx context.Context, t testing.TB, env baselines.Env, sched *tra
 		}
 		dir := t.TempDir()
 		sum, err := replay.RunTrial(ctx, replay.Trial{
-			System: sys, Env: env, Schedule: sched, Namespace: "trace-" + strings.NewReplacer("+", "plus").Replace(sys.Name()),
+			System: sys, Env: env, Schedule: sched, Namespace: "trace-" + baselines.Slug(sys.Name()),
 			Dir: dir, Log: io.Discard,
 			Start: func(ctx context.Context, ns string, fns []string) (replay.FrontEnd, error) {
 				return sys.StartFrontEnd(ctx, env, ns, fns)
