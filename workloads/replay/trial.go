@@ -137,4 +137,3 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	}
 	return sum, runErr
 }
-
