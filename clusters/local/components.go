@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/procid"
 )
 
 const (
@@ -63,7 +65,7 @@ func (pl *plan) etcd() component {
 	}
 	return component{
 		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent),
-		Healthy: func(ctx context.Context) error { return httpOK(ctx, http.DefaultClient, url+"/health") },
+		Healthy: func(ctx context.Context, _ int) error { return httpOK(ctx, http.DefaultClient, url+"/health") },
 	}
 }
 
@@ -94,7 +96,7 @@ func (pl *plan) apiserver() component {
 	return component{
 		Name: apiserverComponent, Path: filepath.Join(pl.binDir, apiserverComponent),
 		Args: flagList(merge(base, pl.prof.APIServer)), Log: pl.l.Log(apiserverComponent),
-		Healthy: func(ctx context.Context) error {
+		Healthy: func(ctx context.Context, _ int) error {
 			return httpOK(ctx, &http.Client{Transport: &http.Transport{TLSClientConfig: pl.tlsAdmin}}, pl.apiserverURL()+"/readyz")
 		},
 	}
@@ -122,7 +124,7 @@ func (pl *plan) controllerManager() component {
 	return component{
 		Name: kcmComponent, Path: filepath.Join(pl.binDir, kcmComponent),
 		Args: flagList(merge(base, pl.prof.ControllerManager)), Log: pl.l.Log(kcmComponent),
-		Healthy: func(ctx context.Context) error {
+		Healthy: func(ctx context.Context, _ int) error {
 			return httpOK(ctx, insecureClient, "https://127.0.0.1:"+strconv.Itoa(pl.p.KCM)+"/healthz")
 		},
 	}
@@ -140,7 +142,7 @@ func (pl *plan) scheduler() component {
 	})
 	return component{
 		Name: schedComponent, Path: filepath.Join(pl.binDir, schedComponent), Args: args, Log: pl.l.Log(schedComponent),
-		Healthy: func(ctx context.Context) error {
+		Healthy: func(ctx context.Context, _ int) error {
 			return httpOK(ctx, insecureClient, "https://127.0.0.1:"+strconv.Itoa(pl.p.Scheduler)+"/healthz")
 		},
 	}
@@ -177,7 +179,9 @@ func (pl *plan) nodeAgent() component {
 	}
 	return component{
 		Name: nodeAgentComponent, Path: pl.self, Args: args, Log: pl.l.Log(nodeAgentComponent),
-		Healthy: func(ctx context.Context) error { return httpOK(ctx, http.DefaultClient, url+"/readyz") },
+		// The agent names its pid (procid): a parallel run that took the
+		// port picked for it must not pass for it.
+		Healthy: func(ctx context.Context, pid int) error { return httpOKFrom(ctx, url+"/readyz", pid) },
 	}
 }
 
@@ -197,6 +201,28 @@ func httpOK(ctx context.Context, c *http.Client, url string) error {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return nil
+}
+
+// httpOKFrom is httpOK for a kdbench component, whose answer must come from
+// process pid.
+func httpOKFrom(ctx context.Context, url string, pid int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if err := procid.Check(resp, pid); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
 	}

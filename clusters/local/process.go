@@ -19,8 +19,9 @@ type component struct {
 	Path string
 	Args []string
 	Log  string
-	// Healthy returns nil once the component serves; it is polled.
-	Healthy func(ctx context.Context) error
+	// Healthy returns nil once the component, process pid, serves; it is
+	// polled.
+	Healthy func(ctx context.Context, pid int) error
 }
 
 // proc is a started component. cmd is nil when the process was started by
@@ -81,7 +82,7 @@ func waitHealthy(ctx context.Context, c component, p *proc, timeout time.Duratio
 	var last error
 	for {
 		hctx, hcancel := context.WithTimeout(ctx, 2*time.Second)
-		last = c.Healthy(hctx)
+		last = c.Healthy(hctx, p.PID)
 		hcancel()
 		if last == nil {
 			return nil

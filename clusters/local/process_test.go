@@ -76,7 +76,7 @@ func TestComponentExitsDuringStartup(t *testing.T) {
 		Name: "kube-apiserver",
 		Path: script(t, dir, "fake", `echo "E0101 flag provided but not defined: -bogus" >&2; exit 1`),
 		Log:  filepath.Join(dir, "kube-apiserver.log"),
-		Healthy: func(context.Context) error {
+		Healthy: func(context.Context, int) error {
 			return os.ErrNotExist
 		},
 	}
@@ -91,7 +91,7 @@ func TestComponentExitsDuringStartup(t *testing.T) {
 func TestComponentNeverHealthy(t *testing.T) {
 	dir := t.TempDir()
 	c := component{Name: "kube-scheduler", Path: script(t, dir, "fake", "exec sleep 60"), Log: filepath.Join(dir, "s.log"),
-		Healthy: func(context.Context) error { return os.ErrDeadlineExceeded }}
+		Healthy: func(context.Context, int) error { return os.ErrDeadlineExceeded }}
 	p, err := startProcess(c, true)
 	require.NoError(t, err)
 	defer p.stop(time.Second)
@@ -175,7 +175,7 @@ func TestPortTakenAtStartIsRetried(t *testing.T) {
 	dir := t.TempDir()
 	exitWith := func(name, msg string) error {
 		c := component{Name: name, Path: script(t, dir, name, `echo '`+msg+`' >&2; exit 1`),
-			Log: filepath.Join(dir, name+".log"), Healthy: func(context.Context) error { return os.ErrNotExist }}
+			Log: filepath.Join(dir, name+".log"), Healthy: func(context.Context, int) error { return os.ErrNotExist }}
 		p, err := startProcess(c, true)
 		require.NoError(t, err)
 		return waitHealthy(context.Background(), c, p, 30*time.Second)
