@@ -29,6 +29,11 @@ type workers struct {
 	BadDelay string
 }
 
+// DirectNodeLabel marks the nodes of kd's own direct-mode node agent
+// (baselines/kd.NodeLabel): they come and go with a kd run and are not
+// the cluster's workers.
+const DirectNodeLabel = "kubedirect.io/direct"
+
 // isControlPlane tells kubeadm's control-plane nodes, which run no
 // experiment pods.
 func isControlPlane(n *corev1.Node) bool {
@@ -51,7 +56,7 @@ func readWorkers(nodes []corev1.Node) workers {
 	w := workers{Delays: map[time.Duration]string{}}
 	for i := range nodes {
 		n := &nodes[i]
-		if !ready(n) || isControlPlane(n) {
+		if _, direct := n.Labels[DirectNodeLabel]; direct || !ready(n) || isControlPlane(n) {
 			continue
 		}
 		w.Ready++
