@@ -14,6 +14,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
@@ -204,6 +205,8 @@ func (e Experiment) runGroup(ctx context.Context, g specGroup, sched *trace.Sche
 	var errs error
 	for _, s := range g.systems {
 		sum, err := e.runSystem(ctx, env, s, sched, rep.Dir)
+		sum.Cluster = &results.ClusterFacts{Provider: c.Provider, Name: c.Name, Nodes: c.Nodes,
+			QPSProfile: c.QPSProfile, QPSProfileSource: c.QPSProfileSource, SandboxDelay: c.SandboxDelay.String()}
 		if sum.Issued > 0 {
 			rep.Summaries = append(rep.Summaries, sum)
 		}
