@@ -62,13 +62,19 @@ func node(name string, labels, annotations map[string]string) *corev1.Node {
 }
 
 var (
-	cpNode = node("cp", map[string]string{"node-role.kubernetes.io/control-plane": ""}, nil)
+	cpNode = tainted(node("cp", map[string]string{"node-role.kubernetes.io/control-plane": ""}, nil))
 	realW  = func(n string) *corev1.Node { return node(n, nil, nil) }
 	agentW = func(n, delay string) *corev1.Node {
 		return node(n, simLabels, map[string]string{nodeagent.SandboxDelayAnnotation: delay})
 	}
 	simLabels = map[string]string{nodeagent.TypeLabel: nodeagent.TypeLabelValue}
 )
+
+// tainted keeps workloads off n, as kubeadm does to its control plane.
+func tainted(n *corev1.Node) *corev1.Node {
+	n.Spec.Taints = []corev1.Taint{{Key: "node-role.kubernetes.io/control-plane", Effect: corev1.TaintEffectNoSchedule}}
+	return n
+}
 
 func provider(objs ...runtime.Object) Provider {
 	return Provider{newClient: func(*rest.Config) (kubernetes.Interface, error) { return fake.NewSimpleClientset(objs...), nil }}
@@ -122,6 +128,8 @@ func TestCheck(t *testing.T) {
 		{"scale-nodes beyond them", realCluster, clusters.Spec{Nodes: 500, NodesExact: true}, "tuned",
 			[]string{"node count: the existing provider cannot create nodes: cluster c has 3 Ready workers, the experiment asks for 500"}},
 		{"other experiments run on the nodes there are", realCluster, clusters.Spec{Nodes: 80}, "tuned", nil},
+		{"an untainted control plane is a worker (single-node cluster)", append([]runtime.Object{node("cp", map[string]string{"node-role.kubernetes.io/control-plane": ""}, nil)}, tuned...),
+			clusters.Spec{Nodes: 1, NodesExact: true}, "tuned", nil},
 		{"kd's own direct nodes, left by a kd run, are not workers", with(tuned, realW("w1"), node("kd-direct-node-0",
 			map[string]string{nodeagent.TypeLabel: nodeagent.TypeLabelValue, kd.NodeLabel: "true"}, map[string]string{nodeagent.SandboxDelayAnnotation: "200ms"})),
 			clusters.Spec{Nodes: 1, NodesExact: true}, "tuned", nil},

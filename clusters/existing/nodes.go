@@ -34,12 +34,17 @@ type workers struct {
 // the cluster's workers.
 const DirectNodeLabel = "kubedirect.io/direct"
 
-// isControlPlane tells kubeadm's control-plane nodes, which run no
-// experiment pods.
+// isControlPlane tells a control-plane node kept free of workloads
+// (kubeadm's node-role.kubernetes.io/control-plane taint): no experiment pod
+// lands there. An untainted one (a single-node cluster) is a worker too.
 func isControlPlane(n *corev1.Node) bool {
-	_, cp := n.Labels["node-role.kubernetes.io/control-plane"]
-	_, master := n.Labels["node-role.kubernetes.io/master"]
-	return cp || master
+	for _, t := range n.Spec.Taints {
+		if (t.Key == "node-role.kubernetes.io/control-plane" || t.Key == "node-role.kubernetes.io/master") &&
+			(t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute) {
+			return true
+		}
+	}
+	return false
 }
 
 func ready(n *corev1.Node) bool {
