@@ -108,3 +108,43 @@ func GeoMean(xs []float64) (float64, error) {
 	}
 	return math.Exp(logSum / float64(len(xs))), nil
 }
+
+// QuantileLinear is pandas' default Series.quantile (numpy's "linear",
+// Hyndman–Fan type 7): h = (n−1)·p, interpolated between the elements at
+// ⌊h⌋ and ⌈h⌉ of the ascending sample. The artifact's plot.py prints its
+// p50 and p99 this way. NaN for an empty sample or p outside [0, 1].
+func QuantileLinear(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 || !(p >= 0 && p <= 1) {
+		return math.NaN()
+	}
+	h := float64(n-1) * p
+	lo := int(math.Floor(h))
+	if lo >= n-1 {
+		return sorted[n-1]
+	}
+	frac := h - float64(lo)
+	if frac == 0 {
+		return sorted[lo]
+	}
+	// numpy's _lerp: a + (b−a)·t, switched to b − (b−a)·(1−t) for t ≥ ½.
+	a, b := sorted[lo], sorted[lo+1]
+	d := b - a
+	if frac >= 0.5 {
+		return b - d*(1-frac)
+	}
+	return a + d*frac
+}
+
+// QuantileCL2 is ClusterLoader2's percentile rule (perf-tests,
+// util.LatencyMetric / measurement util): the element at index ⌈p·n⌉−1 of
+// the ascending sample, clamped to [0, n−1]. NaN for an empty sample.
+func QuantileCL2(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 || math.IsNaN(p) {
+		return math.NaN()
+	}
+	i := int(math.Ceil(p*float64(n))) - 1
+	i = max(0, min(i, n-1))
+	return sorted[i]
+}

@@ -163,7 +163,8 @@ func TestLoadMalformed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(copyEdge(t, tc.file, tc.edit))
+			dir := copyEdge(t, tc.file, tc.edit)
+			_, err := Load(dir)
 			if err == nil {
 				t.Fatal("Load accepted malformed input")
 			}
@@ -171,15 +172,18 @@ func TestLoadMalformed(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %v is not a *ParseError", err)
 			}
-			if pe.File != tc.wantFile || pe.Line != tc.line || pe.Column != tc.col || pe.Name != tc.wantColumn {
+			// Errors name the full path: every trace directory has the same
+			// three file names.
+			wantPath := filepath.Join(dir, tc.wantFile)
+			if pe.File != wantPath || pe.Line != tc.line || pe.Column != tc.col || pe.Name != tc.wantColumn {
 				t.Errorf("error at %s line %d column %d (%q), want %s line %d column %d (%q): %v",
-					pe.File, pe.Line, pe.Column, pe.Name, tc.wantFile, tc.line, tc.col, tc.wantColumn, err)
+					pe.File, pe.Line, pe.Column, pe.Name, wantPath, tc.line, tc.col, tc.wantColumn, err)
 			}
 			if tc.kind != nil && !errors.Is(err, tc.kind) {
 				t.Errorf("error %v is not %v", err, tc.kind)
 			}
-			if !strings.HasPrefix(err.Error(), tc.wantFile) {
-				t.Errorf("message %q does not start with the file name", err)
+			if !strings.HasPrefix(err.Error(), wantPath) {
+				t.Errorf("message %q does not start with the file's path", err)
 			}
 		})
 	}

@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kdbench/kdbench/workloads/trace"
+)
+
+// Format is how a system's per-invocation results were recorded.
+type Format string
+
+const (
+	// CSV is the loader's result CSV (kdbench's replay writes it too).
+	CSV Format = "csv"
+	// Log is the artifact's trace driver log.
+	Log Format = "log"
+)
+
+// Source is one system's per-invocation trace results, from one or more
+// files of one format.
+type Source struct {
+	System string
+	Format Format
+	Files  []string
+	CSV    []trace.Record
+	Log    []LogRecord
+}
+
+// Add appends a file's records; a file of the other format is an error.
+func (s *Source) Add(path string) error {
+	f, err := SniffFormat(path)
+	if err != nil {
+		return err
+	}
+	if s.Format != "" && s.Format != f {
+		return fmt.Errorf("%s: a %s file, but %s's other results (%s) are %s", path, f, s.System, strings.Join(s.Files, ", "), s.Format)
+	}
+	switch f {
+	case CSV:
+		recs, err := trace.ReadResultsFile(path)
+		if err != nil {
+			return err
+		}
+		s.CSV = append(s.CSV, recs...)
+	case Log:
+		lf, err := ReadLog(path)
+		if err != nil {
+			return err
+		}
+		s.Log = append(s.Log, lf.Records...)
+	}
+	s.Format = f
+	s.Files = append(s.Files, path)
+	return nil
+}
+
+// SniffFormat tells a loader result CSV (header "phase,instance,…") from a
+// trace log (a line starting "ID: default/trace-") by the first line.
+func SniffFormat(path string) (Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if err != nil && len(line) == 0 {
+		return "", fmt.Errorf("%s: empty file", path)
+	}
+	bom := bytes.HasPrefix(line, utf8BOM)
+	s := strings.TrimSpace(string(bytes.TrimPrefix(line, utf8BOM)))
+	switch {
+	case strings.HasPrefix(s, "phase,instance,invocationID") || strings.Contains(s, "invocationID") && strings.Contains(s, "responseTime"):
+		return CSV, nil
+	case strings.HasPrefix(s, "ID: "):
+		return Log, nil
+	case filepath.Ext(path) == ".log":
+		return Log, nil
+	}
+	msg := fmt.Sprintf("%s: neither a loader result CSV (header phase,instance,invocationID,…) nor an artifact trace log (lines \"ID: default/trace-…\")", path)
+	if bom {
+		msg += "; it starts with a UTF-8 byte-order mark"
+	}
+	return "", fmt.Errorf("%s", msg)
+}
