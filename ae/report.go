@@ -74,6 +74,8 @@ type ReportOptions struct {
 	Boot    stats.BootstrapOptions
 	// Kdbench is the version in the header (default: this binary's).
 	Kdbench string
+	// Rules overrides the evidence's trace metric rules, if named.
+	Rules metrics.Rules
 }
 
 // WriteReport draws the figures, evaluates every claim and writes
@@ -86,6 +88,9 @@ func WriteReport(ev *Evidence, opts ReportOptions) (*Report, error) {
 	boot := opts.Boot
 	if boot == (stats.BootstrapOptions{}) {
 		boot = stats.DefaultBootstrap
+	}
+	if opts.Rules.Name != "" {
+		ev.Rules = opts.Rules
 	}
 	figs, warnings := DrawFigures(ev, opts.Out)
 	rep := &Report{
