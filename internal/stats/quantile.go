@@ -136,15 +136,33 @@ func QuantileLinear(sorted []float64, p float64) float64 {
 	return a + d*frac
 }
 
-// QuantileCL2 is ClusterLoader2's percentile rule (perf-tests,
-// util.LatencyMetric / measurement util): the element at index ⌈p·n⌉−1 of
-// the ascending sample, clamped to [0, n−1]. NaN for an empty sample.
+// QuantileCL2 is ClusterLoader2's percentile rule (perf-tests
+// clusterloader2/pkg/measurement/util NewLatencyMetric): the element at
+// index ⌈n·q/100⌉−1 of the ascending sample for the integer percent
+// q = round(100·p), computed in integers as CL2 does. NaN for an empty
+// sample.
 func QuantileCL2(sorted []float64, p float64) float64 {
 	n := len(sorted)
 	if n == 0 || math.IsNaN(p) {
 		return math.NaN()
 	}
-	i := int(math.Ceil(p*float64(n))) - 1
+	q := int(math.Round(100 * p))
+	i := (n*q+99)/100 - 1
 	i = max(0, min(i, n-1))
 	return sorted[i]
+}
+
+// QuantileRule picks the p-quantile of an ascending sample.
+type QuantileRule func(sorted []float64, p float64) float64
+
+// PercentilesBy is Percentiles with the given quantile rule.
+func PercentilesBy(xs []float64, q QuantileRule) (Summary, error) {
+	s, err := Percentiles(xs)
+	if err != nil {
+		return s, err
+	}
+	sorted := slices.Clone(xs)
+	slices.Sort(sorted)
+	s.P50, s.P90, s.P99 = q(sorted, 0.50), q(sorted, 0.90), q(sorted, 0.99)
+	return s, nil
 }
