@@ -199,3 +199,27 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("Load without memory.csv: %v", err)
 	}
 }
+
+// A byte-order mark is named when it is the problem (the loader's reader
+// would take it for part of the first column name), with the full path.
+func TestLoadNamesByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, InvocationsFile)
+	if err := os.WriteFile(path, []byte("\ufeffHashOwner,HashApp,HashFunction,Trigger,1\no,a,f,http,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir)
+	if err == nil || !strings.HasPrefix(err.Error(), path) || !strings.Contains(err.Error(), "byte-order mark") {
+		t.Fatalf("Load: %v; want the path and the byte-order mark named", err)
+	}
+}
+
+// Result CSVs are read as pandas reads them: a leading byte-order mark is
+// skipped.
+func TestReadResultsSkipsByteOrderMark(t *testing.T) {
+	csv := "\ufeff" + strings.Join(ResultColumns, ",") + "\n2,f-1,min10.inv0,1,100,0,200,100,false,false,0,false,0,0,0\n"
+	recs, err := ReadResults(strings.NewReader(csv), "/x/r.csv")
+	if err != nil || len(recs) != 1 || recs[0].Instance != "f-1" {
+		t.Fatalf("ReadResults = %+v, %v", recs, err)
+	}
+}
