@@ -13,6 +13,7 @@ import (
 //	trace/results/k8s/default/k8s.500.csv         Kn/K8s, loader CSV
 //	trace/results/dirigent/default/dirigent.500.csv Dirigent, loader CSV
 //	trace/results/<kd|k8s+|kd+>/<run>/<sys>.500.log Kn/Kd, Dr/K8s+, Dr/Kd+, driver logs
+//	…/<run>/stderr/<sys>.500.log                    the driver's stderr (ignored)
 //	microbench/results/<scale-pods|scale-funcs|scale-nodes>/<run>/<kind>.<baseline>.<scale>.log
 //
 // A trace file is recognised by its name alone, so that the tree may be
@@ -35,7 +36,8 @@ var artifactTraceFile = regexp.MustCompile(`^(k8s|kd|k8s\+|kd\+|dirigent)\.([0-9
 // file (<sys>.<functions>.csv|log), or "" if the name is not one.
 func ArtifactTraceSystem(path string) string {
 	m := artifactTraceFile.FindStringSubmatch(filepath.Base(path))
-	if m == nil {
+	// The run scripts copy the driver's stderr to <run>/stderr/<sys>.500.log.
+	if m == nil || filepath.Base(filepath.Dir(path)) == "stderr" {
 		return ""
 	}
 	return ArtifactTraceSystems[m[1]]
