@@ -170,7 +170,7 @@ func drawMicrobench(ev *Evidence, dir string, names, warnings []string) ([]strin
 		for i, m := range ms {
 			bars[i] = plots.Bar{Label: fmt.Sprintf("%s %d", m.Baseline, m.Scale), Segments: []float64{float64(m.TotalUs) / 1e6}}
 		}
-		p, err := plots.StackedBars(exp+" (the artifact's logs)", "e2e p90 of first Ready (s), index ⌊0.9·n⌋", []string{"total"}, bars)
+		p, err := plots.StackedBars(exp+" (the artifact's logs)", "e2e p90 of first Ready (s), index floor(0.9n)", []string{"total"}, bars)
 		if err == nil {
 			_, err = plots.Save(p, dir, name, figureFormats, 0, 0)
 		}
