@@ -263,7 +263,7 @@ func traceRatio(ev *Evidence, num, den string, metric metrics.Metric, boot stats
 		}
 		v := metrics.Compute(ev.Rules, src, ev.TraceWarmupMinutes)[metric].Values()
 		if len(v) == 0 {
-			return stats.Interval{}, "", fmt.Errorf("%s's trace results leave no function with a measured invocation under the %s rules (after %d warm-up minutes)", sys, ev.Rules.Name, ev.TraceWarmupMinutes)
+			return stats.Interval{}, "", fmt.Errorf("%s's trace results leave no function with a measured invocation under the %s rules (after %d warm-up minutes)", sys, ev.Rules.Name, src.WarmupOr(ev.TraceWarmupMinutes))
 		}
 		vals[sys] = v
 	}

@@ -215,9 +215,10 @@ func InWarmup(id string, warmup int) bool {
 	return err == nil && strconv.Itoa(n) == col && n < warmup
 }
 
-// Compute returns both metrics of one system's results under rules.
+// Compute returns both metrics of one system's results under rules, with
+// the warm-up its replay recorded, else warmupMinutes.
 func Compute(rules Rules, src *Source, warmupMinutes int) map[Metric]PerFunction {
-	a := NewAccumulator(rules, src.System, warmupMinutes)
+	a := NewAccumulator(rules, src.System, src.WarmupOr(warmupMinutes))
 	for i := range src.CSV {
 		a.AddCSV(&src.CSV[i])
 	}

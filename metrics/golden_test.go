@@ -3,9 +3,12 @@ package metrics
 import (
 	"bytes"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kdbench/kdbench/workloads/trace"
 )
 
 // artifactTree is a hand-made copy of the artifact's results layout; each
@@ -210,5 +213,32 @@ func TestReadTotal(t *testing.T) {
 	us, err := ReadTotal(p)
 	if err != nil || us != 500000 {
 		t.Fatalf("ReadTotal = %d, %v; want 500000", us, err)
+	}
+}
+
+// A kdbench replay's CSV is read with the warm-up its summary records: a
+// second-granularity kick-the-tires replay (warm-up 0, columns sec0…sec5)
+// keeps every invocation although the default warm-up is 10.
+func TestReplaySummaryWarmup(t *testing.T) {
+	dir := t.TempDir()
+	csv := strings.Join([]string{strings.Join(trace.ResultColumns, ","),
+		"2,fn0-ab,sec0.inv0,1,100000,0,150000,100000,false,false,0,false,0,0,0",
+		"2,fn0-ab,sec5.inv1,1,100000,0,250000,100000,false,false,0,false,0,0,0"}, "\n") + "\n"
+	mustWrite(t, filepath.Join(dir, "kn-kd_duration_6.csv"), csv)
+	mustWrite(t, filepath.Join(dir, "kn-kd_summary.json"), `{"system": "kn-kd", "warmupMinutes": 0, "resultCSV": "kn-kd_duration_6.csv"}`)
+	src := &Source{System: "kn-kd"}
+	if err := src.Add(filepath.Join(dir, "kn-kd_duration_6.csv")); err != nil {
+		t.Fatal(err)
+	}
+	got := Compute(Artifact, src, 10)[Slowdown]
+	if len(got.Functions) != 1 || got.Functions[0].Value != (1.5+2.5)/2 || got.Warmup != 0 {
+		t.Fatalf("slowdown %+v (%s), want fn0 = 2 with no warm-up dropped", got.Functions, got.Describe())
+	}
+}
+
+func mustWrite(t *testing.T, path, s string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package metrics
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,41 @@ type Source struct {
 	Files  []string
 	CSV    []trace.Record
 	Log    []LogRecord
+	// Warmup, when set, is the warm-up the replay that wrote the CSVs
+	// recorded in its summary; it overrides the caller's default.
+	Warmup *int
+}
+
+// replaySummary is what Add reads of a kdbench replay's
+// <system>_summary.json beside its CSV (workloads/replay.Summary).
+type replaySummary struct {
+	ResultCSV     string `json:"resultCSV"`
+	WarmupMinutes *int   `json:"warmupMinutes"`
+}
+
+// recordedWarmup returns the warm-up a replay summary beside path records
+// for it, or nil.
+func recordedWarmup(path string) *int {
+	sums, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "*_summary.json"))
+	for _, sp := range sums {
+		b, err := os.ReadFile(sp)
+		if err != nil {
+			continue
+		}
+		var rs replaySummary
+		if json.Unmarshal(b, &rs) == nil && rs.ResultCSV == filepath.Base(path) && rs.WarmupMinutes != nil {
+			return rs.WarmupMinutes
+		}
+	}
+	return nil
+}
+
+// WarmupOr is the source's recorded warm-up, or def.
+func (s *Source) WarmupOr(def int) int {
+	if s.Warmup != nil {
+		return *s.Warmup
+	}
+	return def
 }
 
 // Add appends a file's records; a file of the other format is an error.
@@ -45,6 +81,12 @@ func (s *Source) Add(path string) error {
 		recs, err := trace.ReadResultsFile(path)
 		if err != nil {
 			return err
+		}
+		if w := recordedWarmup(path); w != nil {
+			if s.Warmup != nil && *s.Warmup != *w {
+				return fmt.Errorf("%s: its replay recorded %d warm-up minutes, %s's other results (%s) %d", path, *w, s.System, strings.Join(s.Files, ", "), *s.Warmup)
+			}
+			s.Warmup = w
 		}
 		s.CSV = append(s.CSV, recs...)
 	case Log:

@@ -56,6 +56,6 @@ script, geometric mean).`,
 		},
 	}
 	c.Flags().StringVar(&rulesName, "rules", metrics.Artifact.Name, "metric rules: "+metrics.RulesNames())
-	c.Flags().IntVar(&warmup, "warmup", warmup, "warm-up minutes dropped (min<m>./sec<s>. IDs below it; log TS below 60·it s)")
+	c.Flags().IntVar(&warmup, "warmup", warmup, "warm-up minutes dropped (min<m>./sec<s>. IDs below it; log TS below 60·it s); a kdbench replay's CSV uses the warm-up its summary records")
 	return c
 }
