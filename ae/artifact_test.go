@@ -40,7 +40,7 @@ func TestReportFromArtifactTree(t *testing.T) {
 	// Slowdown medians: Dr/Kd+ (1.2 + 1.015)/2, Dirigent (39.5/3 + 2)/2.
 	require.Equal(t, Reproduced, verdicts["dirigent-parity"].Verdict)
 	require.Contains(t, verdicts["dirigent-parity"].Measured, "dr-kd+/dirigent 0.15×")
-	for _, f := range []string{"fig9-scale-pods", "fig12-scheduling-latency", "fig12-slowdown", "fig13-scheduling-latency", "fig13-slowdown"} {
+	for _, f := range []string{"fig9-scale-pods", "fig9-scale-pods-controllers", "fig12-scheduling-latency", "fig12-slowdown", "fig13-scheduling-latency", "fig13-slowdown"} {
 		require.Contains(t, rep.Figures, f)
 		require.FileExists(t, filepath.Join(out, FiguresDir, f+".png"))
 	}

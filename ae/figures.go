@@ -159,26 +159,43 @@ func compareFigures(a, b string) int {
 var microbenchFigures = map[string]string{"scale-pods": "fig9-scale-pods", "scale-funcs": "fig10-scale-funcs", "scale-nodes": "fig11-scale-nodes"}
 
 // drawMicrobench draws Figs 9–11 from the artifact's e2e totals, for the
-// experiments no kdbench results directory drew.
+// experiments no kdbench results directory drew, and beside them the
+// artifact's per-controller microbenchmarks (_rs, _sched, _runtime, _as,
+// _dp: separate runs, not a split of the e2e burst) as <fig>-controllers.
 func drawMicrobench(ev *Evidence, dir string, names, warnings []string) ([]string, []string) {
-	for exp, ms := range ev.microbenchFigures() {
+	for exp, groups := range ev.microbenchFigures() {
 		name := microbenchFigures[exp]
 		if name == "" || slices.Contains(names, name) {
 			continue
 		}
-		bars := make([]plots.Bar, len(ms))
-		for i, m := range ms {
-			bars[i] = plots.Bar{Label: fmt.Sprintf("%s %d", m.Baseline, m.Scale), Segments: []float64{float64(m.TotalUs) / 1e6}}
+		for _, fig := range []struct {
+			name, ylabel string
+			ms           []Microbench
+		}{
+			{name, "e2e p90 of first Ready (s), index floor(0.9n)", groups.e2e},
+			{name + "-controllers", "the artifact's total (s)", groups.controllers},
+		} {
+			if len(fig.ms) == 0 {
+				continue
+			}
+			bars := make([]plots.Bar, len(fig.ms))
+			for i, m := range fig.ms {
+				label := fmt.Sprintf("%s %d", m.Baseline, m.Scale)
+				if m.Kind != "e2e" {
+					label = strings.TrimPrefix(m.Kind, "_") + " " + label
+				}
+				bars[i] = plots.Bar{Label: label, Segments: []float64{float64(m.TotalUs) / 1e6}}
+			}
+			p, err := plots.StackedBars(exp+" (the artifact's logs)", fig.ylabel, []string{"total"}, bars)
+			if err == nil {
+				_, err = plots.Save(p, dir, fig.name, figureFormats, 0, 0)
+			}
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("figure %s: %v", fig.name, err))
+				continue
+			}
+			names = append(names, fig.name)
 		}
-		p, err := plots.StackedBars(exp+" (the artifact's logs)", "e2e p90 of first Ready (s), index floor(0.9n)", []string{"total"}, bars)
-		if err == nil {
-			_, err = plots.Save(p, dir, name, figureFormats, 0, 0)
-		}
-		if err != nil {
-			warnings = append(warnings, fmt.Sprintf("figure %s: %v", name, err))
-			continue
-		}
-		names = append(names, name)
 	}
 	return names, warnings
 }

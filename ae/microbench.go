@@ -1,8 +1,10 @@
 package ae
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/kdbench/kdbench/metrics"
 )
@@ -45,22 +47,36 @@ func (ev *Evidence) artifactE2E(experiment, system string) map[sizeKey][]float64
 	return out
 }
 
-// microbenchFigures groups the artifact's e2e totals per experiment for
-// the figures: the experiment's bars in system order, then scale.
-func (ev *Evidence) microbenchFigures() map[string][]Microbench {
-	out := map[string][]Microbench{}
+// microbenchGroups are one experiment's artifact logs, in bar order.
+type microbenchGroups struct{ e2e, controllers []Microbench }
+
+// microbenchFigures groups the artifact's totals per experiment for the
+// figures: e2e bars by scale then system, controller bars by kind, system,
+// scale.
+func (ev *Evidence) microbenchFigures() map[string]*microbenchGroups {
+	out := map[string]*microbenchGroups{}
 	for _, m := range ev.Microbench {
+		g := out[m.Experiment]
+		if g == nil {
+			g = &microbenchGroups{}
+			out[m.Experiment] = g
+		}
 		if m.Kind == "e2e" {
-			out[m.Experiment] = append(out[m.Experiment], m)
+			g.e2e = append(g.e2e, m)
+		} else {
+			g.controllers = append(g.controllers, m)
 		}
 	}
 	order := []string{"k8s", "k8s+", "kd", "kd+"}
-	for _, ms := range out {
-		slices.SortFunc(ms, func(a, b Microbench) int {
+	for _, g := range out {
+		slices.SortFunc(g.e2e, func(a, b Microbench) int {
 			if a.Scale != b.Scale {
 				return a.Scale - b.Scale
 			}
 			return slices.Index(order, a.Baseline) - slices.Index(order, b.Baseline)
+		})
+		slices.SortFunc(g.controllers, func(a, b Microbench) int {
+			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Baseline, b.Baseline), a.Scale-b.Scale)
 		})
 	}
 	return out
