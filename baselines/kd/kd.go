@@ -30,11 +30,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -45,6 +48,7 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/fault"
+	"github.com/kdbench/kdbench/internal/supervisor"
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
@@ -85,7 +89,7 @@ type System struct {
 	LinkProxies bool
 
 	mu     sync.Mutex
-	procs  []*proc
+	procs  []*supervisor.Process
 	cancel context.CancelFunc
 	scaler *adapter.Hop
 	// scalerConfig restarts the autoscaler hop (Restart "kd-autoscaler").
@@ -174,6 +178,15 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) error {
 	}
 }
 
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
 // portTaken tells a process that exited because its port was taken.
 func portTaken(err error) bool {
 	msg := err.Error()
@@ -251,7 +264,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 			return err
 		}
 		args := append(append([]string{"internal", sp.name}, sp.args...), tlsArgs...)
-		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), args...)
+		p, err := supervisor.Start(supervisor.Spec{Name: sp.name, Path: bin, Args: args, Log: filepath.Join(logs, sp.name+".log"), Attached: true})
 		if err != nil {
 			return err
 		}
@@ -261,8 +274,8 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	// Every hop is ready once its downstream resynced, so the deployment
 	// hop's readiness implies the whole chain's.
 	for _, p := range s.procs {
-		if err := p.waitReady(ctx, s.endpoints[p.name]+"/readyz", 2*time.Minute); err != nil {
-			return errors.Join(err, exited(s.procs, p))
+		if err := s.waitReady(ctx, p); err != nil {
+			return errors.Join(err, supervisor.Exited(s.procs, p))
 		}
 	}
 	creds, err := mtls.credentials(refhops.Autoscaler)
@@ -334,32 +347,37 @@ func (s *System) Restart(ctx context.Context, name string) error {
 		return s.startScalerLocked(ctx)
 	}
 	for i, p := range s.procs {
-		if p.name != name {
+		if p.Name != name {
 			continue
 		}
-		p.stop(0)
-		np, err := start(p.name, p.bin, p.log, p.args...)
+		p.Stop(0) // SIGKILL to the group
+		np, err := supervisor.Start(supervisor.Spec{Name: p.Name, Path: p.Args[0], Args: p.Args[1:], Log: p.Log, Attached: true})
 		if err != nil {
 			return err
 		}
 		s.procs[i] = np
-		return np.waitReady(ctx, s.endpoints[name]+"/readyz", 2*time.Minute)
+		return s.waitReady(ctx, np)
 	}
 	return fmt.Errorf("%s: no process %q", s.name, name)
 }
 
-// PID is the process id of a running Kubedirect process (kd-deployment,
-// kd-replicaset, kd-scheduler, kd-nodeagent), 0 if none: the failover
+// waitReady waits until hop process p answers /readyz itself.
+func (s *System) waitReady(ctx context.Context, p *supervisor.Process) error {
+	return supervisor.WaitHealthy(ctx, p, supervisor.HTTPCheck(http.DefaultClient, s.endpoints[p.Name]+"/readyz"), 2*time.Minute)
+}
+
+// Signal sends sig to a Kubedirect process (kd-deployment, kd-replicaset,
+// kd-scheduler, kd-nodeagent) and returns once it took effect: the failover
 // experiment stalls one with SIGSTOP (fault.Stall).
-func (s *System) PID(name string) int {
+func (s *System) Signal(ctx context.Context, name string, sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.procs {
-		if p.name == name && p.alive() {
-			return p.cmd.Process.Pid
+		if p.Name == name {
+			return p.Signal(ctx, sig)
 		}
 	}
-	return 0
+	return fmt.Errorf("%s: no process %q", s.name, name)
 }
 
 // Processes implements baselines.Processes.
@@ -368,8 +386,8 @@ func (s *System) Processes() map[string]int {
 	defer s.mu.Unlock()
 	out := map[string]int{}
 	for _, p := range s.procs {
-		if p.alive() {
-			out[p.name] = p.cmd.Process.Pid
+		if p.Alive() {
+			out[p.Name] = p.PID
 		}
 	}
 	return out
@@ -390,7 +408,7 @@ func (s *System) stopLocked(ctx context.Context, env baselines.Env) error {
 	s.scaler = nil
 	// Upstream first, so nothing acts on a half-stopped chain.
 	for i := len(s.procs) - 1; i >= 0; i-- {
-		s.procs[i].stop(5 * time.Second)
+		s.procs[i].Stop(5 * time.Second)
 	}
 	s.procs = nil
 	s.closeProxies()

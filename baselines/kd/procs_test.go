@@ -3,29 +3,37 @@ package kd
 import (
 	"context"
 	"path/filepath"
+	"syscall"
 	"testing"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
-func TestPID(t *testing.T) {
+func TestSignalAndProcesses(t *testing.T) {
+	ctx := context.Background()
 	s := New("kd", 0, "")
-	p, err := start("kd-scheduler", "sleep", filepath.Join(t.TempDir(), "log"), "60")
+	p, err := supervisor.Start(supervisor.Spec{Name: "kd-scheduler", Path: "sleep", Args: []string{"60"},
+		Log: filepath.Join(t.TempDir(), "log"), Attached: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.stop(0)
+	defer p.Stop(0)
 	s.procs = append(s.procs, p)
-	if got := s.PID("kd-scheduler"); got != p.cmd.Process.Pid {
-		t.Fatalf("PID = %d, want %d", got, p.cmd.Process.Pid)
+	if err := s.Signal(ctx, "kd-scheduler", syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
 	}
-	if got := s.PID("kd-nodeagent"); got != 0 {
-		t.Fatalf("PID of a process not started = %d", got)
+	if st, _ := supervisor.State(p.PID); st != 'T' {
+		t.Fatalf("kd-scheduler in state %c after SIGSTOP", st)
 	}
-	if got := s.Processes(); len(got) != 1 || got["kd-scheduler"] != p.cmd.Process.Pid {
+	if err := s.Signal(ctx, "kd-nodeagent", syscall.SIGSTOP); err == nil {
+		t.Fatal("signalled a process never started")
+	}
+	if got := s.Processes(); len(got) != 1 || got["kd-scheduler"] != p.PID {
 		t.Fatalf("Processes() = %v, want only kd-scheduler", got)
 	}
-	p.stop(0)
-	if got := s.PID("kd-scheduler"); got != 0 {
-		t.Fatalf("PID of a stopped process = %d", got)
+	p.Stop(0)
+	if err := s.Signal(ctx, "kd-scheduler", syscall.SIGCONT); err == nil {
+		t.Fatal("signalled a stopped process")
 	}
 	if got := s.Processes(); len(got) != 0 {
 		t.Fatalf("Processes() after the stop = %v", got)

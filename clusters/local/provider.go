@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // ProviderName is the local provider's name on the command line.
@@ -177,7 +178,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 		return nil, err
 	} else if old != nil {
 		for _, pr := range old.Procs {
-			if pr.alive() {
+			if pr.Alive() {
 				return nil, fmt.Errorf("cluster %q is already running (%s pid %d); stop it with `kdbench cluster down --name %s`", spec.Name, pr.Name, pr.PID, spec.Name)
 			}
 		}
@@ -259,7 +260,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 			go func(i int) {
 				defer wg.Done()
 				t := time.Now()
-				errs[i] = waitHealthy(ctx, cs[i], prs[i], p.opts.StartTimeout)
+				errs[i] = supervisor.WaitHealthy(ctx, prs[i], cs[i].Healthy, p.opts.StartTimeout)
 				if errs[i] == nil {
 					p.opts.Logf("  %-24s ready in %s", cs[i].Name, time.Since(t).Round(time.Millisecond))
 				}
@@ -381,7 +382,7 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 // controllers before the API server, and etcd last.
 func stopAll(procs []*proc) {
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop(10 * time.Second)
+		procs[i].Stop(10 * time.Second)
 	}
 }
 
@@ -406,7 +407,7 @@ func (p *Provider) Status(ctx context.Context, name string) (*clusters.Status, e
 	}
 	s.Running = true
 	for _, pr := range st.Procs {
-		if pr.alive() {
+		if pr.Alive() {
 			s.Components[pr.Name] = fmt.Sprintf("running, pid %d", pr.PID)
 		} else {
 			s.Running = false

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"syscall"
-	"time"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // Components lists what Restart and PID accept, in start order.
@@ -40,6 +41,23 @@ func (p *Provider) PID(cluster, component string) int {
 	return 0
 }
 
+// Signal sends sig to a component's process group and returns once it took
+// effect (supervisor.SignalGroup): SIGSTOP stalls it, SIGCONT resumes it.
+func (p *Provider) Signal(ctx context.Context, cluster, component string, sig syscall.Signal) error {
+	p.mu.Lock()
+	var pr *proc
+	for _, c := range p.procs[cluster] {
+		if c.Name == component {
+			pr = c
+		}
+	}
+	p.mu.Unlock()
+	if pr == nil {
+		return fmt.Errorf("%v to %s: not running in cluster %q started by this kdbench process", sig, component, cluster)
+	}
+	return pr.Signal(ctx, sig)
+}
+
 // Restart crashes a component of a cluster this provider started — SIGKILL
 // to its process group, no graceful shutdown — and starts it again with the
 // same flags and data, returning once it is healthy. For the API server,
@@ -69,8 +87,8 @@ func (p *Provider) Restart(ctx context.Context, cluster, component string) error
 	}
 	defer unlock()
 	old := procs[i]
-	_ = syscall.Kill(-old.PID, syscall.SIGKILL)
-	if !old.waitGone(10 * time.Second) {
+	old.Stop(0) // SIGKILL to the group: a crash
+	if old.Alive() {
 		return fmt.Errorf("restart %s: pid %d survived SIGKILL", component, old.PID)
 	}
 	np, err := startProcess(c, p.opts.Attached)
@@ -95,5 +113,5 @@ func (p *Provider) Restart(ctx context.Context, cluster, component string) error
 			return err
 		}
 	}
-	return waitHealthy(ctx, c, np, p.opts.StartTimeout)
+	return supervisor.WaitHealthy(ctx, np, c.Healthy, p.opts.StartTimeout)
 }
