@@ -44,6 +44,8 @@ type plan struct {
 	delay    time.Duration
 	noFsync  bool
 	tlsAdmin *tls.Config // admin client for health checks
+	// extra are flags Reconfigure set, by component (Provider.mu).
+	extra map[string][]string
 }
 
 func (pl *plan) apiserverURL() string { return "https://127.0.0.1:" + strconv.Itoa(pl.p.APIServer) }
