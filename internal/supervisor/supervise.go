@@ -3,6 +3,8 @@ package supervisor
 import (
 	"bufio"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -176,4 +178,38 @@ func (c *Client) Exit() string {
 	default:
 		return ""
 	}
+}
+
+// SuperviseArgs are the arguments of `kdbench internal supervise` for s:
+//
+//	--name N --log L [--dir D] [--grace G] -- path args...
+func SuperviseArgs(s Spec, grace time.Duration) []string {
+	out := []string{"--name=" + s.Name, "--log=" + s.Log}
+	if s.Dir != "" {
+		out = append(out, "--dir="+s.Dir)
+	}
+	if grace > 0 {
+		out = append(out, "--grace="+grace.String())
+	}
+	return append(append(out, "--", s.Path), s.Args...)
+}
+
+// ParseSuperviseArgs reads SuperviseArgs back.
+func ParseSuperviseArgs(args []string) (Spec, time.Duration, error) {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var s Spec
+	fs.StringVar(&s.Name, "name", "", "the component's name")
+	fs.StringVar(&s.Log, "log", "", "its log file")
+	fs.StringVar(&s.Dir, "dir", "", "its working directory")
+	grace := fs.Duration("grace", 10*time.Second, "SIGTERM to SIGKILL")
+	if err := fs.Parse(args); err != nil {
+		return s, 0, fmt.Errorf("supervise: %w", err)
+	}
+	rest := fs.Args()
+	if s.Name == "" || s.Log == "" || len(rest) == 0 {
+		return s, 0, errors.New("supervise: want --name N --log L -- command [args...]")
+	}
+	s.Path, s.Args = rest[0], rest[1:]
+	return s, *grace, nil
 }
