@@ -15,31 +15,57 @@ import (
 // Check reports nil once the process with that pid serves.
 type Check func(ctx context.Context, pid int) error
 
+// Watch is what WaitFor needs of a process, wherever it runs (a remote
+// one is watched through its supervisor's lifeline).
+type Watch struct {
+	Name string
+	PID  int
+	Log  string
+	// Done closes when the process ends; nil for a process kdbench did not
+	// start, whose Alive is polled instead.
+	Done    <-chan struct{}
+	Alive   func() bool
+	Err     func() error // how it ended, if known
+	LogTail func(n int) string
+}
+
 // WaitHealthy polls check until it succeeds, the process exits, or timeout
 // or ctx ends. Errors name the process and its log, with the log's tail.
 func WaitHealthy(ctx context.Context, p *Process, check Check, timeout time.Duration) error {
+	return WaitFor(ctx, Watch{Name: p.Name, PID: p.PID, Log: p.Log, Done: p.Done(), Alive: p.Alive, Err: p.Err, LogTail: p.LogTail}, check, timeout)
+}
+
+// WaitFor is WaitHealthy for any watched process.
+func WaitFor(ctx context.Context, w Watch, check Check, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
+	exited := func() error {
+		how := ""
+		if w.Err != nil {
+			how = fmt.Sprintf(" (%v)", w.Err())
+		}
+		return fmt.Errorf("%s exited during start-up%s; see %s:\n%s", w.Name, how, w.Log, w.LogTail(15))
+	}
 	for {
 		hctx, hcancel := context.WithTimeout(ctx, 2*time.Second)
-		last := check(hctx, p.PID)
+		last := check(hctx, w.PID)
 		hcancel()
 		if last == nil {
 			return nil
 		}
 		select {
-		case <-p.Done():
-			return p.ExitError("exited during start-up")
+		case <-w.Done:
+			return exited()
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("%s not healthy after %s (last check: %v); see %s:\n%s", p.Name, timeout, last, p.Log, p.LogTail(15))
+				return fmt.Errorf("%s not healthy after %s (last check: %v); see %s:\n%s", w.Name, timeout, last, w.Log, w.LogTail(15))
 			}
-			return fmt.Errorf("%s: start-up interrupted: %w", p.Name, ctx.Err())
+			return fmt.Errorf("%s: start-up interrupted: %w", w.Name, ctx.Err())
 		case <-tick.C:
-			if p.Done() == nil && !p.Alive() {
-				return p.ExitError("exited during start-up")
+			if w.Done == nil && !w.Alive() {
+				return exited()
 			}
 		}
 	}
