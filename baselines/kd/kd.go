@@ -80,7 +80,7 @@ type System struct {
 	// processes (default: the placer's, the cluster's own kdbench).
 	Bin string
 	// InsecureLinks turns mutual TLS on the Kubedirect links off (it is on
-	// by default, with certificates from the cluster CA).
+	// by default, with certificates from kdbench's link CA).
 	InsecureLinks bool
 	// LinkProxies routes every link through a TCP proxy that can cut or
 	// slow it (Link), for the failover experiment.
