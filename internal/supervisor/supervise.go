@@ -114,9 +114,9 @@ func NewClient(r io.Reader, w io.Writer) *Client {
 				n, _ := strconv.Atoi(arg)
 				c.pid <- n
 			case lineOK:
-				c.replies <- nil
+				c.reply(nil)
 			case lineError:
-				c.replies <- fmt.Errorf("%s", arg)
+				c.reply(errors.New(arg))
 			case lineExit:
 				c.exit = arg
 				return
@@ -128,6 +128,15 @@ func NewClient(r io.Reader, w io.Writer) *Client {
 		}
 	}()
 	return c
+}
+
+// reply hands a signal's outcome to its waiter, never blocking the reader
+// (a waiter that gave up leaves its reply behind; Signal drains it).
+func (c *Client) reply(err error) {
+	select {
+	case c.replies <- err:
+	default:
+	}
 }
 
 // PID waits for the started process's pid.
@@ -149,6 +158,10 @@ func (c *Client) Signal(ctx context.Context, sig syscall.Signal) error {
 	select {
 	case <-c.done:
 		return fmt.Errorf("%v: not running (%s)", sig, c.exit)
+	default:
+	}
+	select { // a late reply to a request whose waiter gave up
+	case <-c.replies:
 	default:
 	}
 	if _, err := fmt.Fprintf(c.w, "%s %d\n", lineSignal, int(sig)); err != nil {
