@@ -62,7 +62,9 @@ func (pl *placer) stopAll() {
 	pl.procs = nil
 	pl.mu.Unlock()
 	for i := len(ps) - 1; i >= 0; i-- {
-		ps[i].Stop(5 * time.Second)
+		if ps[i].Alive() { // a stopped one's group was killed with it
+			ps[i].Stop(5 * time.Second)
+		}
 	}
 }
 
