@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,13 +20,14 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // hostsThatRun starts in-process SSH servers that do what an OpenSSH
 // server with kdbench installed does: `kdbench internal supervise` runs the
 // supervisor (in this process), anything else runs under sh.
-func hostsThatRun(t *testing.T, names ...string) (Inventory, *dialer) {
+func hostsThatRun(t *testing.T, handler gssh.Handler, names ...string) (Inventory, *dialer) {
 	t.Helper()
 	t.Setenv("HOME", t.TempDir()) // not the tester's ~/.ssh/config
 	_, clientKey, err := ed25519.GenerateKey(rand.Reader)
@@ -45,7 +47,7 @@ func hostsThatRun(t *testing.T, names ...string) (Inventory, *dialer) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		srv := &gssh.Server{
-			Handler: runSession,
+			Handler: handler,
 			PublicKeyHandler: func(_ gssh.Context, key gssh.PublicKey) bool {
 				return gssh.KeysEqual(key, clientPub)
 			},
@@ -66,9 +68,14 @@ func hostsThatRun(t *testing.T, names ...string) (Inventory, *dialer) {
 	return inv, d
 }
 
-func runSession(s gssh.Session) {
+// runSession runs the supervisor in this process; shSession runs every
+// command under sh, as sshd does (the supervisor then is the real binary's).
+func runSession(s gssh.Session) { serveSession(s, true) }
+func shSession(s gssh.Session)  { serveSession(s, false) }
+
+func serveSession(s gssh.Session, inProcess bool) {
 	args := s.Command()
-	if len(args) > 3 && args[1] == "internal" && args[2] == "supervise" {
+	if inProcess && len(args) > 3 && args[1] == "internal" && args[2] == "supervise" {
 		spec, grace, err := supervisor.ParseSuperviseArgs(args[3:])
 		if err == nil {
 			err = supervisor.Supervise(spec, grace, s, s)
@@ -81,8 +88,9 @@ func runSession(s gssh.Session) {
 		_ = s.Exit(0)
 		return
 	}
-	out, err := supervisor.Output(s.Context(), supervisor.Command{Path: "sh", Args: []string{"-c", s.RawCommand()}, Stdin: s})
-	_, _ = s.Write(out)
+	// Like sshd, nothing is killed when the client goes: the command sees
+	// its stdin end.
+	_, err := supervisor.Output(context.Background(), supervisor.Command{Path: "sh", Args: []string{"-c", s.RawCommand()}, Stdin: s, Stdout: s})
 	if err != nil {
 		_ = s.Exit(1)
 		return
@@ -93,7 +101,7 @@ func runSession(s gssh.Session) {
 func TestPlacerOverSSH(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	inv, d := hostsThatRun(t, "cp", "w1")
+	inv, d := hostsThatRun(t, runSession, "cp", "w1")
 	root := t.TempDir()
 	p := NewPlacer(inv, d.dial, root)
 	require.Equal(t, []clusters.Host{
@@ -147,4 +155,32 @@ func TestPlacerOverSSH(t *testing.T) {
 		_, err = p.Start(ctx, w1, clusters.Component{Name: "x", Path: "true", Files: []clusters.File{{Path: "../../etc/x"}}})
 		require.ErrorContains(t, err, "want a path inside")
 	})
+}
+
+// TestRealSuperviseCommand: the same lifeline through `kdbench internal
+// supervise` itself, run by the host's shell.
+func TestRealSuperviseCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kdbench; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	inv, d := hostsThatRun(t, shSession, "cp")
+	p := NewPlacer(inv, d.dial, t.TempDir())
+	p.Kdbench = localtest.Binary(t)
+	rp, err := p.Start(ctx, p.Hosts()[0], clusters.Component{Name: "sleeper", Path: "sh", Args: []string{"-c", "sleep 300 & echo $! > child; wait"}})
+	require.NoError(t, err)
+	var child int
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(filepath.Join(p.Root, "run", "sleeper", "child"))
+		child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && child > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, rp.Signal(ctx, syscall.SIGSTOP))
+	st, _ := supervisor.State(rp.PID())
+	require.Equal(t, byte('T'), st)
+	require.NoError(t, rp.Signal(ctx, syscall.SIGCONT))
+	require.NoError(t, p.Close())
+	require.Eventually(t, func() bool { return supervisor.Gone(rp.PID()) && supervisor.Gone(child) }, 20*time.Second, 20*time.Millisecond,
+		"the component or its child outlived the dropped connection")
 }

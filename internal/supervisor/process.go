@@ -185,6 +185,9 @@ type Command struct {
 	Args  []string
 	Dir   string
 	Stdin io.Reader
+	// Stdout, when set, receives stdout and stderr as they come instead
+	// of Output's result.
+	Stdout io.Writer
 }
 
 // Output runs c and returns its combined stdout and stderr; the error
@@ -194,6 +197,9 @@ func Output(ctx context.Context, c Command) ([]byte, error) {
 	cmd.Dir, cmd.Stdin = c.Dir, c.Stdin
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	if c.Stdout != nil {
+		cmd.Stdout, cmd.Stderr = c.Stdout, c.Stdout
+	}
 	if err := cmd.Run(); err != nil {
 		return out.Bytes(), fmt.Errorf("%s %s: %w: %s", c.Path, strings.Join(c.Args, " "), err, strings.TrimSpace(out.String()))
 	}
