@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -290,7 +291,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 			sec = "plaintext"
 		}
 		env.Logf("%s: Kubedirect processes up (hops on %s, node agent with %d direct-mode nodes on %s, %s links); logs: %s",
-			s.name, cp.Name, c.Nodes, workers[0].Name, sec, s.procs[0].proc.Log())
+			s.name, cp.Name, c.Nodes, workers[0].Name, sec, path.Dir(s.procs[0].proc.Log()))
 	}
 	return nil
 }
