@@ -24,7 +24,7 @@ func newInternalCmd() *cobra.Command {
 		},
 	}
 	ec.AddFlags(etcdCmd.Flags())
-	cmd.AddCommand(etcdCmd, newNodeAgentCmd())
+	cmd.AddCommand(etcdCmd, newNodeAgentCmd(), newSuperviseCmd())
 	cmd.AddCommand(newKubedirectCmds()...)
 	return cmd
 }
