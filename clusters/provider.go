@@ -20,6 +20,10 @@ type Spec struct {
 	Name string
 	// Nodes is the number of worker nodes (simulated on the local provider).
 	Nodes int
+	// NodesExact says the experiment measures against Nodes (scale-nodes):
+	// a provider that cannot make that many nodes refuses instead of running
+	// on the nodes it has.
+	NodesExact bool
 	// QPSProfile selects the control-plane client and concurrency settings:
 	// "default" (upstream defaults) or "tuned" (the Kubedirect artifact's).
 	QPSProfile string
@@ -44,6 +48,9 @@ type Cluster struct {
 	// QPSProfile and SandboxDelay are recorded with every result.
 	QPSProfile   string
 	SandboxDelay time.Duration
+	// QPSProfileSource says how QPSProfile is known: set by the provider, read
+	// from the control plane's flags, or given by the user.
+	QPSProfileSource string
 	// Components maps component name to its version (e.g. kube-apiserver →
 	// v1.32.13) and Flags to the flags it was started with, for manifests.
 	Components map[string]string

@@ -58,7 +58,7 @@ func TestUpRunsThePlanThenOnlyChecks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ProviderName, c.Provider)
 	require.Equal(t, "tuned", c.QPSProfile)
-	require.Equal(t, KnativeVersion, c.Components["knative-serving"])
+	require.Equal(t, FlannelVersion, c.Components["flannel"])
 	kc, err := os.Stat(c.Kubeconfig)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), kc.Mode().Perm(), "the kubeconfig holds a client key")
@@ -139,15 +139,15 @@ func TestUpResumesAfterANodeFails(t *testing.T) {
 	require.Contains(t, msg, "E: containerd failed on w2", "the error carries the output's tail")
 	require.Contains(t, msg, filepath.Join("logs", "w2.log"))
 	require.Contains(t, progress.String(), "w2: containerd: attempt 2 failed, retrying")
-	require.Regexp(t, `(?m)^w2 +worker +1/8 +1 +containerd$`, progress.String(), "the summary shows where w2 stopped")
-	require.Regexp(t, `(?m)^cp +control-plane +20/20 +18 +$`, progress.String())
+	require.Regexp(t, `(?m)^w2 +worker +1/7 +1 +containerd$`, progress.String(), "the summary shows where w2 stopped")
+	require.Regexp(t, `(?m)^cp +control-plane +14/14 +12 +$`, progress.String())
 
 	// w2 stopped at containerd and was left out of the join; the others went on.
 	w2 := f.node("w2").actions()
 	require.Equal(t, "containerd/apply", w2[len(w2)-1])
 	require.NotContains(t, w2, "kubeadm-join/check")
 	require.Contains(t, f.node("w1").actions(), "kubeadm-join/apply")
-	require.Contains(t, f.node("cp").actions(), "knative-kourier/apply")
+	require.Contains(t, f.node("cp").actions(), "cni-flannel/apply")
 	for _, c := range f.node("cp").cmds {
 		if c.Step == "nodes-ready" {
 			require.Contains(t, c.Script, "export KDB_NODES_EXPECTED='3'", "the add-ons wait for the nodes that did not fail")
@@ -178,10 +178,10 @@ func TestUpRetriesWithBackoff(t *testing.T) {
 	f := newFleet(t, 1)
 	root := t.TempDir()
 	p := f.provider(t, root, 2, io.Discard)
-	f.node("cp").failStep("kwok", 2)
+	f.node("cp").failStep("cni-flannel", 2)
 	_, err := p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
 	require.NoError(t, err)
-	require.Equal(t, 3, readStateFile(t, root).Steps["cp"]["kwok"].Attempts)
+	require.Equal(t, 3, readStateFile(t, root).Steps["cp"]["cni-flannel"].Attempts)
 }
 
 func TestControlPlaneFailureStopsTheBootstrap(t *testing.T) {
@@ -266,7 +266,7 @@ func TestUnreachableNodeFailsAfterRetries(t *testing.T) {
 	_, err = p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
 	require.ErrorContains(t, err, "node w1: ssh to 127.0.0.1:"+strconv.Itoa(dead))
 	require.ErrorContains(t, err, "(3 attempts)")
-	require.Contains(t, f.node("cp").actions(), "knative-kourier/apply", "the reachable nodes went on")
+	require.Contains(t, f.node("cp").actions(), "cni-flannel/apply", "the reachable nodes went on")
 }
 
 // Experiment runners call Down after each group: without ResetOnDown (the
@@ -295,11 +295,11 @@ func TestManyFailuresAreSummarized(t *testing.T) {
 	f := newFleet(t, 7)
 	p := f.provider(t, t.TempDir(), 8, io.Discard)
 	for _, n := range f.nodes[1:] {
-		n.failStep("go-toolchain", -1)
+		n.failStep("kube-packages", -1)
 	}
 	_, err := p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
 	require.ErrorContains(t, err, "7 of 8 nodes failed")
-	require.Equal(t, maxDetailedErrors, strings.Count(err.Error(), "step go-toolchain:"))
+	require.Equal(t, maxDetailedErrors, strings.Count(err.Error(), "step kube-packages:"))
 	require.ErrorContains(t, err, "and 2 more nodes: w6, w7 (see state.json)")
 }
 
@@ -338,7 +338,7 @@ func TestDownResetsNodesAndKeepsTheInventory(t *testing.T) {
 	s, err := p.Status(context.Background(), "kdbench")
 	require.NoError(t, err)
 	require.False(t, s.Running)
-	require.Equal(t, "control-plane, 0/20 steps done", s.Components["cp"])
+	require.Equal(t, "control-plane, 0/14 steps done", s.Components["cp"])
 	p.opts.Inventory = ""
 	_, err = p.Plan(clusters.Spec{Name: "kdbench"})
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 
 // The artifact's kubelet and kube-proxy client limits (EXPERIMENTS.md,
 // "Cluster settings the artifact used"); the QPS profile covers the rest.
+// Its kubelets also pull images in parallel (serializeImagePulls: false).
 const (
 	kubeletQPS, kubeletBurst     = 200, 400
 	kubeProxyQPS, kubeProxyBurst = 200, 400
@@ -81,6 +82,7 @@ localAPIEndpoint:
   bindPort: 6443
 nodeRegistration:
   name: {{.CP.Name}}
+  imagePullSerial: false
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
@@ -112,6 +114,7 @@ kind: KubeletConfiguration
 cgroupDriver: systemd
 kubeAPIQPS: {{.KubeletQPS}}
 kubeAPIBurst: {{.KubeletBurst}}
+serializeImagePulls: false
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration

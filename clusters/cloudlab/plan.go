@@ -67,6 +67,7 @@ func NewPlan(inv Inventory, o PlanOptions) (*Plan, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown QPS profile %q (known: %v)", o.QPSProfile, local.ProfileNames())
 	}
+	prof = largeCluster(prof)
 	binSum, err := fileSHA256(o.KdbenchBinary)
 	if err != nil {
 		return nil, fmt.Errorf("kdbench binary for the nodes: %w", err)
@@ -85,6 +86,22 @@ func NewPlan(inv Inventory, o PlanOptions) (*Plan, error) {
 	p.Steps = append(p.Steps, joinSteps(binSum)...)
 	p.Steps = append(p.Steps, addonSteps()...)
 	return p, nil
+}
+
+// largeCluster is a profile as the bootstrap applies it to real machines:
+// "tuned" there is the artifact's large-cluster kubeadm configuration
+// (manifests/kubeadm/init.large.yaml and kube-scheduler-config.large.yaml):
+// an 8 GiB etcd quota compacted every 5 minutes, and a scheduler that scores
+// 5% of the nodes. The command-line flags stay the table's, so the existing
+// provider reads the profile back.
+func largeCluster(p local.Profile) local.Profile {
+	if p.Name != "tuned" {
+		return p
+	}
+	p.EtcdQuotaBytes = 8 << 30
+	p.EtcdCompactionPeriod = "5m"
+	p.PercentageOfNodesToScore = 5
+	return p
 }
 
 // heredoc writes data to path through a quoted here-document (no expansion).

@@ -36,15 +36,15 @@ func TestPlanGolden80Nodes(t *testing.T) {
 func TestPlanPerRole(t *testing.T) {
 	p, err := NewPlan(paperInventory(t), PlanOptions{QPSProfile: "tuned", KdbenchBinary: fakeBinary})
 	require.NoError(t, err)
-	worker := []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "go-toolchain", "dirigent",
-		"kubeadm-join", "kdbench-fetch"}
+	worker := []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip",
+		"kubeadm-join", "workload-image", "kdbench-fetch"}
 	for _, tc := range []struct {
 		node string
 		want []string
 	}{
-		{"cp", []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "kdbench-binary", "go-toolchain", "dirigent",
+		{"cp", []string{"os-prep", "containerd", "kube-packages", "kubelet-node-ip", "kdbench-binary",
 			"kdbench-serve", "kubeadm-config", "kubeadm-init", "control-plane-flags", "cni-flannel", "join-token", "ca-cert-hash", "kubeconfig",
-			"nodes-ready", "prometheus", "kwok", "knative-serving", "knative-kourier"}},
+			"nodes-ready"}},
 		{"w1", worker},
 		{"w79", worker},
 	} {
@@ -75,11 +75,15 @@ func TestPlanUsesQPSProfile(t *testing.T) {
 		profile      string
 		want, absent []string
 	}{
+		// tuned on real machines is the artifact's large-cluster configuration
+		// (manifests/kubeadm/init.large.yaml, kube-scheduler-config.large.yaml).
 		{"tuned", []string{"{name: max-requests-inflight, value: \"200000\"}", "{name: concurrent-deployment-syncs, value: \"100\"}",
-			"{name: auto-compaction-retention, value: \"15m\"}", "{name: quota-backend-bytes, value: \"4294967296\"}",
-			"parallelism: 50", "qps: 10000", "kubeAPIQPS: 200", "kubernetesVersion: v1.32.0", "podSubnet: 10.64.0.0/11"}, nil},
-		{"default", []string{"extraArgs: []", "{name: quota-backend-bytes, value: \"2147483648\"}", "parallelism: 16", "kubeAPIQPS: 200"},
-			[]string{"max-requests-inflight", "auto-compaction"}},
+			"{name: auto-compaction-retention, value: \"5m\"}", "{name: quota-backend-bytes, value: \"8589934592\"}",
+			"parallelism: 50", "percentageOfNodesToScore: 5", "qps: 10000", "kubeAPIQPS: 200", "serializeImagePulls: false",
+			"imagePullSerial: false", "kubernetesVersion: v1.32.0", "podSubnet: 10.64.0.0/11"}, nil},
+		{"default", []string{"extraArgs: []", "{name: quota-backend-bytes, value: \"2147483648\"}", "parallelism: 16", "kubeAPIQPS: 200",
+			"serializeImagePulls: false"},
+			[]string{"max-requests-inflight", "auto-compaction", "percentageOfNodesToScore"}},
 	} {
 		t.Run(tc.profile, func(t *testing.T) {
 			p, err := NewPlan(paperInventory(t), PlanOptions{QPSProfile: tc.profile, KdbenchBinary: fakeBinary})

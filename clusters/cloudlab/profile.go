@@ -94,7 +94,8 @@ pc.defineParameter(
     longDescription="kdbench's bootstrap expects Ubuntu 22.04 (apt, systemd).")
 pc.defineParameter(
     "linkSpeed", "LAN link speed in kbps (0: the hardware's native speed)",
-    portal.ParameterType.INTEGER, 0, advanced=True)
+    portal.ParameterType.INTEGER, {{.LinkSpeedKbps}}, advanced=True,
+    longDescription="25 Gbps, the xl170's links, as the paper's testbed had.")
 
 params = pc.bindParameters()
 
@@ -124,7 +125,12 @@ for i in range(params.nodeCount):
 pc.printRequestRSpec(request)
 `))
 
+// LinkSpeedKbps is the LAN bandwidth the profile requests by default: the
+// paper's testbed's 25 Gbps links.
+const LinkSpeedKbps = 25_000_000
+
 // The template reads these as fields of ProfileParams.
+func (ProfileParams) LinkSpeedKbps() int   { return LinkSpeedKbps }
 func (ProfileParams) MaxNodes() int        { return MaxNodes }
 func (p ProfileParams) Workers() int       { return p.Nodes - 1 }
 func (ProfileParams) ControlPlane() string { return ControlPlaneName }

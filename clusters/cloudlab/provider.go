@@ -20,6 +20,9 @@ import (
 // ProviderName is the provider's name on the command line.
 const ProviderName = "cloudlab"
 
+// defaultClusterName names a cluster brought up without a name.
+const defaultClusterName = "kdbench"
+
 func init() {
 	clusters.Register(ProviderName, func() clusters.Provider { return New(Options{}) })
 }
@@ -143,7 +146,7 @@ func (p *Provider) binary() (string, error) {
 func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
 	start := time.Now()
 	if spec.Name == "" {
-		spec.Name = "kdbench"
+		spec.Name = defaultClusterName
 	}
 	plan, err := p.Plan(spec)
 	if err != nil {
@@ -157,12 +160,17 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 		return nil, err
 	}
 	bootstrapped := time.Since(start)
-	c, err := p.attach(ctx, clusters.Spec{Name: spec.Name, Kubeconfig: d.Kubeconfig()})
+	// The attach checks the running cluster against what was asked: the
+	// profile the bootstrap set, read back from the control plane's flags,
+	// the workers' sandbox delay and, for scale-nodes, their number.
+	c, err := p.attach(ctx, clusters.Spec{Name: spec.Name, Kubeconfig: d.Kubeconfig(), QPSProfile: plan.QPSProfile,
+		SandboxDelay: spec.SandboxDelay, Nodes: spec.Nodes, NodesExact: spec.NodesExact})
 	if err != nil {
-		return nil, fmt.Errorf("cloudlab cluster %q is bootstrapped but does not answer: %w", spec.Name, err)
+		return nil, fmt.Errorf("cloudlab cluster %q is bootstrapped but does not answer or does not give what was asked: %w", spec.Name, err)
 	}
 	c.Provider = ProviderName
 	c.QPSProfile = plan.QPSProfile
+	c.QPSProfileSource = "set by the cloudlab bootstrap (its kubeadm configuration)"
 	if c.Components == nil {
 		c.Components = map[string]string{}
 	}

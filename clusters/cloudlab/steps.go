@@ -1,6 +1,7 @@
 package cloudlab
 
 import (
+	"strings"
 	"time"
 )
 
@@ -26,10 +27,12 @@ sysctl --system >/dev/null
 ` + apt + ` install -y apt-transport-https ca-certificates curl gpg git jq`,
 	}, {
 		Name: "containerd", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
-		Check: `systemctl is-active -q containerd && grep -q 'SystemdCgroup = true' /etc/containerd/config.toml`,
+		Check: `systemctl is-active -q containerd && grep -q 'SystemdCgroup = true' /etc/containerd/config.toml &&
+grep -q 'sandbox_image = "` + pauseImage + `"' /etc/containerd/config.toml`,
 		Apply: apt + ` install -y containerd
 mkdir -p /etc/containerd
-containerd config default | sed 's/SystemdCgroup = false/SystemdCgroup = true/' > /etc/containerd/config.toml
+containerd config default | sed -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
+  -e 's#sandbox_image = ".*"#sandbox_image = "` + pauseImage + `"#' > /etc/containerd/config.toml
 systemctl enable containerd
 systemctl restart containerd`,
 	}, {
@@ -59,28 +62,6 @@ cat > ` + distDir + `/.kdbench.tmp
 chmod 755 ` + distDir + `/.kdbench.tmp
 mv -f ` + distDir + `/.kdbench.tmp ` + distDir + `/kdbench
 install -m 755 ` + distDir + `/kdbench /usr/local/bin/kdbench`,
-	}, {
-		Name: "go-toolchain", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
-		Check: `/usr/local/go/bin/go version | grep -q ' go` + goVersion + ` '`,
-		Apply: `curl -fsSL https://go.dev/dl/go` + goVersion + `.linux-amd64.tar.gz -o /tmp/kdbench-go.tgz
-rm -rf /usr/local/go
-tar -C /usr/local -xzf /tmp/kdbench-go.tgz
-rm -f /tmp/kdbench-go.tgz`,
-	}, {
-		// Dirigent is built from source on every node, as its own scripts
-		// do; which of its binaries runs where is the experiment's choice.
-		Name: "dirigent", Phase: PhasePrepare, Roles: allRoles, Timeout: 30 * time.Minute, Retries: 2,
-		Check: `test "$(cat /opt/kdbench/dirigent/COMMIT 2>/dev/null)" = ` + DirigentCommit + ` &&
-test -x /opt/kdbench/dirigent/bin/master_node -a -x /opt/kdbench/dirigent/bin/data_plane -a -x /opt/kdbench/dirigent/bin/worker_node`,
-		Apply: `d=/opt/kdbench/dirigent
-mkdir -p "$d/bin"
-test -d "$d/src/.git" || git clone -q ` + DirigentRepo + ` "$d/src"
-git -C "$d/src" fetch -q origin
-git -C "$d/src" checkout -q --force ` + DirigentCommit + `
-cd "$d/src"
-export GOPATH=/opt/kdbench/go GOCACHE=/opt/kdbench/go/cache GOFLAGS=-buildvcs=false
-for c in master_node data_plane worker_node; do /usr/local/go/bin/go build -o "$d/bin/$c" "./cmd/$c"; done
-echo ` + DirigentCommit + ` > "$d/COMMIT"`,
 	}}
 }
 
@@ -136,9 +117,9 @@ until ` + kubectl + ` get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; do
 cp ` + configSums + ` ` + appliedPath,
 	}, {
 		Name: "cni-flannel", Phase: PhaseControlPlane, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 3,
-		Check: kubectl + ` -n kube-flannel get daemonset kube-flannel-ds >/dev/null`,
+		Check: kubectl + ` -n kube-flannel get daemonset kube-flannel-ds -o jsonpath='{.spec.template.spec.containers[0].args}' | grep -qF -- '--iface-regex=` + flannelIfaceRegex + `'`,
 		Apply: `curl -fsSL https://github.com/flannel-io/flannel/releases/download/` + FlannelVersion + `/kube-flannel.yml |
-  sed 's#10.244.0.0/16#` + podSubnet + `#' | ` + kubectl + ` apply -f -
+  sed ` + flannelSed + ` | ` + kubectl + ` apply -f -
 ` + kubectl + ` -n kube-flannel rollout status daemonset/kube-flannel-ds --timeout=4m`,
 	}, {
 		// kdbench chooses the join token and keeps it in the cluster work
@@ -166,6 +147,12 @@ func joinSteps(binSum string) []Step {
 		Apply: `kubeadm reset -f >/dev/null 2>&1 || true
 kubeadm join "$CP_IP:6443" --node-name "$NODE_NAME" --token "$` + envJoinToken + `" --discovery-token-ca-cert-hash "sha256:$` + envCACertHash + `"`,
 	}, {
+		// Plain k8s runs real containers: their image is pulled before any
+		// burst, so that none is timed waiting for a registry.
+		Name: "workload-image", Phase: PhaseJoin, Roles: workers, Timeout: 5 * time.Minute, Retries: 3,
+		Check: `ctr -n k8s.io images ls -q | grep -qxF ` + workloadImage,
+		Apply: `ctr -n k8s.io images pull -q ` + workloadImage + ` >/dev/null`,
+	}, {
 		Name: "kdbench-fetch", Phase: PhaseJoin, Roles: workers, Timeout: 5 * time.Minute, Retries: 3,
 		Check: `echo "` + binSum + `  /usr/local/bin/kdbench" | sha256sum -c --status`,
 		Apply: `curl -fsS "http://$CP_IP:` + distPort + `/kdbench" -o /usr/local/bin/.kdbench.tmp
@@ -177,45 +164,20 @@ mv -f /usr/local/bin/.kdbench.tmp /usr/local/bin/kdbench`,
 
 const nodesReady = `test "$(` + kubectl + ` get nodes --no-headers | awk '$2 == "Ready"' | wc -l)" -ge "$` + envNodesExpected + `"`
 
+// addonSteps waits for the nodes; no add-on is installed that no system
+// uses (versions.go says which of the artifact's are left out, and why).
 func addonSteps() []Step {
-	const (
-		knative = "https://github.com/knative/serving/releases/download/knative-" + KnativeVersion
-		kourier = "https://github.com/knative/net-kourier/releases/download/knative-" + KnativeVersion
-		kwok    = "https://github.com/kubernetes-sigs/kwok/releases/download/" + KWOKVersion
-	)
 	return []Step{{
 		// $KDB_NODES_EXPECTED leaves out nodes that failed earlier in this
-		// run, so that one bad worker does not hold back the add-ons.
+		// run, so that one bad worker does not hold back the end of the run.
 		Name: "nodes-ready", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute,
 		Check: nodesReady,
 		Apply: `until ` + nodesReady + `; do sleep 5; done`,
-	}, {
-		Name: "prometheus", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 3,
-		Check: kubectl + ` -n monitoring get prometheus k8s >/dev/null`,
-		Apply: `d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-git clone -q --depth 1 -b ` + KubePrometheusVersion + ` https://github.com/prometheus-operator/kube-prometheus "$d"
-` + kubectl + ` apply --server-side -f "$d/manifests/setup"
-` + kubectl + ` wait --for condition=Established --all CustomResourceDefinition --timeout=2m
-` + kubectl + ` apply --server-side -f "$d/manifests"`,
-	}, {
-		Name: "kwok", Phase: PhaseAddons, Roles: cpOnly, Timeout: 5 * time.Minute, Retries: 3,
-		Check: kubectl + ` -n kube-system get deployment kwok-controller >/dev/null`,
-		Apply: kubectl + ` apply -f ` + kwok + `/kwok.yaml
-` + kubectl + ` apply -f ` + kwok + `/stage-fast.yaml`,
-	}, {
-		Name: "knative-serving", Phase: PhaseAddons, Roles: cpOnly, Timeout: 15 * time.Minute, Retries: 3,
-		Check: kubectl + ` -n knative-serving get deployment activator autoscaler controller webhook >/dev/null`,
-		Apply: kubectl + ` apply -f ` + knative + `/serving-crds.yaml
-` + kubectl + ` wait --for condition=Established --all CustomResourceDefinition --timeout=2m
-` + kubectl + ` apply -f ` + knative + `/serving-core.yaml
-` + kubectl + ` -n knative-serving wait deployment --all --for=condition=Available --timeout=10m`,
-	}, {
-		Name: "knative-kourier", Phase: PhaseAddons, Roles: cpOnly, Timeout: 10 * time.Minute, Retries: 3,
-		Check: kubectl + ` -n kourier-system get deployment 3scale-kourier-gateway >/dev/null &&
-test "$(` + kubectl + ` -n knative-serving get configmap config-network -o jsonpath='{.data.ingress-class}')" = kourier.ingress.networking.knative.dev`,
-		Apply: kubectl + ` apply -f ` + kourier + `/kourier.yaml
-` + kubectl + ` -n knative-serving patch configmap config-network --type merge -p '{"data":{"ingress-class":"kourier.ingress.networking.knative.dev"}}'
-` + kubectl + ` -n kourier-system wait deployment --all --for=condition=Available --timeout=5m`,
 	}}
 }
+
+// flannelSed edits Flannel's release manifest: kdbench's pod network, and
+// the daemon bound to the experiment LAN (an argument after
+// --kube-subnet-mgr, at its indentation).
+var flannelSed = `-e 's#10.244.0.0/16#` + podSubnet + `#' -e 's#^\( *\)- --kube-subnet-mgr$#&\n\1- --iface-regex=` +
+	strings.ReplaceAll(flannelIfaceRegex, `\`, `\\`) + `#'`

@@ -1,25 +1,42 @@
 package cloudlab
 
-// Pinned versions of everything the bootstrap installs. The paper's testbed
-// ran Kubernetes v1.32.0 and Knative v1.15.0 with Kourier; the rest are the
-// releases current with them. Changing one here changes every new cluster and
-// is recorded in its manifest.
+// Pinned versions of everything the bootstrap installs, checked against the
+// Kubedirect artifact (github.com/TomQuartz/kubedirect-ae, scripts/ and
+// manifests/): Kubernetes 1.32.0 from pkgs.k8s.io (its 1.32.0-1.1 packages),
+// Flannel v0.25.5 with the v1.5.1 CNI plugin its manifest names, the pause
+// image 3.10. Where kdbench differs: the control plane runs upstream
+// v1.32.0 images (the artifact ran its own "v1.32.0-kubedirect" builds
+// from its image repository, and pinned etcd 3.5.12-0 and CoreDNS v1.11.1
+// only because that repository is not registry.k8s.io; kubeadm v1.32.0's
+// own etcd and CoreDNS are used here), and containerd is Ubuntu's package
+// rather than Docker's containerd.io (the artifact also installed
+// docker-ce, which nothing of kdbench uses). The artifact's add-ons that no
+// kdbench system uses are not installed: Knative Serving and Kourier
+// (kn-k8s and kn-kd are Knative's KPA with the artifact's config-patch
+// settings in front of k8s or kd, baselines/knative), KWOK (scale-nodes
+// needs nodes the cloudlab provider cannot create), kube-prometheus and
+// metrics-server (collectors scrape components directly), and Dirigent's
+// own binaries (dirigent is kdbench's implementation, baselines/dirigent).
+// Changing a version here changes every new cluster and is recorded in its
+// manifest.
 const (
 	KubernetesVersion = "v1.32.0"
 	// kubePackageVersion is the Debian revision pkgs.k8s.io gives v1.32.0.
 	kubePackageVersion = "1.32.0-1.1"
 	kubeAptRepo        = "https://pkgs.k8s.io/core:/stable:/v1.32/deb/"
 
-	FlannelVersion        = "v0.26.1"
-	KubePrometheusVersion = "v0.14.0"
-	KWOKVersion           = "v0.6.1"
-	KnativeVersion        = "v1.15.0"
-
-	// DirigentCommit is eth-easl/dirigent's main as of August 2025.
-	DirigentCommit = "44c9e88a3c77902c35e70359b61a4c7daf65bc4b"
-	DirigentRepo   = "https://github.com/eth-easl/dirigent.git"
-	// goVersion builds Dirigent (its go.mod asks for 1.20) on the nodes.
-	goVersion = "1.22.12"
+	FlannelVersion = "v0.25.5"
+	// flannelIfaceRegex binds Flannel to the experiment LAN (10.10.1.0/24),
+	// as the artifact's flannel.large.yaml does, not to the control network
+	// that holds the default route.
+	flannelIfaceRegex = `10\.10\.*\.*`
+	// pauseImage is kubeadm v1.32's sandbox image (the artifact's pause
+	// 3.10 too); Ubuntu's containerd defaults to 3.8.
+	pauseImage = "registry.k8s.io/pause:3.10"
+	// workloadImage is pre-pulled on every worker: the workload's pods
+	// (workloads/burst.Image) then start without a pull, as the artifact's
+	// (pull policy Never after a pre-pull) did.
+	workloadImage = "docker.io/library/alpine:3.20"
 
 	// Cluster networks: the experiment LAN is 10.10.1.0/24; pods get a /11
 	// as the artifact's large runs did, services keep kubeadm's default.
@@ -30,12 +47,9 @@ const (
 // Versions lists the pinned components for a cluster's manifest.
 func Versions() map[string]string {
 	return map[string]string{
-		"kubernetes":      KubernetesVersion,
-		"flannel":         FlannelVersion,
-		"kube-prometheus": KubePrometheusVersion,
-		"kwok":            KWOKVersion,
-		"knative-serving": KnativeVersion,
-		"net-kourier":     KnativeVersion,
-		"dirigent":        DirigentCommit,
+		"kubernetes":     KubernetesVersion,
+		"flannel":        FlannelVersion,
+		"pause":          pauseImage,
+		"workload-image": workloadImage,
 	}
 }

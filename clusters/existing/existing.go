@@ -1,5 +1,8 @@
 // Package existing attaches kdbench to a cluster it did not start, given a
-// kubeconfig. It never stops that cluster: Down only forgets it.
+// kubeconfig. It never stops that cluster: Down only forgets it. It cannot
+// change the cluster either, so it refuses, before a run starts, what the
+// cluster does not give: a sandbox delay its nodes do not run, a QPS profile
+// its control plane contradicts, a node count it does not have.
 package existing
 
 import (
@@ -8,12 +11,13 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/local"
 )
 
 // ProviderName is the provider's name on the command line.
@@ -24,12 +28,27 @@ func init() {
 }
 
 // Provider implements clusters.Provider for any reachable cluster.
-type Provider struct{}
+type Provider struct {
+	// newClient replaces the kubeconfig's client in tests.
+	newClient func(*rest.Config) (kubernetes.Interface, error)
+}
 
 func (Provider) Name() string { return ProviderName }
 
-// Up checks that the cluster answers and counts its Ready nodes.
-func (Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
+// facts is what the provider reads of a cluster.
+type facts struct {
+	name    string
+	cfg     *rest.Config
+	version string
+	workers workers
+	cp      controlPlane
+	profile profileOf
+	delay   time.Duration
+	refused clusters.Refusals
+}
+
+// inspect reads the cluster of spec.Kubeconfig and what of spec it refuses.
+func (p Provider) inspect(ctx context.Context, spec clusters.Spec) (*facts, error) {
 	if spec.Kubeconfig == "" {
 		return nil, errors.New("the existing provider needs --kubeconfig")
 	}
@@ -37,29 +56,72 @@ func (Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster, 
 	if err != nil {
 		return nil, fmt.Errorf("reading kubeconfig %s: %w", spec.Kubeconfig, err)
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	newClient := p.newClient
+	if newClient == nil {
+		newClient = func(c *rest.Config) (kubernetes.Interface, error) { return kubernetes.NewForConfig(c) }
+	}
+	cs, err := newClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
+	f := &facts{name: spec.Name, cfg: cfg}
+	if f.name == "" {
+		f.name = cfg.Host
+	}
 	ver, err := cs.Discovery().ServerVersion()
 	if err != nil {
 		return nil, fmt.Errorf("cluster in %s does not answer at %s: %w", spec.Kubeconfig, cfg.Host, err)
 	}
-	n, err := countReady(ctx, cs)
+	f.version = ver.GitVersion
+	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 	if err != nil {
 		return nil, fmt.Errorf("listing nodes at %s: %w", cfg.Host, err)
 	}
-	name := spec.Name
-	if name == "" {
-		name = cfg.Host
+	f.workers = readWorkers(nodes.Items)
+	if f.cp, err = readControlPlane(ctx, cs); err != nil {
+		return nil, fmt.Errorf("cluster at %s: %w", cfg.Host, err)
 	}
+	f.profile = resolveProfile(f.cp, spec.QPSProfile, local.Profiles)
+	if f.profile.Refusal != nil {
+		f.refused = append(f.refused, *f.profile.Refusal)
+	}
+	f.refused = append(f.refused, f.workers.refusals(f.name, spec)...)
+	f.delay, _ = f.workers.sandboxDelay(f.name)
+	return f, nil
+}
+
+// Check implements clusters.Checker: spec with the cluster's QPS profile,
+// and what the cluster refuses.
+func (p Provider) Check(ctx context.Context, spec clusters.Spec) (clusters.Spec, clusters.Refusals, error) {
+	f, err := p.inspect(ctx, spec)
+	if err != nil {
+		return spec, nil, err
+	}
+	if f.profile.Name != "" {
+		spec.QPSProfile = f.profile.Name
+	}
+	return spec, f.refused, nil
+}
+
+// Up checks that the cluster answers and gives what spec asks, and
+// describes it: its Ready workers, their sandbox delay and the QPS profile
+// of its control plane.
+func (p Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
+	f, err := p.inspect(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	if len(f.refused) > 0 {
+		return nil, fmt.Errorf("cluster %s at %s: %w", f.name, f.cfg.Host, f.refused)
+	}
+	comps := map[string]string{apiserver: f.version}
 	return &clusters.Cluster{
-		Name: name, Provider: ProviderName, Kubeconfig: spec.Kubeconfig, REST: cfg, Nodes: n,
-		QPSProfile: "unknown", // set by whoever runs that cluster
-		Components: map[string]string{"kube-apiserver": ver.GitVersion},
-		Endpoints:  map[string]string{"kube-apiserver": cfg.Host},
+		Name: f.name, Provider: ProviderName, Kubeconfig: spec.Kubeconfig, REST: f.cfg, Nodes: f.workers.Ready,
+		QPSProfile: f.profile.Name, QPSProfileSource: f.profile.Source, SandboxDelay: f.delay,
+		Components: comps, Flags: f.cp.Args,
+		Endpoints: map[string]string{apiserver: f.cfg.Host},
 	}, nil
 }
 
@@ -70,20 +132,4 @@ func (Provider) Down(context.Context, string) error { return nil }
 func (Provider) Status(_ context.Context, name string) (*clusters.Status, error) {
 	return &clusters.Status{Name: name, Provider: ProviderName,
 		Problems: []string{"the existing provider keeps no state; `kdbench cluster up --provider existing --kubeconfig F` checks a cluster"}}, nil
-}
-
-func countReady(ctx context.Context, cs kubernetes.Interface) (int, error) {
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, node := range nodes.Items {
-		for _, c := range node.Status.Conditions {
-			if c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue {
-				n++
-			}
-		}
-	}
-	return n, nil
 }

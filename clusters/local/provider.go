@@ -89,6 +89,10 @@ func New(o Options) *Provider {
 
 func (p *Provider) Name() string { return ProviderName }
 
+// CreatesClusters implements clusters.Creator: the local provider makes a
+// cluster, with its simulated nodes, per spec.
+func (p *Provider) CreatesClusters() bool { return true }
+
 func (p *Provider) layout(name string) (layout, error) {
 	if err := validName(name); err != nil {
 		return layout{}, err
@@ -307,7 +311,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 
 	c := &clusters.Cluster{
 		Name: spec.Name, Provider: ProviderName, Kubeconfig: l.Kubeconfig(), REST: restCfg,
-		Nodes: ready, QPSProfile: prof.Name, SandboxDelay: spec.SandboxDelay,
+		Nodes: ready, QPSProfile: prof.Name, QPSProfileSource: "set by the local provider", SandboxDelay: spec.SandboxDelay,
 		Components: map[string]string{}, Flags: map[string][]string{},
 		Placer: plc, Reconfigurer: reconfigurer{p, spec.Name},
 		Startup: map[string]time.Duration{"nodes-ready": nodesReady, "usable": time.Since(start)},

@@ -46,6 +46,7 @@ output directory, or from any directory of results and loader-format CSVs,
 without a cluster.`,
 		Example: `  kdbench ae --profile kick-the-tires
   kdbench ae --profile full --provider existing --kubeconfig ~/.kube/config --dry-run
+  kdbench ae --profile full --provider cloudlab --cluster-name kdbench
   kdbench ae --from-results results/ae-20260101T120000Z`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -111,10 +112,10 @@ without a cluster.`,
 	f.StringVar(&fromResults, "from-results", "", "rebuild figures and report from this directory, without a cluster")
 	f.StringVar(&rulesName, "rules", metrics.Artifact.Name, "trace metric rules for figures and claims: "+metrics.RulesNames()+" (docs/metrics.md)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and its runtime estimate, run nothing")
-	f.StringVar(&provider, "provider", local.ProviderName, "cluster provider: local or existing")
-	f.StringVar(&home, "home", "", "directory for local clusters (default $KDBENCH_HOME or ./.kdbench)")
+	f.StringVar(&provider, "provider", local.ProviderName, providerHelp)
+	f.StringVar(&home, "home", "", "directory for local and cloudlab clusters' work directories (default $KDBENCH_HOME or ./.kdbench)")
 	f.StringVar(&base.Kubeconfig, "kubeconfig", "", "kubeconfig, with --provider existing")
-	f.StringVar(&base.Name, "cluster-name", base.Name, "name of the clusters the steps bring up")
+	f.StringVar(&base.Name, "cluster-name", base.Name, "name of the clusters the steps bring up (cloudlab: the name it was bootstrapped under)")
 	f.DurationVar(&settle, "settle", 2*time.Second, "quiet time between preparing a burst and starting it")
 	f.DurationVar(&repTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
 	f.DurationVar(&hold, "hold", 2*time.Second, "failover: how long a cut or a stall lasts")

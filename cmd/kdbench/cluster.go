@@ -68,6 +68,9 @@ func newClusterCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !clusters.CreatesClusters(p) && !cmd.Flags().Changed("qps-profile") {
+				f.spec.QPSProfile = "" // the cluster's own, read from it
+			}
 			c, err := p.Up(cmd.Context(), f.spec)
 			if err != nil {
 				return err
@@ -77,7 +80,7 @@ func newClusterCmd() *cobra.Command {
 		},
 	}
 	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local)")
-	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local, cloudlab)", local.ProfileNames()))
+	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local and cloudlab set it; existing reads it, and refuses one that contradicts the cluster)", local.ProfileNames()))
 	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local)")
 	up.Flags().StringVar(&f.spec.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (existing)")
 	up.Flags().StringVar(&f.local.BinDir, "bin-dir", "", "directory with kube-apiserver, kube-controller-manager, kube-scheduler (default $KDBENCH_K8S_BIN_DIR or the make k8s cache)")

@@ -14,6 +14,7 @@ import (
 	_ "github.com/kdbench/kdbench/baselines/kd"
 	_ "github.com/kdbench/kdbench/baselines/knative"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/cloudlab"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/scrape"
@@ -56,6 +57,15 @@ and records recovery time and invariant violations (recovery.csv).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			quietGRPC()
+			if provider != local.ProviderName && !cmd.Flags().Changed("qps-profile") {
+				profiles = []string{""} // the cluster's own: read from it, recorded in the manifest
+			}
+			if args[0] == replay.ExperimentName || args[0] == failover.Experiment {
+				if len(profiles) != 1 {
+					return fmt.Errorf("--qps-profile %s: %s runs on one QPS profile", strings.Join(profiles, ","), args[0])
+				}
+				cfg.Base.QPSProfile = profiles[0]
+			}
 			if args[0] == replay.ExperimentName {
 				return runAzureTrace(cmd, tf, systems, cfg.Warmups, cfg.Base, provider, home, cfg.ResultsRoot, noPlots)
 			}
@@ -137,12 +147,12 @@ and records recovery time and invariant violations (recovery.csv).`,
 	f.IntSliceVar(&cfg.Sizes, "sizes", nil, "burst sizes (default: the experiment's, e.g. 100,200,300,600 pods)")
 	f.IntVar(&cfg.Reps, "reps", 5, "measured repetitions per system and size")
 	f.IntVar(&cfg.Warmups, "warmup", 1, "warm-up repetitions before them, excluded from statistics (azure-trace: warm-up minutes, default 10)")
-	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: default, tuned (both: default,tuned)")
+	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: "+strings.Join(local.ProfileNames(), ", ")+" (several: default,tuned); on existing and cloudlab the default is the cluster's own, and a profile its control plane contradicts is refused")
 	f.IntVar(&cfg.Base.Nodes, "nodes", 80, "simulated nodes (scale-nodes sets its own per size)")
 	f.StringVar(&cfg.Base.Name, "cluster-name", "kdbench-run", "name of the cluster the run brings up")
 	f.StringVar(&cfg.Base.Kubeconfig, "kubeconfig", "", "kubeconfig, with --provider existing")
-	f.StringVar(&provider, "provider", local.ProviderName, "cluster provider: local or existing")
-	f.StringVar(&home, "home", "", "directory for local clusters (default $KDBENCH_HOME or ./.kdbench)")
+	f.StringVar(&provider, "provider", local.ProviderName, providerHelp)
+	f.StringVar(&home, "home", "", "directory for local and cloudlab clusters' work directories (default $KDBENCH_HOME or ./.kdbench)")
 	f.StringVar(&cfg.ResultsRoot, "results", "results", "directory that receives the run directory")
 	f.DurationVar(&cfg.Settle, "settle", 2*time.Second, "quiet time between preparing a burst and starting it")
 	f.DurationVar(&cfg.RepTimeout, "rep-timeout", 10*time.Minute, "limit for one burst to reach all-Ready")
@@ -155,12 +165,20 @@ and records recovery time and invariant violations (recovery.csv).`,
 	return cmd
 }
 
+// providerHelp lists the providers a run can use and what each does.
+var providerHelp = "cluster provider: " + strings.Join(clusters.Names(), ", ") +
+	" (local: a cluster made per configuration; existing: the cluster of --kubeconfig; cloudlab: the cluster `kdbench cluster up --provider cloudlab --name N` bootstrapped, named by --cluster-name). See the README's table of what runs where."
+
 // newRunProvider returns the cluster provider a run uses: local (attached:
-// its clusters stop with the run) or a registered one.
+// its clusters stop with the run), cloudlab (the cluster bootstrapped under
+// --home, kept after the run) or a registered one.
 func newRunProvider(cmd *cobra.Command, name, home string) (clusters.Provider, error) {
-	if name == local.ProviderName {
+	switch name {
+	case local.ProviderName:
 		return local.New(local.Options{Root: home, Attached: true,
 			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}), nil
+	case cloudlab.ProviderName:
+		return cloudlab.New(cloudlab.Options{Root: home, Progress: cmd.ErrOrStderr()}), nil
 	}
 	return clusters.Get(name)
 }

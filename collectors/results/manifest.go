@@ -53,6 +53,9 @@ type ClusterFacts struct {
 	Name       string `json:"name,omitempty"`
 	Nodes      int    `json:"nodes"`
 	QPSProfile string `json:"qpsProfile,omitempty"`
+	// QPSProfileSource says how the profile is known: set by the provider,
+	// read from the control plane's flags, or given by the user.
+	QPSProfileSource string `json:"qpsProfileSource,omitempty"`
 	// SandboxDelay is the simulated kubelet's bound → ready delay.
 	SandboxDelay string `json:"sandboxDelay,omitempty"`
 	// Components maps a component to its version, Flags to its flags.

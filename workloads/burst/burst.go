@@ -22,6 +22,11 @@ const FunctionLabel = timeline.FunctionLabel
 
 // Deployment returns the workload Deployment for one function: a sleeping
 // container as in the artifact, 0 replicas, grace period 5 s.
+// Image is the workload pods' container image (a sleeping alpine, as the
+// artifact's): real kubelets must have it already (the CloudLab bootstrap
+// pre-pulls it), so that no burst waits for a pull.
+const Image = "alpine:3.20"
+
 func Deployment(namespace, name string, replicas int32) *appsv1.Deployment {
 	lbl := map[string]string{FunctionLabel: name}
 	grace := int64(5)
@@ -35,7 +40,7 @@ func Deployment(namespace, name string, replicas int32) *appsv1.Deployment {
 				Spec: corev1.PodSpec{
 					TerminationGracePeriodSeconds: &grace,
 					Containers: []corev1.Container{{
-						Name: "fn", Image: "alpine:3.20", Command: []string{"sleep", "infinity"},
+						Name: "fn", Image: Image, Command: []string{"sleep", "infinity"},
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 							corev1.ResourceCPU: mustQuantity("10m"), corev1.ResourceMemory: mustQuantity("16Mi"),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -108,7 +109,7 @@ func (c *Config) groups() []group {
 				spec := c.Base
 				spec.QPSProfile = prof
 				if plan.Nodes > 0 {
-					spec.Nodes = plan.Nodes
+					spec.Nodes, spec.NodesExact = plan.Nodes, true
 				}
 				spec = sys.Cluster(spec)
 				key := fmt.Sprintf("%s/%d/%s", spec.QPSProfile, spec.Nodes, spec.SandboxDelay)
@@ -118,7 +119,9 @@ func (c *Config) groups() []group {
 					index[key] = i
 					// A cluster of its own name per group keeps each group's
 					// logs after the run instead of wiping them with the next.
-					if spec.Name != "" {
+					// A provider that does not create clusters has one, under
+					// the name it was given (cloudlab finds its inventory by it).
+					if spec.Name != "" && clusters.CreatesClusters(c.Provider) {
 						spec.Name = fmt.Sprintf("%s-%d", spec.Name, i+1)
 					}
 					out = append(out, group{spec: spec})
@@ -128,6 +131,42 @@ func (c *Config) groups() []group {
 		}
 	}
 	return out
+}
+
+// systems are the group's distinct systems.
+func (g group) systems() []baselines.System {
+	var out []baselines.System
+	seen := map[string]bool{}
+	for _, j := range g.jobs {
+		if !seen[j.system.Name()] {
+			seen[j.system.Name()] = true
+			out = append(out, j.system)
+		}
+	}
+	return out
+}
+
+// honour asks the provider for every group's cluster before anything
+// starts: a run either gets what each system asks or refuses with every
+// reason at once. It returns the groups with their specs completed (an
+// existing cluster's QPS profile, read from it) and the QPS profiles the
+// run covers.
+func (c *Config) honour(ctx context.Context) ([]group, []string, error) {
+	groups := c.groups()
+	var errs error
+	var profiles []string
+	for i := range groups {
+		spec, err := baselines.Honour(ctx, c.Provider, groups[i].spec, groups[i].systems())
+		if err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		groups[i].spec = spec
+		if !slices.Contains(profiles, spec.QPSProfile) {
+			profiles = append(profiles, spec.QPSProfile)
+		}
+	}
+	return groups, profiles, errs
 }
 
 // Run runs the experiment and returns its results directory, which holds
@@ -140,9 +179,13 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	for i, s := range cfg.Systems {
 		names[i] = s.Name()
 	}
+	groups, profiles, err := cfg.honour(ctx)
+	if err != nil {
+		return nil, err
+	}
 	run, err := results.Create(cfg.ResultsRoot, results.Manifest{
 		Experiment: cfg.Shape.Name, SizeUnit: cfg.Shape.SizeUnit, Systems: names, Sizes: cfg.Sizes,
-		QPSProfiles: cfg.QPSProfiles, Reps: cfg.Reps, WarmupReps: cfg.Warmups,
+		QPSProfiles: profiles, Reps: cfg.Reps, WarmupReps: cfg.Warmups,
 		Params: map[string]string{
 			"settle": cfg.Settle.String(), "repTimeout": cfg.RepTimeout.String(),
 			"harnessClientQPS": strconv.FormatFloat(float64(cfg.ClientQPS), 'f', -1, 32),
@@ -154,7 +197,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	}
 	fmt.Fprintf(cfg.Log, "results: %s\n", run.Dir)
 	var runErr error
-	for _, g := range cfg.groups() {
+	for _, g := range groups {
 		if err := runGroup(ctx, cfg, run, g); err != nil {
 			runErr = errors.Join(runErr, err)
 			if ctx.Err() != nil {
@@ -181,9 +224,12 @@ func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err e
 			err = errors.Join(err, fmt.Errorf("tearing down cluster %s: %w", c.Name, derr))
 		}
 	}()
+	if err := baselines.Verify(g.spec, c, g.systems()); err != nil {
+		return err
+	}
 	if err := run.UpdateManifest(func(m *results.Manifest) {
 		m.Clusters = append(m.Clusters, results.ClusterFacts{
-			Provider: c.Provider, Name: c.Name, Nodes: c.Nodes, QPSProfile: c.QPSProfile,
+			Provider: c.Provider, Name: c.Name, Nodes: c.Nodes, QPSProfile: c.QPSProfile, QPSProfileSource: c.QPSProfileSource,
 			SandboxDelay: c.SandboxDelay.String(), Components: c.Components, Flags: c.Flags,
 		})
 	}); err != nil {

@@ -2,7 +2,8 @@ package burst
 
 import (
 	"context"
-	"github.com/kdbench/kdbench/clusters/local/localtest"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	_ "github.com/kdbench/kdbench/baselines/k8s"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
@@ -55,16 +57,114 @@ func TestGroupsShareClusters(t *testing.T) {
 	cfg := Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100, 600}, Reps: 1,
 		QPSProfiles: []string{"default", "tuned"}, Base: clusters.Spec{Name: "run", Nodes: 80}}
 	require.NoError(t, cfg.validate())
-	gs := cfg.groups()
-	require.Len(t, gs, 4, "two profiles × two sandbox delays")
-	for _, g := range gs {
-		require.Len(t, g.jobs, 2, "both sizes share their cluster")
+	for _, creates := range []bool{true, false} {
+		cfg.Provider = &fakeProvider{creates: creates}
+		gs := cfg.groups()
+		require.Len(t, gs, 4, "two profiles × two sandbox delays")
+		for _, g := range gs {
+			require.Len(t, g.jobs, 2, "both sizes share their cluster")
+			require.False(t, g.spec.NodesExact, "scale-pods runs on the nodes a cluster has")
+		}
+		require.Equal(t, 200*time.Millisecond, gs[1].spec.SandboxDelay)
+		if creates {
+			require.Equal(t, "run-2", gs[1].spec.Name, "each cluster keeps its own work directory and logs")
+		} else {
+			require.Equal(t, "run", gs[1].spec.Name, "a provider that cannot create clusters keeps the name it was given")
+		}
 	}
-	require.Equal(t, 200*time.Millisecond, gs[1].spec.SandboxDelay)
-	require.Equal(t, "run-2", gs[1].spec.Name, "each cluster keeps its own work directory and logs")
 
 	cfg.Shape, cfg.Sizes, cfg.QPSProfiles = Shapes["scale-nodes"], []int{500, 2000}, []string{"default"}
-	require.Len(t, cfg.groups(), 4, "scale-nodes needs a cluster per node count")
+	gs := cfg.groups()
+	require.Len(t, gs, 4, "scale-nodes needs a cluster per node count")
+	require.True(t, gs[0].spec.NodesExact, "scale-nodes measures against its node count")
+}
+
+// fakeProvider checks specs as a provider that attaches to a cluster does:
+// it refuses what refuse says and completes an empty QPS profile with
+// profile; Up gives up (or returns up).
+type fakeProvider struct {
+	creates bool
+	refuse  func(clusters.Spec) clusters.Refusals
+	profile string
+	up      *clusters.Cluster
+	checked []clusters.Spec
+}
+
+func (*fakeProvider) Name() string            { return "fake" }
+func (f *fakeProvider) CreatesClusters() bool { return f.creates }
+func (f *fakeProvider) Check(_ context.Context, spec clusters.Spec) (clusters.Spec, clusters.Refusals, error) {
+	f.checked = append(f.checked, spec)
+	if spec.QPSProfile == "" {
+		spec.QPSProfile = f.profile
+	}
+	if f.refuse == nil {
+		return spec, nil, nil
+	}
+	return spec, f.refuse(spec), nil
+}
+func (f *fakeProvider) Up(_ context.Context, spec clusters.Spec) (*clusters.Cluster, error) {
+	if f.up == nil {
+		return nil, errors.New("fake: no cluster")
+	}
+	c := *f.up
+	return &c, nil
+}
+func (*fakeProvider) Down(context.Context, string) error { return nil }
+func (*fakeProvider) Status(context.Context, string) (*clusters.Status, error) {
+	return nil, errors.New("fake")
+}
+
+func TestHonourOrRefuse(t *testing.T) {
+	plus := func(s clusters.Spec) clusters.Refusals {
+		if s.SandboxDelay > 0 {
+			return clusters.Refusals{{Setting: clusters.SettingSandboxDelay, Why: "nodes are real kubelets"}}
+		}
+		return nil
+	}
+	sys, err := baselines.Parse([]string{"k8s", "k8s+"})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name     string
+		prov     *fakeProvider
+		profiles []string
+		// want is the error's text; "" for a run that gets to Up.
+		want         []string
+		wantProfiles []string
+	}{
+		{"refused before anything starts", &fakeProvider{refuse: plus, profile: "tuned"}, []string{""},
+			[]string{"k8s+ refused on the fake provider", "sandbox delay: nodes are real kubelets"}, nil},
+		{"profile read from the cluster", &fakeProvider{profile: "tuned"}, []string{""}, nil, []string{"tuned"}},
+		{"profile given", &fakeProvider{profile: "tuned"}, []string{"default"}, nil, []string{"default"}},
+		{"cluster gave less than asked", &fakeProvider{profile: "default", up: &clusters.Cluster{Name: "run", Provider: "fake", QPSProfile: "default", REST: nil}},
+			[]string{"default"}, []string{"k8s+ refused on the fake provider", "sandbox delay: asked for 200ms", "runs its pods with 0s"}, []string{"default"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			cfg := Config{Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{10}, Reps: 1, QPSProfiles: tc.profiles,
+				Base: clusters.Spec{Name: "run"}, Provider: tc.prov, ResultsRoot: root}
+			if tc.prov.up != nil {
+				// Only the k8s+ group gets a cluster with the wrong delay.
+				cfg.Systems = sys[1:]
+			}
+			run, err := Run(context.Background(), cfg)
+			require.Error(t, err, "the fake provider brings up no usable cluster")
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+			if tc.wantProfiles == nil {
+				require.Nil(t, run, "a refused run creates no results directory")
+				entries, rerr := os.ReadDir(root)
+				require.NoError(t, rerr)
+				require.Empty(t, entries)
+				return
+			}
+			require.NotNil(t, run)
+			require.Equal(t, tc.wantProfiles, run.Manifest().QPSProfiles)
+			for _, s := range tc.prov.checked {
+				require.Equal(t, tc.profiles[0], s.QPSProfile, "the provider sees the profile the user gave")
+			}
+		})
+	}
 }
 
 // TestScalePodsProducesCompleteResults is the [bursts] issue's integration

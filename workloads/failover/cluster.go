@@ -103,6 +103,59 @@ func (e *ClusterExecutor) SetParams(p map[string]string) error {
 	return nil
 }
 
+// spec is the cluster sys asks for, for cases of sizes. A provider that
+// creates clusters gets one per system, so that each keeps its logs; one
+// that attaches to a cluster keeps the name it was given (cloudlab finds
+// its inventory by it).
+func (e *ClusterExecutor) spec(sys baselines.System, sizes []int) clusters.Spec {
+	base := e.Base
+	base.Nodes = e.nodes(sizes)
+	base.NodesExact = e.PodsPerNode > 0
+	spec := sys.Cluster(base)
+	if spec.Name != "" && clusters.CreatesClusters(e.Provider) {
+		spec.Name = fmt.Sprintf("%s-%s", spec.Name, baselines.Slug(sys.Name()))
+	}
+	return spec
+}
+
+// Preflight implements Preflighter: before anything starts, each system's
+// cluster must give what it asks (baselines.Honour), and each fault must be
+// one the provider can inject; a fault the system lacks stays a skipped
+// case. An empty QPS profile becomes the one the cluster runs, so that the
+// manifest records it.
+func (e *ClusterExecutor) Preflight(ctx context.Context, cases []Case) error {
+	var errs error
+	seen := map[string]bool{}
+	for _, c := range cases {
+		sys, err := baselines.Get(c.System)
+		if err != nil {
+			return err
+		}
+		sizes := []int{c.Size}
+		if e.PodsPerNode <= 0 {
+			sizes = nil // one cluster for every size
+		}
+		key := fmt.Sprintf("%s/%v", c.System, sizes)
+		if !seen[key] {
+			seen[key] = true
+			spec, err := baselines.Honour(ctx, e.Provider, e.spec(sys, sizes), []baselines.System{sys})
+			errs = errors.Join(errs, err)
+			if err == nil && e.Base.QPSProfile == "" {
+				e.Base.QPSProfile = spec.QPSProfile
+			}
+		}
+		fault := fmt.Sprintf("%s/%s/%s", c.System, c.Target, c.Kind)
+		if seen[fault] {
+			continue
+		}
+		seen[fault] = true
+		if _, err := injector(sys, e.Provider, e.Base.Name, c); errors.As(err, new(ProviderCannot)) {
+			errs = errors.Join(errs, fmt.Errorf("failover %s %s refused: %w", c.Kind, c.Target, err))
+		}
+	}
+	return errs
+}
+
 // linkProxied is a system whose links can run through fault proxies (kd).
 type linkProxied interface{ SetLinkProxies(bool) }
 
@@ -115,12 +168,7 @@ func (e *ClusterExecutor) Open(ctx context.Context, name string, sizes []int) (_
 	if lp, ok := sys.(linkProxied); ok {
 		lp.SetLinkProxies(true)
 	}
-	base := e.Base
-	base.Nodes = e.nodes(sizes)
-	spec := sys.Cluster(base)
-	if spec.Name != "" {
-		spec.Name = fmt.Sprintf("%s-%s", spec.Name, baselines.Slug(name))
-	}
+	spec := e.spec(sys, sizes)
 	if e.Logf != nil && e.PodsPerNode > 0 {
 		e.Logf("%s: %d nodes for %v pods (%d pods per node)", name, spec.Nodes, sizes, e.PodsPerNode)
 	}
@@ -134,6 +182,9 @@ func (e *ClusterExecutor) Open(ctx context.Context, name string, sizes []int) (_
 			err = errors.Join(err, s.Close(context.WithoutCancel(ctx)))
 		}
 	}()
+	if err := baselines.Verify(spec, c, []baselines.System{sys}); err != nil {
+		return nil, err
+	}
 	rc := *c.REST
 	qps := e.ClientQPS
 	if qps <= 0 {

@@ -35,6 +35,20 @@ var clusterComponents = map[Target]string{
 	APIServer:  "kube-apiserver",
 }
 
+// ProviderCannot is a fault the cluster's provider cannot inject, as
+// opposed to one the system lacks (recorded as skipped): a run refuses it
+// before it starts.
+type ProviderCannot struct{ error }
+
+func (p ProviderCannot) Unwrap() error { return p.error }
+
+func providerName(prov any) string {
+	if p, ok := prov.(interface{ Name() string }); ok {
+		return p.Name()
+	}
+	return "cluster"
+}
+
 // injector returns the fault of case c on a system (sys: the system under
 // test; prov: the cluster's provider; cluster: its name), or why the system
 // has no such fault. Kubedirect hops fail through the system's hooks; the
@@ -74,7 +88,7 @@ func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error)
 	}
 	rs, ok := prov.(componentRestarter)
 	if !ok {
-		return nil, fmt.Errorf("%s: the cluster provider cannot restart or stop %s", c.System, comp)
+		return nil, ProviderCannot{fmt.Errorf("%s: the %s provider cannot restart or stop %s: it does not run the cluster's components (drop the %s target, or run on the local provider)", c.System, providerName(prov), comp, c.Target)}
 	}
 	if c.Kind == Stall {
 		return &fault.Stall{Target: comp, Signal: func(ctx context.Context, sig syscall.Signal) error { return rs.Signal(ctx, cluster, comp, sig) }}, nil

@@ -46,6 +46,13 @@ type Parameterized interface {
 	SetParams(map[string]string) error
 }
 
+// Preflighter is an Executor that can refuse, before a run starts, the
+// cases its clusters cannot give: a fault its provider cannot inject, a
+// setting a system's cluster cannot honour.
+type Preflighter interface {
+	Preflight(ctx context.Context, cases []Case) error
+}
+
 // ErrViolations is returned by Run when some case broke an invariant.
 var ErrViolations = errors.New("failover invariants violated")
 
@@ -153,6 +160,13 @@ func Run(ctx context.Context, cfg Config) (*results.Run, []Row, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, nil, err
 	}
+	pf, preflights := cfg.Executor.(Preflighter)
+	if preflights && cfg.Resume == "" {
+		// Before the run directory exists: a refused run leaves nothing.
+		if err := pf.Preflight(ctx, Plan(cfg.Systems, cfg.Sizes, cfg.Phases, cfg.Targets, cfg.Kinds, cfg.Reps)); err != nil {
+			return nil, nil, err
+		}
+	}
 	run, err := cfg.open()
 	if err != nil {
 		return nil, nil, err
@@ -172,6 +186,11 @@ func Run(ctx context.Context, cfg Config) (*results.Run, []Row, error) {
 		return run, nil, fmt.Errorf("%s: %w", run.Path(results.ManifestFile), err)
 	}
 	cases := Plan(m.Systems, m.Sizes, phases, targets, kinds, m.Reps)
+	if preflights && cfg.Resume != "" {
+		if err := pf.Preflight(ctx, cases); err != nil {
+			return run, nil, errors.Join(err, run.Finish(err))
+		}
+	}
 
 	groups := [][]int{m.Sizes} // the sizes that share a session
 	if p, ok := cfg.Executor.(PerSize); ok && p.PerSize() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
@@ -104,6 +105,18 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	groups := groupBySpec(e.Base, fes)
+	// Every group's cluster is asked for before anything starts: a run
+	// either gets what its systems ask or refuses with every reason.
+	var refused error
+	for i := range groups {
+		spec, err := baselines.Honour(ctx, e.Provider, groups[i].spec, groups[i].baselines())
+		refused = errors.Join(refused, err)
+		groups[i].spec = spec
+	}
+	if refused != nil {
+		return nil, fmt.Errorf("%s: %w", ExperimentName, refused)
+	}
 	rep := &Report{Dir: filepath.Join(e.ResultsRoot, time.Now().UTC().Format("20060102-150405")+"-"+ExperimentName)}
 	if err := os.MkdirAll(rep.Dir, 0o755); err != nil {
 		return nil, err
@@ -111,7 +124,7 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 	fmt.Fprintf(e.Log, "%s: %d functions, %d invocations over %d minutes (%d warm-up)\n",
 		ExperimentName, len(sched.Functions), sched.Len(), e.Minutes, e.WarmupMinutes)
 	var errs error
-	for _, group := range groupBySpec(e.Base, fes) {
+	for _, group := range groups {
 		if err := e.runGroup(ctx, group, sched, rep); err != nil {
 			errs = errors.Join(errs, err)
 			if ctx.Err() != nil {
@@ -133,6 +146,14 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 type specGroup struct {
 	spec    clusters.Spec
 	systems []FrontEnder
+}
+
+func (g specGroup) baselines() []baselines.System {
+	out := make([]baselines.System, len(g.systems))
+	for i, s := range g.systems {
+		out[i] = s
+	}
+	return out
 }
 
 func groupBySpec(base clusters.Spec, systems []FrontEnder) []specGroup {
@@ -169,6 +190,10 @@ func (e Experiment) runGroup(ctx context.Context, g specGroup, sched *trace.Sche
 			err = errors.Join(err, fmt.Errorf("tearing down cluster %s: %w", c.Name, derr))
 		}
 	}()
+	if err := baselines.Verify(g.spec, c, g.baselines()); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.Log, "cluster %s (%s): %d nodes, QPS profile %s (%s), sandbox delay %s\n", c.Name, c.Provider, c.Nodes, c.QPSProfile, c.QPSProfileSource, c.SandboxDelay)
 	rc := *c.REST
 	qps := e.ClientQPS
 	if qps <= 0 {
@@ -183,6 +208,8 @@ func (e Experiment) runGroup(ctx context.Context, g specGroup, sched *trace.Sche
 	var errs error
 	for _, s := range g.systems {
 		sum, err := e.runSystem(ctx, env, s, sched, rep.Dir)
+		sum.Cluster = &results.ClusterFacts{Provider: c.Provider, Name: c.Name, Nodes: c.Nodes,
+			QPSProfile: c.QPSProfile, QPSProfileSource: c.QPSProfileSource, SandboxDelay: c.SandboxDelay.String()}
 		if sum.Issued > 0 {
 			rep.Summaries = append(rep.Summaries, sum)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/metrics"
 )
 
@@ -31,6 +32,9 @@ type Summary struct {
 	ResultCSV string `json:"resultCSV"`
 	// Memory is the harness's memory during the replay, if sampled.
 	Memory *MemorySummary `json:"memory,omitempty"`
+	// Cluster is the cluster the replay ran on, as the burst manifests
+	// record it (QPS profile and how it is known, sandbox delay, nodes).
+	Cluster *results.ClusterFacts `json:"cluster,omitempty"`
 }
 
 // Distribution summarises per-function values and what was left out.

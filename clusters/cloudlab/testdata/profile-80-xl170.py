@@ -29,7 +29,8 @@ pc.defineParameter(
     longDescription="kdbench's bootstrap expects Ubuntu 22.04 (apt, systemd).")
 pc.defineParameter(
     "linkSpeed", "LAN link speed in kbps (0: the hardware's native speed)",
-    portal.ParameterType.INTEGER, 0, advanced=True)
+    portal.ParameterType.INTEGER, 25000000, advanced=True,
+    longDescription="25 Gbps, the xl170's links, as the paper's testbed had.")
 
 params = pc.bindParameters()
 

@@ -47,6 +47,10 @@ const (
 	// The label every simulated node carries, so tools can tell them apart.
 	TypeLabel      = "type"
 	TypeLabelValue = "kdbench-sim"
+	// SandboxDelayAnnotation on every node records the agent's sandbox
+	// delay, so that a run on a cluster it did not start can tell which
+	// lifecycle its pods get.
+	SandboxDelayAnnotation = "kdbench.io/sandbox-delay"
 )
 
 // Config describes the simulated nodes and how the agent drives them. Zero values mean

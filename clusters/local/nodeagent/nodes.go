@@ -71,7 +71,7 @@ func buildNode(cfg *Config, n *simNode, now time.Time) *corev1.Node {
 			Labels: labels,
 			// The kubelet sets this so the TTL controller may tune secret/configmap
 			// caching; simulated nodes run no volumes.
-			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0"},
+			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", SandboxDelayAnnotation: cfg.SandboxDelay.String()},
 		},
 		Spec: corev1.NodeSpec{
 			PodCIDR:  cidr,

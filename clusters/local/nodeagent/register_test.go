@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +26,7 @@ func TestRegisterNodes(t *testing.T) {
 		{"labels and taints", Config{Nodes: 5, NamePrefix: "sim-", Labels: map[string]string{"zone": "a"},
 			Taints: []corev1.Taint{{Key: "dedicated", Value: "bench", Effect: corev1.TaintEffectNoSchedule}}}},
 		{"paper scale-nodes shape", Config{Nodes: 30, CPU: resource.MustParse("48"), MaxPods: 110}},
+		{"plus lifecycle", Config{Nodes: 2, SandboxDelay: 200 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +50,9 @@ func TestRegisterNodes(t *testing.T) {
 					if n.Labels[k] != v {
 						t.Errorf("node %s label %s = %q, want %q", n.Name, k, n.Labels[k], v)
 					}
+				}
+				if got, want := n.Annotations[SandboxDelayAnnotation], cfg.SandboxDelay.String(); got != want {
+					t.Errorf("node %s annotation %s = %q, want %q", n.Name, SandboxDelayAnnotation, got, want)
 				}
 				for k, v := range cfg.Labels {
 					if n.Labels[k] != v {
@@ -117,13 +122,14 @@ func TestRegisterAdoptsExistingNode(t *testing.T) {
 			Taints: []corev1.Taint{{Key: "node.kubernetes.io/unreachable", Effect: corev1.TaintEffectNoExecute}}},
 		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown}}},
 	}
-	h := newHarness(t, Config{Nodes: 2}, []harnessOpt{withObjects(old)}).start()
+	old.Annotations = map[string]string{SandboxDelayAnnotation: "0s"}
+	h := newHarness(t, Config{Nodes: 2, SandboxDelay: 200 * time.Millisecond}, []harnessOpt{withObjects(old)}).start()
 	n, err := h.client.CoreV1().Nodes().Get(context.Background(), "kd-node-1", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !nodeReady(n) || n.Labels["keep"] != "me" || n.Labels["type"] != "kdbench-sim" || len(n.Spec.Taints) != 0 {
-		t.Errorf("adopted node = labels %v, taints %v, conditions %v", n.Labels, n.Spec.Taints, n.Status.Conditions)
+	if !nodeReady(n) || n.Labels["keep"] != "me" || n.Labels["type"] != "kdbench-sim" || len(n.Spec.Taints) != 0 || n.Annotations[SandboxDelayAnnotation] != "200ms" {
+		t.Errorf("adopted node = labels %v, annotations %v, taints %v, conditions %v", n.Labels, n.Annotations, n.Spec.Taints, n.Status.Conditions)
 	}
 	l, err := h.client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(context.Background(), "kd-node-1", metav1.GetOptions{})
 	if err != nil || l.OwnerReferences[0].UID != "old-uid" {
