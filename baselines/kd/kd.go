@@ -145,12 +145,16 @@ func (s *System) Endpoints() map[string]string {
 func (s *System) NodeAgent() string { return s.Endpoints()["kd-nodeagent"] }
 
 // tuning is the client and concurrency settings of the components kd
-// replaces, per QPS profile (clusters/local.Profiles).
-func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, schedBurst string) {
-	if profile == "tuned" {
-		return "10000", "20000", "100", "50", "10000", "20000"
+// replaces, per QPS profile (clusters/local.Profiles); pct is the
+// scheduler's percentageOfNodesToScore ("0": adaptive).
+func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, schedBurst, pct string) {
+	switch profile {
+	case "tuned":
+		return "10000", "20000", "100", "50", "10000", "20000", "0"
+	case "artifact": // 100 concurrent syncs, parallelism 50, default client QPS
+		return "20", "30", "100", "50", "50", "100", "5"
 	}
-	return "20", "30", "5", "16", "50", "100"
+	return "20", "30", "5", "16", "50", "100", "0"
 }
 
 // Prepare starts the Kubedirect processes and the autoscaler hop. Their
@@ -206,7 +210,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	if err := s.fenceKCM(ctx, env); err != nil {
 		return err
 	}
-	qps, burst, workers, par, sqps, sburst := tuning(c.QPSProfile)
+	qps, burst, workers, par, sqps, sburst, pct := tuning(c.QPSProfile)
 	kc := "--kubeconfig=" + c.Kubeconfig
 	addr := map[string]string{}
 	for _, n := range []string{"nodeagent", "scheduler", "replicaset", "deployment"} {
@@ -237,7 +241,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 			"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}},
 		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
 			"--nodeagent=" + dial["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
-			"--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
+			"--percentage-of-nodes-to-score=" + pct, "--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
 		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
 			"--scheduler=" + dial["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],

@@ -134,7 +134,7 @@ and records recovery time and invariant violations (recovery.csv).`,
 	f.IntSliceVar(&cfg.Sizes, "sizes", nil, "burst sizes (default: the experiment's, e.g. 100,200,300,600 pods)")
 	f.IntVar(&cfg.Reps, "reps", 5, "measured repetitions per system and size")
 	f.IntVar(&cfg.Warmups, "warmup", 1, "warm-up repetitions before them, excluded from statistics (azure-trace: warm-up minutes, default 10)")
-	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: default, tuned (both: default,tuned)")
+	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: default, artifact (the Kubedirect artifact's settings, the claims' profile), tuned (client QPS unthrottled); several: default,artifact")
 	f.IntVar(&cfg.Base.Nodes, "nodes", 80, "simulated nodes (scale-nodes sets its own per size)")
 	f.StringVar(&cfg.Base.Name, "cluster-name", "kdbench-run", "name of the cluster the run brings up")
 	f.StringVar(&cfg.Base.Kubeconfig, "kubeconfig", "", "kubeconfig, with --provider existing")
