@@ -10,8 +10,10 @@
 //	kdbench internal kd-replicaset  creates/tombstones managed pods over the link
 //	kdbench internal kd-deployment  scales managed ReplicaSets over the link
 //
-// and holds the autoscaler hop in the harness process: Scale sends the
-// desired count over the first link (no API write on the scale-out path).
+// and holds the autoscaler hop in the harness process. Scale writes the
+// Deployment's scale subresource, as for every system (the artifact's first
+// hop is the API server too); ScaleOverLink sends it over the autoscaler's
+// link instead, for the failover experiment's autoscaler cases.
 //
 // Every link is mutual TLS with certificates issued at Prepare from the
 // cluster CA; each hop accepts only its expected peer (System.InsecureLinks
@@ -289,8 +291,27 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	return nil
 }
 
-// Scale sends the desired replicas over the autoscaler → Deployment link.
+// Scale writes the Deployment's scale subresource, the same one API write
+// that starts every system's burst (the artifact's driver scales kd so too:
+// its first hop, autoscaler → Deployment controller, is the API server);
+// kd-deployment learns the replicas from its Deployment informer.
 func (s *System) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
+	s.mu.Lock()
+	prepared := s.scaler != nil
+	s.mu.Unlock()
+	if !prepared {
+		return fmt.Errorf("%s: scale %s/%s before Prepare", s.name, namespace, function)
+	}
+	return baselines.ScaleDeployment(ctx, env.Client, namespace, function, replicas)
+}
+
+// ScaleOverLink sends the desired replicas over the autoscaler →
+// Deployment link instead (kdbench's extension of the chain): from then on
+// the link's record, not the API object, sets that Deployment's replicas,
+// so every later scale of it must come this way too. The failover
+// experiment's autoscaler cases use it, the one place the autoscaler hop is
+// on the scale-out path.
+func (s *System) ScaleOverLink(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
 	s.mu.Lock()
 	h := s.scaler
 	s.mu.Unlock()

@@ -250,6 +250,10 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return at, vs
 	}
 	scale := func(n int) error { return s.sys.Scale(ctx, s.env, ns, function, int32(n)) }
+	ls, linked := s.sys.(linkScaler)
+	if linked = linked && overLink(c); linked {
+		scale = func(n int) error { return ls.ScaleOverLink(ctx, s.env, ns, function, int32(n)) }
+	}
 
 	agentURL := s.nodeAgent()
 	orphans := 0.0 // the agent's count before the case (unknown: 0)
@@ -323,6 +327,9 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		row.Detail = orphansSince(ctx, agentURL, orphans)
 	}
 	row.Violations = append(chk.Violations(), vs...)
+	if linked {
+		row.Detail = strings.TrimPrefix(row.Detail+"; "+LinkScaledNote, "; ")
+	}
 	return row, ctx.Err()
 }
 
