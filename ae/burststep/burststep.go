@@ -56,6 +56,9 @@ func (r *Runner) Run(ctx context.Context, s ae.Step, outDir string) (string, err
 		Reps: s.Experiment.Reps, Warmups: s.Experiment.Warmup, QPSProfiles: s.Experiment.QPSProfiles,
 		Base: base, Provider: r.Provider, ResultsRoot: outDir,
 		Settle: r.Settle, RepTimeout: r.RepTimeout, Log: r.Log,
+		// Each step measures its own cluster's floor, so each system is set
+		// over the floor of the cluster it ran on.
+		Floor: true,
 	})
 	if run == nil {
 		return "", err

@@ -20,6 +20,7 @@ import (
 	"github.com/kdbench/kdbench/collectors/selfcheck"
 	"github.com/kdbench/kdbench/collectors/timeline"
 	"github.com/kdbench/kdbench/internal/progress"
+	"github.com/kdbench/kdbench/workloads/floor"
 )
 
 // Config is one `kdbench run` of a burst experiment.
@@ -42,6 +43,12 @@ type Config struct {
 	// ClientQPS is the harness client's rate limit: high, so that the harness
 	// is not what throttles (the throttle self-check says if it was).
 	ClientQPS float32
+	// Floor measures this machine's floor (workloads/floor) at every size
+	// and QPS profile, recorded as system floor.System beside the systems.
+	Floor bool
+	// FloorConcurrency are the concurrencies the floor tries (default
+	// floor.DefaultConcurrency).
+	FloorConcurrency []int
 	// Log receives progress; the result table is not written here.
 	Log io.Writer
 }
@@ -140,6 +147,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	for i, s := range cfg.Systems {
 		names[i] = s.Name()
 	}
+	if cfg.Floor {
+		names = append(names, floor.System)
+	}
 	run, err := results.Create(cfg.ResultsRoot, results.Manifest{
 		Experiment: cfg.Shape.Name, SizeUnit: cfg.Shape.SizeUnit, Systems: names, Sizes: cfg.Sizes,
 		QPSProfiles: cfg.QPSProfiles, Reps: cfg.Reps, WarmupReps: cfg.Warmups,
@@ -154,8 +164,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	}
 	fmt.Fprintf(cfg.Log, "results: %s\n", run.Dir)
 	var runErr error
+	floors := map[floorKey]bool{}
 	for _, g := range cfg.groups() {
-		if err := runGroup(ctx, cfg, run, g); err != nil {
+		if err := runGroup(ctx, cfg, run, g, floors); err != nil {
 			runErr = errors.Join(runErr, err)
 			if ctx.Err() != nil {
 				break
@@ -168,7 +179,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	return run, runErr
 }
 
-func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err error) {
+func runGroup(ctx context.Context, cfg Config, run *results.Run, g group, floors map[floorKey]bool) (err error) {
 	c, err := cfg.Provider.Up(ctx, g.spec)
 	if err != nil {
 		return fmt.Errorf("cluster for %s profile, %d nodes, sandbox delay %s: %w", g.spec.QPSProfile, g.spec.Nodes, g.spec.SandboxDelay, err)
@@ -196,8 +207,16 @@ func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err e
 		return err
 	}
 	env := baselines.Env{Cluster: c, Client: cs, Logf: func(f string, a ...any) { fmt.Fprintf(cfg.Log, f+"\n", a...) }}
-	prepared := map[string]bool{}
 	var errs error
+	if cfg.Floor {
+		if ferr := runFloors(ctx, cfg, run, c, g, floors); ferr != nil {
+			errs = errors.Join(errs, ferr)
+			if ctx.Err() != nil {
+				return errs
+			}
+		}
+	}
+	prepared := map[string]bool{}
 	for _, j := range g.jobs {
 		if !prepared[j.system.Name()] {
 			if err := j.system.Prepare(ctx, env); err != nil {
