@@ -42,20 +42,27 @@ func runFloors(ctx context.Context, cfg Config, run *results.Run, c *clusters.Cl
 	fc := floor.Config{REST: c.REST, Template: tmpl, Nodes: max(c.Nodes, 1), Timeout: cfg.RepTimeout}
 	big := sizes[len(sizes)-1]
 	fc.Pods, fc.Namespace = big.pods, fmt.Sprintf("kd-floor-tune-%s-%d", g.spec.QPSProfile, big.size)
-	best, trials, err := floor.Tune(ctx, fc, cfg.FloorConcurrency)
-	if err != nil {
+	var err error
+	best, trials := 0, []floor.Trial(nil)
+	if len(cfg.FloorConcurrency) == 1 {
+		best = cfg.FloorConcurrency[0] // given (tuned before): no trials
+	} else if best, trials, err = floor.Tune(ctx, fc, cfg.FloorConcurrency); err != nil {
 		return fmt.Errorf("floor (%s): tuning the concurrency at %d pods: %w", g.spec.QPSProfile, big.pods, err)
 	}
 	if best == 0 {
 		return fmt.Errorf("floor (%s): no concurrency tried at %d pods saw every pod Ready", g.spec.QPSProfile, big.pods)
 	}
-	fmt.Fprintf(cfg.Log, "floor (%s): concurrency %d at %d pods (tried %s)\n", g.spec.QPSProfile, best, big.pods, formatTrials(trials))
+	tried := formatTrials(trials)
+	if len(trials) == 0 {
+		tried = "given"
+	}
+	fmt.Fprintf(cfg.Log, "floor (%s): concurrency %d at %d pods (tried %s)\n", g.spec.QPSProfile, best, big.pods, tried)
 	if err := run.UpdateManifest(func(m *results.Manifest) {
 		if m.Params == nil {
 			m.Params = map[string]string{}
 		}
 		m.Params["floorConcurrency/"+g.spec.QPSProfile] = strconv.Itoa(best)
-		m.Params["floorTrials/"+g.spec.QPSProfile] = formatTrials(trials)
+		m.Params["floorTrials/"+g.spec.QPSProfile] = tried
 	}); err != nil {
 		return err
 	}
