@@ -40,9 +40,9 @@ func writeBurstRun(t *testing.T, root, system string, start time.Time) *results.
 	t.Helper()
 	r, err := resultstest.WriteRun(root, results.Manifest{
 		Experiment: "scale-pods", SizeUnit: "pods", Systems: []string{system, results.FloorSystem}, Sizes: []int{20, 40},
-		QPSProfiles: []string{"default"}, Reps: 3, WarmupReps: 1, Start: start,
+		QPSProfiles: []string{"artifact"}, Reps: 3, WarmupReps: 1, Start: start,
 		Kdbench: fixtureBuild,
-		Clusters: []results.ClusterFacts{{Provider: "local", Nodes: 80, QPSProfile: "default", SandboxDelay: sandboxDelay[system],
+		Clusters: []results.ClusterFacts{{Provider: "local", Nodes: 80, QPSProfile: "artifact", SandboxDelay: sandboxDelay[system],
 			Components: map[string]string{"kube-apiserver": "v1.32.13", "etcd": "3.5.16"}}},
 		Machine: fixtureMachine,
 	}, func(id results.RepID) float64 { return slowness[id.System] * (1 + 0.03*float64(id.Rep)) })
