@@ -295,6 +295,11 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return row, err
 	}
 	row.Recovered = tl.Recovered.UnixNano()
+	if c.Kind == Crash {
+		// A crash's Inject kills, restarts and returns once the process is
+		// ready again (kd: its downstream links resynced).
+		row.Resynced = tl.Injected.UnixNano()
+	}
 	// Steady: the scale change that must converge. A restarted autoscaler
 	// decides again, with no record of what it asked for.
 	if c.Phase == Steady || c.Target == Autoscaler {
