@@ -325,8 +325,10 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	bar.Finish()
 
 	records := col.Records(id, cfg.Shape.Name)
+	var hops map[string][]byte
 	if o, ok := j.system.(baselines.Observable); ok {
-		hops, herr := fetchHops(ctx, o.Endpoints(), start)
+		var herr error
+		hops, herr = fetchHops(ctx, o.Endpoints(), start)
 		if herr != nil {
 			fmt.Fprintf(cfg.Log, "warning: %v\n", herr)
 		}
@@ -349,6 +351,9 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 		if terr == nil {
 			checks = append(checks, selfcheck.WatchLag(id, records, timings)...)
 			checks = append(checks, selfcheck.NodeAgentLag(id, timings, env.Cluster.SandboxDelay)...)
+			if len(hops) > 0 {
+				writeHopBreakdown(cfg, run, id, records, hops, timings)
+			}
 		} else {
 			fmt.Fprintf(cfg.Log, "warning: node agent timings: %v\n", terr)
 		}
