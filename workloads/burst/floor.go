@@ -13,6 +13,9 @@ import (
 	"github.com/kdbench/kdbench/workloads/floor"
 )
 
+// minFloorReps is the fewest floor measurements per size.
+const minFloorReps = 3
+
 // floorKey is a floor measured once per run: per QPS profile and size (the
 // floor involves no node agent, so clusters that differ only in nodes or
 // sandbox delay share it).
@@ -24,7 +27,7 @@ type floorKey struct {
 // runFloors measures, on the group's freshly started cluster and before any
 // system runs on it, the floor of every size of the group not measured yet
 // (floor.System in the results): the concurrency is tuned once at the
-// largest such size, then each size gets cfg.Reps measurements.
+// largest such size, then each size gets max(cfg.Reps, 3) measurements.
 func runFloors(ctx context.Context, cfg Config, run *results.Run, c *clusters.Cluster, g group, done map[floorKey]bool) error {
 	type todo struct{ size, pods int }
 	var sizes []todo
@@ -68,7 +71,9 @@ func runFloors(ctx context.Context, cfg Config, run *results.Run, c *clusters.Cl
 	}
 	var errs error
 	for _, s := range sizes {
-		for rep := range cfg.Reps {
+		// At least three: on a shared machine one sample of the floor can
+		// land on a busy moment, and the summary's median resists one.
+		for rep := range max(cfg.Reps, minFloorReps) {
 			id := results.RepID{System: floor.System, QPSProfile: g.spec.QPSProfile, Size: s.size, Rep: rep}
 			fc.Pods, fc.Concurrency, fc.Namespace = s.pods, best, fmt.Sprintf("kd-floor-%s-%d-r%d", g.spec.QPSProfile, s.size, rep)
 			r, merr := floor.Measure(ctx, fc)
