@@ -99,6 +99,10 @@ FAILOVER_SIZES ?= 100,300
 # Nodes grow with the failover sizes: 20 and 60 nodes.
 FAILOVER_PODS_PER_NODE ?= 5
 BENCH_SIZES ?= 100,200,300,600
+# The bursts run under the artifact's cluster settings; default and tuned
+# are the named alternatives (BENCH_QPS=default,tuned, or several at once).
+BENCH_QPS ?= artifact
+BENCH_SYSTEMS ?= k8s,kd,k8s+,kd+
 # The azure-trace replays (per-function scheduling latency ratios) on a
 # synthetic trace.
 BENCH_TRACE_FUNCTIONS ?= 20
@@ -108,8 +112,8 @@ bench: build
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
 	go test -run '^$$' -bench . -timeout 30m ./kubedirect/...
 	go test -run '^$$' -bench . -benchtime 3s -timeout 10m ./baselines/dirigent/
-	bin/kdbench run scale-pods --system k8s,k8s+,kd,kd+,kd-insecure --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
-	  --qps-profile default,tuned --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd --print-rate
+	bin/kdbench run scale-pods --system $(BENCH_SYSTEMS) --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
+	  --qps-profile $(BENCH_QPS) --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd --print-rate
 	bin/kdbench trace synth --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) -o results/bench/trace-synth
 	bin/kdbench run azure-trace --system kn-k8s,kn-kd --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench

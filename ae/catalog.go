@@ -15,15 +15,18 @@ type ExperimentKind struct {
 	// ClusterPerSize says each size needs a cluster of its own (scale-nodes
 	// sizes are node counts).
 	ClusterPerSize bool
+	// Floor says its runs also measure the floor (workloads/floor) at every
+	// size: a burst experiment.
+	Floor bool
 }
 
 // Kinds are the experiments of the Kubedirect paper, in the paper's order.
 // A profile may name any of them; a build without its runner reports its
 // steps as not run.
 var Kinds = []ExperimentKind{
-	{Name: "scale-pods", Figure: "Fig 9", SizeUnit: "pods", PodsPerSize: 1},
-	{Name: "scale-funcs", Figure: "Fig 10", SizeUnit: "functions", PodsPerSize: 1},
-	{Name: "scale-nodes", Figure: "Fig 11", SizeUnit: "nodes", PodsPerSize: 5, ClusterPerSize: true},
+	{Name: "scale-pods", Figure: "Fig 9", SizeUnit: "pods", PodsPerSize: 1, Floor: true},
+	{Name: "scale-funcs", Figure: "Fig 10", SizeUnit: "functions", PodsPerSize: 1, Floor: true},
+	{Name: "scale-nodes", Figure: "Fig 11", SizeUnit: "nodes", PodsPerSize: 5, ClusterPerSize: true, Floor: true},
 	{Name: "azure-trace", Figure: "Figs 12–13", SizeUnit: "functions"},
 	{Name: "failover", Figure: "failure recovery", SizeUnit: "pods", PodsPerSize: 1},
 }

@@ -17,11 +17,22 @@ type CostModel struct {
 	PerRep Duration `json:"perRep"`
 	// PerPod is the time per pod to Ready, per system; "*" is the default.
 	PerPod map[string]Duration `json:"perPod"`
+	// FloorPerRun is one floor measurement's fixed cost (namespace, watch,
+	// deletion) and FloorPerPod its cost per pod; a burst step measures the
+	// floor at every size and repetition, after one tuning trial per
+	// candidate concurrency at its largest size.
+	FloorPerRun Duration `json:"floorPerRun,omitempty"`
+	FloorPerPod Duration `json:"floorPerPod,omitempty"`
 }
+
+// floorTrials is how many tuning trials a floor makes per cluster
+// (floor.DefaultConcurrency).
+const floorTrials = 3
 
 func (c CostModel) validate() []error {
 	var errs []error
-	for name, d := range map[string]Duration{"clusterUp": c.ClusterUp, "perNode": c.PerNode, "perRep": c.PerRep} {
+	for name, d := range map[string]Duration{"clusterUp": c.ClusterUp, "perNode": c.PerNode, "perRep": c.PerRep,
+		"floorPerRun": c.FloorPerRun, "floorPerPod": c.FloorPerPod} {
 		if d < 0 {
 			errs = append(errs, fmt.Errorf("cost.%s %s: must not be negative", name, d.D()))
 		}
@@ -65,6 +76,44 @@ func (p *Profile) Estimate(s Step) time.Duration {
 	for _, size := range e.Sizes {
 		pods := time.Duration(size * kind.PodsPerSize)
 		total += reps * (c.PerRep.D() + e.RepDuration.D() + pods*c.perPod(s.System) + time.Duration(size)*e.PerUnit.D())
+	}
+	if e.MeasuresFloor() {
+		// The experiment's first step tunes the floor's concurrency; the
+		// others reuse it (ae/burststep).
+		tune := len(e.Systems) == 0 || s.System == e.Systems[0] || kind.ClusterPerSize
+		total += time.Duration(profiles) * c.floor(e.Sizes, kind, e.Reps, tune)
+	}
+	return total
+}
+
+// FloorParam turns a burst experiment's floor off ("false"), for time.
+const FloorParam = "floor"
+
+// MeasuresFloor says the experiment's steps also measure the floor: burst
+// experiments, unless params.floor is "false".
+func (e Experiment) MeasuresFloor() bool {
+	k, _ := KindOf(e.Name)
+	return k.Floor && e.Params[FloorParam] != "false"
+}
+
+// floor is the floor's cost on one QPS profile: the tuning trials (with
+// tune: once, or per size where each size has its own cluster) and reps
+// measurements per size.
+func (c CostModel) floor(sizes []int, kind ExperimentKind, reps int, tune bool) time.Duration {
+	one := func(size int) time.Duration {
+		return c.FloorPerRun.D() + time.Duration(size*kind.PodsPerSize)*c.FloorPerPod.D()
+	}
+	var total time.Duration
+	largest := 0
+	for _, size := range sizes {
+		total += time.Duration(reps) * one(size)
+		if kind.ClusterPerSize {
+			total += floorTrials * one(size)
+		}
+		largest = max(largest, size)
+	}
+	if tune && !kind.ClusterPerSize && largest > 0 {
+		total += floorTrials * one(largest)
 	}
 	return total
 }

@@ -150,3 +150,33 @@ func TestEstimate(t *testing.T) {
 		})
 	}
 }
+
+// TestEstimateFloor: burst steps also pay the floor, tuned once per cluster
+// (at the largest size; per size where each size has its own cluster) and
+// measured per size and repetition; other experiments do not.
+func TestEstimateFloor(t *testing.T) {
+	p, err := ParseProfile([]byte(minimalProfile))
+	require.NoError(t, err)
+	p.Cost.PerNode = Duration(100 * time.Millisecond)
+	p.Cost.FloorPerRun, p.Cost.FloorPerPod = Duration(time.Second), Duration(10*time.Millisecond)
+	for _, tt := range []struct {
+		name string
+		exp  Experiment
+		want time.Duration // the floor's share
+	}{
+		// tuning 3 × (1 s + 200 × 10 ms), then 3 reps × (2 s + 3 s)
+		{"scale-pods", Experiment{Name: "scale-pods", Sizes: []int{100, 200}, Reps: 3}, 3*3*time.Second + 3*(2+3)*time.Second},
+		{"per QPS profile", Experiment{Name: "scale-pods", Sizes: []int{100}, Reps: 1, QPSProfiles: []string{"default", "artifact"}}, 2 * (3*2*time.Second + 2*time.Second)},
+		// a cluster per size: tuning per size; 20 nodes are 100 pods
+		{"scale-nodes", Experiment{Name: "scale-nodes", Sizes: []int{20}, Reps: 2}, 3*2*time.Second + 2*2*time.Second},
+		{"not a burst", Experiment{Name: "azure-trace", Sizes: []int{500}, Reps: 3, RepDuration: Duration(time.Minute)}, 0},
+		{"floor off", Experiment{Name: "scale-pods", Sizes: []int{100}, Reps: 3, Params: map[string]string{FloorParam: "false"}}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := Step{Experiment: tt.exp, System: "kd", Nodes: p.Nodes}
+			without := *p
+			without.Cost.FloorPerRun, without.Cost.FloorPerPod = 0, 0
+			require.Equal(t, tt.want, p.Estimate(s)-without.Estimate(s))
+		})
+	}
+}

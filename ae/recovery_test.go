@@ -19,6 +19,8 @@ type recoveryCase struct {
 	kind   failover.Kind
 	ms     int64
 	bad    bool
+	// resync: the restarted hop ready again, ms after the crash (0: none).
+	resync int64
 }
 
 // writeFailoverRun writes a failover run of one system under root: its
@@ -43,6 +45,9 @@ func writeFailoverRun(t *testing.T, root, system string, cases ...recoveryCase) 
 			row := failover.Row{Case: failover.Case{System: system, Size: c.size, Phase: failover.Burst, Target: c.target, Kind: c.kind, Rep: rep},
 				Status: failover.StatusOK, Injected: inj, Recovered: inj + int64(time.Millisecond),
 				Converged: inj + c.ms*int64(time.Millisecond)*int64(9+rep)/10}
+			if c.resync > 0 {
+				row.Resynced = inj + c.resync*int64(time.Millisecond)
+			}
 			if c.bad {
 				row.Status = failover.StatusViolated
 				row.Violations = []failover.Violation{{Kind: "resurrected", Detail: "pod p1 came back"}}
@@ -63,6 +68,7 @@ func TestFailoverClaim(t *testing.T) {
 	control := func(size int, ms int64) recoveryCase {
 		return recoveryCase{size: size, kind: failover.None, ms: ms}
 	}
+	resynced := func(c recoveryCase, ms int64) recoveryCase { c.resync = ms; return c }
 	tests := []struct {
 		name     string
 		runs     map[string][]recoveryCase
@@ -75,8 +81,18 @@ func TestFailoverClaim(t *testing.T) {
 				"kd+":  {control(50, 300), crash(50, 800), control(100, 400), crash(100, 1000)},
 				"k8s+": {crash(50, 3000), crash(100, 9000)},
 			},
-			Reproduced, "median recovery grows at most 2× from 50 to 100 pods",
+			Reproduced, "grows at most 2× (+100 ms) from 50 to 100 pods",
 			"kd+: 6/6 crash cases converged"},
+		{"recovery grows with the remaining work, its cost over no-fault does not",
+			map[string][]recoveryCase{"kd+": {control(50, 300), resynced(crash(50, 800), 100), control(100, 1300), resynced(crash(100, 1800), 120)}},
+			Reproduced, "the median crash cost (recovery over no-fault, resync) grows at most 2×",
+			"over no-fault +500→+500 ms, resync 100→120 ms"},
+		{"the cost over no-fault grows",
+			map[string][]recoveryCase{"kd+": {control(50, 300), crash(50, 500), control(100, 300), crash(100, 1000)}},
+			NotReproduced, "recovery over no-fault grows +200→+700 ms", "over no-fault +200→+700 ms"},
+		{"resync grows",
+			map[string][]recoveryCase{"kd+": {control(50, 300), resynced(crash(50, 500), 100), control(100, 300), resynced(crash(100, 500), 400)}},
+			NotReproduced, "resync grows 100→400 ms", "resync 100→400 ms"},
 		{"a crash case breaks an invariant",
 			map[string][]recoveryCase{"kd+": {crash(50, 800), {size: 100, target: failover.Scheduler, kind: failover.Crash, ms: 900, bad: true}}},
 			NotReproduced, "3 crash cases of kd+ did not recover cleanly, first kd+/100/burst/crash-scheduler/rep0 violated: resurrected: pod p1 came back",

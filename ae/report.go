@@ -33,6 +33,8 @@ type Report struct {
 	Generated time.Time
 	Kdbench   string
 	Claims    []ClaimRow
+	// OverFloor sets each burst system over this machine's floor.
+	OverFloor []FloorRow
 	Figures   []string
 	Steps     []StepRow
 	// Total is the steps' actual run time.
@@ -115,6 +117,7 @@ func WriteReport(ev *Evidence, opts ReportOptions) (*Report, error) {
 		}
 		rep.Claims = append(rep.Claims, row)
 	}
+	rep.OverFloor = overFloor(ev, boot)
 	rep.Steps = stepRows(ev, opts)
 	for _, s := range rep.Steps {
 		rep.Total += s.Duration
@@ -290,6 +293,19 @@ How each verdict is decided:
 {{range .Claims}}
 - ` + "`{{.ID}}`" + `: {{.Rule}}{{end}}
 
+## Over the floor
+
+This machine's floor is the least time its API server needs for what any
+API-visible scale-out of N pods must do: N pod creates and N status writes at
+unthrottled client QPS (e2e p90, ms, measured on the same cluster as the
+system).
+{{if .OverFloor}}
+| experiment | system/floor | QPS | size | system | floor | system/floor (95% CI) |
+|---|---|---|---|---|---|---|
+{{range .OverFloor}}| {{.Experiment}} | {{.Label}} | {{.QPSProfile}} | {{.Size}} | {{printf "%.1f" .A}} | {{printf "%.1f" .B}} | {{printf "%.2fx [%.2f, %.2f]" .Point .Lo .Hi}} |
+{{end}}{{else}}
+No run measured the floor.
+{{end}}
 ## Figures
 {{range .Figures}}
 ![{{.}}](figures/{{.}}.png){{else}}
@@ -330,6 +346,10 @@ img{max-width:100%}figure{margin:1rem 0}
 {{range .Claims}}<tr class="{{if eq .Verdict "reproduced"}}reproduced{{else if eq .Verdict "not reproduced"}}not-reproduced{{else}}not-run{{end}}" id="{{.ID}}">
 <td><code>{{.ID}}</code></td><td>{{.Figure}}: {{.Paper}}</td><td>{{.PaperValue}}</td><td>{{or .Measured "-"}}</td><td><b>{{.Verdict}}</b></td><td>{{.Reason}}</td><td>{{.Rule}}</td></tr>
 {{end}}</table>
+<h2>Over the floor</h2>
+{{if .OverFloor}}<table><tr><th>experiment</th><th>system/floor</th><th>QPS</th><th>size</th><th>system (ms)</th><th>floor (ms)</th><th>system/floor (95% CI)</th></tr>
+{{range .OverFloor}}<tr><td>{{.Experiment}}</td><td>{{.Label}}</td><td>{{.QPSProfile}}</td><td>{{.Size}}</td><td>{{printf "%.1f" .A}}</td><td>{{printf "%.1f" .B}}</td><td>{{printf "%.2fx [%.2f, %.2f]" .Point .Lo .Hi}}</td></tr>
+{{end}}</table>{{else}}<p>No run measured the floor.</p>{{end}}
 <h2>Figures</h2>
 {{range .Figures}}<figure id="figure-{{.}}"><img alt="{{.}}" src="{{index $.Images .}}"><figcaption>{{.}}</figcaption></figure>
 {{else}}<p>No figures: nothing measured could be drawn.</p>{{end}}

@@ -25,7 +25,7 @@ var fixtureStart = time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
 
 // slowness is each burst system's scripted slowdown (resultstest.Pods):
 // kd 5× faster than k8s, kd+ only 2× faster than k8s+.
-var slowness = map[string]float64{"k8s": 5, "kd": 1, "k8s+": 2, "kd+": 1}
+var slowness = map[string]float64{"k8s": 5, "kd": 1, "k8s+": 2, "kd+": 1, results.FloorSystem: 0.5}
 
 var sandboxDelay = map[string]string{"k8s": "0s", "kd": "0s", "k8s+": "200ms", "kd+": "200ms"}
 
@@ -39,10 +39,10 @@ var (
 func writeBurstRun(t *testing.T, root, system string, start time.Time) *results.Run {
 	t.Helper()
 	r, err := resultstest.WriteRun(root, results.Manifest{
-		Experiment: "scale-pods", SizeUnit: "pods", Systems: []string{system}, Sizes: []int{20, 40},
-		QPSProfiles: []string{"default"}, Reps: 3, WarmupReps: 1, Start: start,
+		Experiment: "scale-pods", SizeUnit: "pods", Systems: []string{system, results.FloorSystem}, Sizes: []int{20, 40},
+		QPSProfiles: []string{"artifact"}, Reps: 3, WarmupReps: 1, Start: start,
 		Kdbench: fixtureBuild,
-		Clusters: []results.ClusterFacts{{Provider: "local", Nodes: 80, QPSProfile: "default", SandboxDelay: sandboxDelay[system],
+		Clusters: []results.ClusterFacts{{Provider: "local", Nodes: 80, QPSProfile: "artifact", SandboxDelay: sandboxDelay[system],
 			Components: map[string]string{"kube-apiserver": "v1.32.13", "etcd": "3.5.16"}}},
 		Machine: fixtureMachine,
 	}, func(id results.RepID) float64 { return slowness[id.System] * (1 + 0.03*float64(id.Rep)) })

@@ -6,6 +6,7 @@ package burststep
 import (
 	"context"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +25,10 @@ type Runner struct {
 	Settle     time.Duration
 	RepTimeout time.Duration
 	Log        io.Writer
+	// floorConcurrency is the floor's concurrency a step of this shape
+	// tuned, per QPS profile: later steps reuse it instead of tuning again
+	// (steps run one at a time).
+	floorConcurrency map[string]int
 }
 
 // Register adds a runner per burst shape to reg, each a copy of base.
@@ -51,14 +56,33 @@ func (r *Runner) Run(ctx context.Context, s ae.Step, outDir string) (string, err
 	}
 	base := r.Base
 	base.Nodes = s.Nodes
+	var floorConc []int
+	for _, q := range s.Experiment.QPSProfiles {
+		if c := r.floorConcurrency[q]; c > 0 && len(s.Experiment.QPSProfiles) == 1 {
+			floorConc = []int{c}
+		}
+	}
 	run, err := burst.Run(ctx, burst.Config{
 		Shape: r.Shape, Systems: []baselines.System{sys}, Sizes: s.Experiment.Sizes,
 		Reps: s.Experiment.Reps, Warmups: s.Experiment.Warmup, QPSProfiles: s.Experiment.QPSProfiles,
 		Base: base, Provider: r.Provider, ResultsRoot: outDir,
 		Settle: r.Settle, RepTimeout: r.RepTimeout, Log: r.Log,
+		// Each step measures its own cluster's floor, so each system is set
+		// over the floor of the cluster it ran on.
+		Floor: s.Experiment.MeasuresFloor(), FloorConcurrency: floorConc,
 	})
 	if run == nil {
 		return "", err
+	}
+	for k, v := range run.Manifest().Params {
+		if q, ok := strings.CutPrefix(k, "floorConcurrency/"); ok {
+			if c, perr := strconv.Atoi(v); perr == nil {
+				if r.floorConcurrency == nil {
+					r.floorConcurrency = map[string]int{}
+				}
+				r.floorConcurrency[q] = c
+			}
+		}
 	}
 	return run.Dir, err
 }

@@ -5,11 +5,7 @@ package k8s
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
@@ -49,14 +45,7 @@ func (System) Prepare(context.Context, baselines.Env) error { return nil }
 // Scale writes the Deployment's scale subresource, as the artifact's
 // autoscaler and `kubectl scale` do.
 func (System) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
-	_, err := env.Client.AppsV1().Deployments(namespace).UpdateScale(ctx, function, &autoscalingv1.Scale{
-		ObjectMeta: metav1.ObjectMeta{Name: function, Namespace: namespace},
-		Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
-	}, metav1.UpdateOptions{})
-	if err != nil {
-		return fmt.Errorf("scaling deployment %s/%s to %d: %w", namespace, function, replicas, err)
-	}
-	return nil
+	return baselines.ScaleDeployment(ctx, env.Client, namespace, function, replicas)
 }
 
 func (System) Stages() []string { return baselines.KubernetesStages }

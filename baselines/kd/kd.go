@@ -11,9 +11,11 @@
 //	kdbench internal kd-replicaset  on the control-plane host: creates/tombstones managed pods over the link
 //	kdbench internal kd-deployment  on the control-plane host: scales managed ReplicaSets over the link
 //
-// and holds the autoscaler hop in the harness process: Scale sends the
-// desired count over the first link (no API write on the scale-out path).
-// A cluster without a placer is refused.
+// and holds the autoscaler hop in the harness process. Scale writes the
+// Deployment's scale subresource, as for every system (the artifact's first
+// hop is the API server too); ScaleOverLink sends it over the autoscaler's
+// link instead, for the failover experiment's autoscaler cases. A cluster
+// without a placer is refused.
 //
 // Every link is mutual TLS with certificates issued at Prepare from a link
 // CA kdbench keeps beside the kubeconfig (whatever the cluster CA's key
@@ -151,12 +153,16 @@ func (s *System) Endpoints() map[string]string {
 func (s *System) NodeAgent() string { return s.Endpoints()["kd-nodeagent"] }
 
 // tuning is the client and concurrency settings of the components kd
-// replaces, per QPS profile (clusters/local.Profiles).
-func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, schedBurst string) {
-	if profile == "tuned" {
-		return "10000", "20000", "100", "50", "10000", "20000"
+// replaces, per QPS profile (clusters/local.Profiles); pct is the
+// scheduler's percentageOfNodesToScore ("0": adaptive).
+func tuning(profile string) (qps, burst, workers, parallelism string, schedQPS, schedBurst, pct string) {
+	switch profile {
+	case "tuned":
+		return "10000", "20000", "100", "50", "10000", "20000", "0"
+	case "artifact": // 100 concurrent syncs, parallelism 50, default client QPS
+		return "20", "30", "100", "50", "50", "100", "5"
 	}
-	return "20", "30", "5", "16", "50", "100"
+	return "20", "30", "5", "16", "50", "100", "0"
 }
 
 // Prepare starts the Kubedirect processes and the autoscaler hop. Their
@@ -217,7 +223,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	if err := s.withoutKCMControllers(ctx, c); err != nil {
 		return err
 	}
-	qps, burst, workersFlag, par, sqps, sburst := tuning(c.QPSProfile)
+	qps, burst, workersFlag, par, sqps, sburst, pct := tuning(c.QPSProfile)
 	kc := "--kubeconfig=kubeconfig"
 	at := map[string]clusters.Host{"nodeagent": workers[0], "scheduler": cp, "replicaset": cp, "deployment": cp}
 	addr := map[string]string{}
@@ -245,7 +251,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		nodeSide(c, addr),
 		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
 			"--nodeagent=" + dial["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
-			"--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
+			"--percentage-of-nodes-to-score=" + pct, "--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
 		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
 			"--scheduler=" + dial["scheduler"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
@@ -336,8 +342,27 @@ func exited(ps []*placed, except *placed) error {
 	return errors.Join(errs...)
 }
 
-// Scale sends the desired replicas over the autoscaler → Deployment link.
+// Scale writes the Deployment's scale subresource, the same one API write
+// that starts every system's burst (the artifact's driver scales kd so too:
+// its first hop, autoscaler → Deployment controller, is the API server);
+// kd-deployment learns the replicas from its Deployment informer.
 func (s *System) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
+	s.mu.Lock()
+	prepared := s.scaler != nil
+	s.mu.Unlock()
+	if !prepared {
+		return fmt.Errorf("%s: scale %s/%s before Prepare", s.name, namespace, function)
+	}
+	return baselines.ScaleDeployment(ctx, env.Client, namespace, function, replicas)
+}
+
+// ScaleOverLink sends the desired replicas over the autoscaler →
+// Deployment link instead (kdbench's extension of the chain): from then on
+// the link's record, not the API object, sets that Deployment's replicas,
+// so every later scale of it must come this way too. The failover
+// experiment's autoscaler cases use it, the one place the autoscaler hop is
+// on the scale-out path.
+func (s *System) ScaleOverLink(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
 	s.mu.Lock()
 	h := s.scaler
 	s.mu.Unlock()

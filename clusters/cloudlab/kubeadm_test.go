@@ -79,6 +79,11 @@ func TestKubeadmConfigDecodesStrictly(t *testing.T) {
 			require.Equal(t, prof.SchedulerBurst, sc.ClientConnection.Burst)
 			require.Equal(t, prof.SchedulerParallelism, *sc.Parallelism)
 			require.Equal(t, "/etc/kubernetes/scheduler.conf", sc.ClientConnection.Kubeconfig)
+			if prof.PercentageOfNodesToScore > 0 {
+				require.Equal(t, prof.PercentageOfNodesToScore, *sc.PercentageOfNodesToScore)
+			} else {
+				require.Nil(t, sc.PercentageOfNodesToScore)
+			}
 		})
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // PlanOptions select what the bootstrap installs.
 type PlanOptions struct {
-	// QPSProfile names a local.Profiles entry ("default" or "tuned").
+	// QPSProfile names a local.Profiles entry ("default", "artifact" or "tuned").
 	QPSProfile string
 	// KdbenchBinary is a linux/amd64 kdbench executable copied to every node
 	// (it runs the Kubedirect components).

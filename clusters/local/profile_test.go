@@ -33,6 +33,10 @@ func TestProfileFlags(t *testing.T) {
 		{"default", (*plan).nodeAgent, []string{"internal", "nodeagent", "--nodes=7", "--sandbox-delay=200ms", "--pod-cidr=10.128.0.0/9"}, nil},
 		{"default", (*plan).etcd, []string{"--quota-backend-bytes=2147483648"}, []string{"--auto-compaction-retention"}},
 		{"tuned", (*plan).etcd, []string{"--quota-backend-bytes=4294967296", "--auto-compaction-retention=15m"}, nil},
+		// artifact: kubedirect-ae manifests/kubeadm/init.large.yaml, client QPS at the defaults.
+		{"artifact", (*plan).apiserver, []string{"--max-requests-inflight=200000", "--max-mutating-requests-inflight=200000", "--feature-gates=AuthorizeNodeWithSelectors=false"}, nil},
+		{"artifact", (*plan).controllerManager, []string{"--concurrent-deployment-syncs=100", "--concurrent-replicaset-syncs=100", "--concurrent-endpoint-syncs=50", "--concurrent-service-endpoint-syncs=50", "--endpointslice-updates-batch-period=50ms"}, []string{"--kube-api-qps", "--kube-api-burst"}},
+		{"artifact", (*plan).etcd, []string{"--quota-backend-bytes=8589934592", "--auto-compaction-retention=5m"}, nil},
 	} {
 		c := tc.component(testPlan(t, tc.profile))
 		t.Run(tc.profile+"/"+c.Name, func(t *testing.T) {
@@ -56,6 +60,24 @@ func TestSchedulerConfigPerProfile(t *testing.T) {
 	require.Contains(t, tuned, "qps: 10000\n")
 	require.Contains(t, tuned, "parallelism: 50\n")
 	require.Contains(t, tuned, `kubeconfig: "/w/kubeconfigs/kube-scheduler.kubeconfig"`)
+}
+
+func TestSchedulerSettings(t *testing.T) {
+	for _, tc := range []struct {
+		profile string
+		want    []string
+	}{
+		{"default", []string{"clientConnection.qps=50", "clientConnection.burst=100", "parallelism=16"}},
+		{"artifact", []string{"clientConnection.qps=50", "clientConnection.burst=100", "parallelism=50", "percentageOfNodesToScore=5"}},
+		{"tuned", []string{"clientConnection.qps=10000", "clientConnection.burst=20000", "parallelism=50"}},
+	} {
+		p, err := lookupProfile(tc.profile)
+		require.NoError(t, err)
+		require.Equal(t, tc.want, p.SchedulerSettings(), tc.profile)
+	}
+	art := string(testPlan(t, "artifact").schedulerConfig())
+	require.Contains(t, art, "qps: 50\n")
+	require.Contains(t, art, "percentageOfNodesToScore: 5\n")
 }
 
 func TestLookupProfile(t *testing.T) {

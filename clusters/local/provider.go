@@ -329,6 +329,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 	for _, pr := range st.Procs {
 		c.Flags[pr.Name] = pr.Args[1:]
 	}
+	c.Flags[SchedulerConfigKey] = prof.SchedulerSettings()
 	return c, nil
 }
 

@@ -61,6 +61,10 @@ func runFailover(cmd *cobra.Command, o failoverFlags, systems []string, sizes []
 	if terr := failover.WriteTable(out, rows); terr != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: recovery table: %v\n", terr)
 	}
+	fmt.Fprintln(out, "\nthe fault's cost: recovery beyond the no-fault control; crashes: restart until ready with links resynced")
+	if terr := failover.WriteCostTable(out, rows); terr != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: cost table: %v\n", terr)
+	}
 	if ppn, _ := strconv.Atoi(run.Manifest().Params[failover.ParamPodsPerNode]); ppn > 0 {
 		var sizes []string
 		for _, n := range run.Manifest().Sizes {

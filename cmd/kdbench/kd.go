@@ -148,6 +148,7 @@ func newKubedirectCmds() []*cobra.Command {
 	schedCmd.Flags().StringVar(&sc.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
 	schedCmd.Flags().StringVar(&sc.NodeSelector, "node-selector", "", "label selector of the nodes whose agent is on the link")
 	schedCmd.Flags().Int32Var(&sc.Parallelism, "parallelism", 16, "scheduler parallelism")
+	schedCmd.Flags().Int32Var(&sc.PercentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "percentageOfNodesToScore (0: the scheduler's adaptive default)")
 
 	return []*cobra.Command{depCmd, rsCmd, schedCmd, newKDNodeAgentCmd()}
 }

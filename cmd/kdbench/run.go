@@ -123,6 +123,14 @@ and records recovery time and invariant violations (recovery.csv).`,
 					fmt.Fprintf(cmd.ErrOrStderr(), "warning: --speedup: %v\n", serr)
 				}
 			}
+			if cfg.Floor {
+				var buf strings.Builder
+				if ferr := results.WriteOverFloor(&buf, run, results.Metric{Name: "e2e", Key: results.KeyPerc90}, stats.DefaultBootstrap); ferr != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "warning: over-floor table: %v\n", ferr)
+				} else {
+					fmt.Fprint(out, "\n"+buf.String())
+				}
+			}
 			if rates {
 				fmt.Fprintln(out)
 				if rerr := results.WriteRates(out, run); rerr != nil {
@@ -147,7 +155,7 @@ and records recovery time and invariant violations (recovery.csv).`,
 	f.IntSliceVar(&cfg.Sizes, "sizes", nil, "burst sizes (default: the experiment's, e.g. 100,200,300,600 pods)")
 	f.IntVar(&cfg.Reps, "reps", 5, "measured repetitions per system and size")
 	f.IntVar(&cfg.Warmups, "warmup", 1, "warm-up repetitions before them, excluded from statistics (azure-trace: warm-up minutes, default 10)")
-	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: "+strings.Join(local.ProfileNames(), ", ")+" (several: default,tuned); on existing and cloudlab the default is the cluster's own, and a profile its control plane contradicts is refused")
+	f.StringSliceVar(&profiles, "qps-profile", []string{"default"}, "control-plane QPS profiles to run: "+strings.Join(local.ProfileNames(), ", ")+" (artifact: the Kubedirect artifact's settings, the claims' profile; tuned: client QPS unthrottled; several: default,artifact); on existing and cloudlab the default is the cluster's own, and a profile its control plane contradicts is refused")
 	f.IntVar(&cfg.Base.Nodes, "nodes", 80, "simulated nodes (scale-nodes sets its own per size)")
 	f.StringVar(&cfg.Base.Name, "cluster-name", "kdbench-run", "name of the cluster the run brings up")
 	f.StringVar(&cfg.Base.Kubeconfig, "kubeconfig", "", "kubeconfig, with --provider existing")
@@ -159,6 +167,8 @@ and records recovery time and invariant violations (recovery.csv).`,
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the harness's own Prometheus metrics here (e.g. 127.0.0.1:9099)")
 	f.BoolVar(&noPlots, "no-plots", false, "do not draw figures")
 	f.BoolVar(&rates, "print-rate", false, "also print each burst's pods Ready per second (size over time to the last Ready), comparable to Dirigent's cold starts/s")
+	f.BoolVar(&cfg.Floor, "floor", true, "also measure this machine's floor (N pod creates and N status writes at unthrottled client QPS) at every size and print each system over it")
+	f.IntSliceVar(&cfg.FloorConcurrency, "floor-concurrency", nil, "concurrencies the floor tries, the fastest is used (default 8,32,128)")
 	fo.add(f)
 	f.StringVar(&speedups, "speedup", "kd/k8s,kd+/k8s+", "system pairs FAST/BASE whose e2e p90 speed-up (BASE/FAST, with CI) is printed when both ran")
 	tf.add(cmd)

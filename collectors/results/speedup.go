@@ -35,21 +35,92 @@ func ParsePairs(s string) ([]Pair, error) {
 // over repetitions for both systems and Base/Fast (the speed-up) with its
 // bootstrap interval. Configurations one side lacks are skipped.
 func WriteSpeedups(w io.Writer, r *Run, pairs []Pair, m Metric, boot stats.BootstrapOptions) error {
+	vals, err := repValues(r, m)
+	if err != nil {
+		return err
+	}
+	rows, err := ratios(vals, pairs, boot, func(p Pair) string { return p.Fast + "/" + p.Base }, false)
+	if err != nil {
+		return err
+	}
+	up := strings.ToUpper(m.String())
+	return writeRatios(w, rows, fmt.Sprintf("SPEED-UP\tQPS\tSIZE\t%s FAST\t%s BASE\tBASE/FAST [95%% CI]", up, up))
+}
+
+// FloorSystem is the name the floor's measurements carry (workloads/floor):
+// the least time this cluster's API server needs for a scale-out's writes.
+const FloorSystem = "floor"
+
+// WriteOverFloor prints, per system, QPS profile and size, the metric's
+// median for the system and for the floor and system/floor with its
+// bootstrap interval: how far each system is from the least this machine's
+// API server allows (1.00x: at the floor).
+func WriteOverFloor(w io.Writer, r *Run, m Metric, boot stats.BootstrapOptions) error {
+	rows, err := OverFloor(r, m, boot)
+	if err != nil {
+		return err
+	}
+	up := strings.ToUpper(m.String())
+	return writeRatios(w, rows, fmt.Sprintf("OVER FLOOR\tQPS\tSIZE\t%s SYSTEM\t%s FLOOR\tSYSTEM/FLOOR [95%% CI]", up, up))
+}
+
+// Ratio is one configuration of two systems set side by side: A and B are
+// their medians as printed (A first), Point, Lo and Hi the ratio and its
+// bootstrap interval.
+type Ratio struct {
+	Label, System, QPSProfile string
+	Size                      int
+	A, B                      float64
+	Point, Lo, Hi             float64
+}
+
+// OverFloor is WriteOverFloor's rows: every system of the run (manifest
+// order) at every configuration where the run also measured the floor;
+// Ratio.A is the system's median, B the floor's, Point system/floor.
+func OverFloor(r *Run, m Metric, boot stats.BootstrapOptions) ([]Ratio, error) {
+	vals, err := repValues(r, m)
+	if err != nil {
+		return nil, err
+	}
+	var pairs []Pair
+	seen := map[string]bool{}
+	add := func(sys string) {
+		if sys != FloorSystem && !seen[sys] {
+			seen[sys] = true
+			pairs = append(pairs, Pair{Fast: FloorSystem, Base: sys})
+		}
+	}
+	for _, sys := range r.Manifest().Systems {
+		add(sys)
+	}
+	var rest []string
+	for c := range vals {
+		rest = append(rest, c.System)
+	}
+	sort.Strings(rest)
+	for _, sys := range rest {
+		add(sys)
+	}
+	return ratios(vals, pairs, boot, func(p Pair) string { return p.Base + "/" + p.Fast }, true)
+}
+
+func repValues(r *Run, m Metric) (map[Config][]float64, error) {
 	pd, err := r.Summary()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	vals, err := pd.RepValues(m)
-	if err != nil {
-		return err
-	}
+	return pd.RepValues(m)
+}
+
+// ratios sets, per pair, QPS profile and size, both systems' medians side
+// by side (Fast first, or Base first with baseFirst) with Base/Fast and its
+// bootstrap interval.
+func ratios(vals map[Config][]float64, pairs []Pair, boot stats.BootstrapOptions, label func(Pair) string, baseFirst bool) ([]Ratio, error) {
 	type key struct {
 		profile string
 		size    int
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "SPEED-UP\tQPS\tSIZE\t%s FAST\t%s BASE\tBASE/FAST [95%% CI]\n", strings.ToUpper(m.String()), strings.ToUpper(m.String()))
-	rows := 0
+	var out []Ratio
 	for _, p := range pairs {
 		var keys []key
 		for c := range vals {
@@ -69,15 +140,31 @@ func WriteSpeedups(w io.Writer, r *Run, pairs []Pair, m Metric, boot stats.Boots
 			fast, base := vals[Config{p.Fast, k.profile, k.size}], vals[Config{p.Base, k.profile, k.size}]
 			iv, err := stats.BootstrapRatio(fast, base, stats.Median, boot)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			fmt.Fprintf(tw, "%s/%s\t%s\t%d\t%.1f\t%.1f\t%.2fx [%.2f, %.2f]\n", p.Fast, p.Base, k.profile, k.size,
-				stats.Median(fast), stats.Median(base), iv.Point, iv.Lo, iv.Hi)
-			rows++
+			r := Ratio{Label: label(p), System: p.Fast, QPSProfile: k.profile, Size: k.size,
+				A: stats.Median(fast), B: stats.Median(base), Point: iv.Point, Lo: iv.Lo, Hi: iv.Hi}
+			if baseFirst {
+				r.System, r.A, r.B = p.Base, r.B, r.A
+			}
+			out = append(out, r)
 		}
 	}
-	if rows == 0 {
-		return fmt.Errorf("no configuration has both systems of %v", pairs)
+	if len(out) == 0 {
+		var names []string
+		for _, p := range pairs {
+			names = append(names, label(p))
+		}
+		return nil, fmt.Errorf("no configuration has both systems of %v", names)
+	}
+	return out, nil
+}
+
+func writeRatios(w io.Writer, rows []Ratio, header string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f\t%.1f\t%.2fx [%.2f, %.2f]\n", r.Label, r.QPSProfile, r.Size, r.A, r.B, r.Point, r.Lo, r.Hi)
 	}
 	return tw.Flush()
 }

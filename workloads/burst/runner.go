@@ -21,6 +21,7 @@ import (
 	"github.com/kdbench/kdbench/collectors/selfcheck"
 	"github.com/kdbench/kdbench/collectors/timeline"
 	"github.com/kdbench/kdbench/internal/progress"
+	"github.com/kdbench/kdbench/workloads/floor"
 )
 
 // Config is one `kdbench run` of a burst experiment.
@@ -43,6 +44,12 @@ type Config struct {
 	// ClientQPS is the harness client's rate limit: high, so that the harness
 	// is not what throttles (the throttle self-check says if it was).
 	ClientQPS float32
+	// Floor measures this machine's floor (workloads/floor) at every size
+	// and QPS profile, recorded as system floor.System beside the systems.
+	Floor bool
+	// FloorConcurrency are the concurrencies the floor tries (default
+	// floor.DefaultConcurrency).
+	FloorConcurrency []int
 	// Log receives progress; the result table is not written here.
 	Log io.Writer
 }
@@ -183,6 +190,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Floor {
+		names = append(names, floor.System)
+	}
 	run, err := results.Create(cfg.ResultsRoot, results.Manifest{
 		Experiment: cfg.Shape.Name, SizeUnit: cfg.Shape.SizeUnit, Systems: names, Sizes: cfg.Sizes,
 		QPSProfiles: profiles, Reps: cfg.Reps, WarmupReps: cfg.Warmups,
@@ -197,8 +207,9 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	}
 	fmt.Fprintf(cfg.Log, "results: %s\n", run.Dir)
 	var runErr error
+	floors := map[floorKey]bool{}
 	for _, g := range groups {
-		if err := runGroup(ctx, cfg, run, g); err != nil {
+		if err := runGroup(ctx, cfg, run, g, floors); err != nil {
 			runErr = errors.Join(runErr, err)
 			if ctx.Err() != nil {
 				break
@@ -211,7 +222,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	return run, runErr
 }
 
-func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err error) {
+func runGroup(ctx context.Context, cfg Config, run *results.Run, g group, floors map[floorKey]bool) (err error) {
 	c, err := cfg.Provider.Up(ctx, g.spec)
 	if err != nil {
 		return fmt.Errorf("cluster for %s profile, %d nodes, sandbox delay %s: %w", g.spec.QPSProfile, g.spec.Nodes, g.spec.SandboxDelay, err)
@@ -242,8 +253,16 @@ func runGroup(ctx context.Context, cfg Config, run *results.Run, g group) (err e
 		return err
 	}
 	env := baselines.Env{Cluster: c, Client: cs, Logf: func(f string, a ...any) { fmt.Fprintf(cfg.Log, f+"\n", a...) }}
-	prepared := map[string]bool{}
 	var errs error
+	if cfg.Floor {
+		if ferr := runFloors(ctx, cfg, run, c, g, floors); ferr != nil {
+			errs = errors.Join(errs, ferr)
+			if ctx.Err() != nil {
+				return errs
+			}
+		}
+	}
+	prepared := map[string]bool{}
 	for _, j := range g.jobs {
 		if !prepared[j.system.Name()] {
 			if err := j.system.Prepare(ctx, env); err != nil {
@@ -352,8 +371,10 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	bar.Finish()
 
 	records := col.Records(id, cfg.Shape.Name)
+	var hops map[string][]byte
 	if o, ok := j.system.(baselines.Observable); ok {
-		hops, herr := fetchHops(ctx, o.Endpoints(), start)
+		var herr error
+		hops, herr = fetchHops(ctx, o.Endpoints(), start)
 		if herr != nil {
 			fmt.Fprintf(cfg.Log, "warning: %v\n", herr)
 		}
@@ -376,6 +397,9 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 		if terr == nil {
 			checks = append(checks, selfcheck.WatchLag(id, records, timings)...)
 			checks = append(checks, selfcheck.NodeAgentLag(id, timings, env.Cluster.SandboxDelay)...)
+			if len(hops) > 0 {
+				writeHopBreakdown(cfg, run, id, records, hops, timings)
+			}
 		} else {
 			fmt.Fprintf(cfg.Log, "warning: node agent timings: %v\n", terr)
 		}

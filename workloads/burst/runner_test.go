@@ -17,6 +17,7 @@ import (
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/workloads/floor"
 )
 
 func TestConfigValidation(t *testing.T) {
@@ -184,6 +185,7 @@ func TestScalePodsProducesCompleteResults(t *testing.T) {
 		Base:        clusters.Spec{Name: "burst-it", Nodes: 20},
 		Provider:    local.New(local.Options{Root: filepath.Join(root, "home"), Self: localtest.Binary(t), Attached: true}),
 		ResultsRoot: filepath.Join(root, "results"), Log: &log,
+		Floor: true, FloorConcurrency: []int{8, 32},
 	})
 	require.NoError(t, err, log.String())
 
@@ -194,8 +196,23 @@ func TestScalePodsProducesCompleteResults(t *testing.T) {
 	require.Len(t, m.Clusters, 2)
 	require.Equal(t, "200ms", m.Clusters[1].SandboxDelay)
 	require.Equal(t, "v1.32.13", m.Clusters[0].Components["kube-apiserver"])
-	pods, err := r.Pods()
+	all, err := r.Pods()
 	require.NoError(t, err)
+	// The floor is measured once per QPS profile and size (on the first
+	// cluster), three times, beside the two systems' 100 pods each.
+	var pods []results.PodRecord
+	floorPods := 0
+	for _, p := range all {
+		if p.System == floor.System {
+			floorPods++
+			require.NotZero(t, p.Ready, p.Pod)
+			continue
+		}
+		pods = append(pods, p)
+	}
+	require.Equal(t, 300, floorPods)
+	require.Contains(t, m.Params, "floorConcurrency/default")
+	require.Contains(t, m.Systems, floor.System)
 	require.Len(t, pods, 200)
 	for _, p := range pods {
 		require.NotZero(t, p.Ready, "%s/%s never Ready", p.System, p.Pod)

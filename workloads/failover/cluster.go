@@ -301,6 +301,10 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return at, vs
 	}
 	scale := func(n int) error { return s.sys.Scale(ctx, s.env, ns, function, int32(n)) }
+	ls, linked := s.sys.(linkScaler)
+	if linked = linked && overLink(c); linked {
+		scale = func(n int) error { return ls.ScaleOverLink(ctx, s.env, ns, function, int32(n)) }
+	}
 
 	agentURL := s.nodeAgent()
 	orphans := 0.0 // the agent's count before the case (unknown: 0)
@@ -342,6 +346,11 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		return row, err
 	}
 	row.Recovered = tl.Recovered.UnixNano()
+	if c.Kind == Crash {
+		// A crash's Inject kills, restarts and returns once the process is
+		// ready again (kd: its downstream links resynced).
+		row.Resynced = tl.Injected.UnixNano()
+	}
 	// Steady: the scale change that must converge. A restarted autoscaler
 	// decides again, with no record of what it asked for.
 	if c.Phase == Steady || c.Target == Autoscaler {
@@ -374,6 +383,9 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		row.Detail = orphansSince(ctx, agentURL, orphans)
 	}
 	row.Violations = append(chk.Violations(), vs...)
+	if linked {
+		row.Detail = strings.TrimPrefix(row.Detail+"; "+LinkScaledNote, "; ")
+	}
 	return row, ctx.Err()
 }
 

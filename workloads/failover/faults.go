@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"syscall"
 
+	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/internal/fault"
 )
 
@@ -17,6 +18,26 @@ type hopProcesses interface {
 	Signal(ctx context.Context, name string, sig syscall.Signal) error
 	Link(hop string) *fault.Proxy
 }
+
+// linkScaler is a system whose first hop can also be a link (kd: the
+// autoscaler → Deployment link), beside its scale-subresource Scale.
+type linkScaler interface {
+	ScaleOverLink(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error
+}
+
+// overLink tells the cases whose subject is the autoscaler's link: a crash
+// of the autoscaler hop or a cut of the link into the Deployment hop. Every
+// system's Scale writes the API scale subresource (as the bursts and the
+// artifact do), which leaves the autoscaler hop off the scale-out path, so
+// these cases scale over the link instead, every scale of the case, where
+// the system has one.
+func overLink(c Case) bool {
+	return c.Target == Autoscaler || (c.Target == Deployment && c.Kind == Cut)
+}
+
+// LinkScaledNote is what a case that scaled over the autoscaler's link says
+// in its detail.
+const LinkScaledNote = "scaled over the autoscaler link (bursts and the other cases scale through the API scale subresource)"
 
 // componentRestarter is a cluster provider that supervises the control
 // plane's processes (clusters/local).

@@ -2,6 +2,7 @@ package failover_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,12 @@ func TestKdFailoverBurst(t *testing.T) {
 		if r.Kind == failover.Cut {
 			assert.GreaterOrEqual(t, time.Duration(r.Recovered-r.Injected), time.Second, "%s: a cut lasts the hold time", r.Case)
 		}
+		if r.Kind == failover.Crash {
+			assert.Positive(t, r.Resync(), "%s: restart until links resynced is recorded", r.Case)
+		}
+		// The autoscaler link is the subject of these cases only.
+		linked := r.Target == failover.Autoscaler || (r.Target == failover.Deployment && r.Kind == failover.Cut)
+		assert.Equal(t, linked, strings.Contains(r.Detail, failover.LinkScaledNote), "%s: %s", r.Case, r.Detail)
 	}
 }
 

@@ -39,7 +39,12 @@ type Row struct {
 	// process was let go) and when the desired Ready count was reached (0:
 	// never).
 	Injected, Recovered, Converged int64
-	Violations                     []Violation
+	// Resynced is, for a crash, when the restarted process was ready again:
+	// a Kubedirect hop once its informers synced and its downstream links
+	// finished the handshake and state transfer (its /readyz), a cluster
+	// component once healthy (0: not a crash, or not recorded).
+	Resynced   int64
+	Violations []Violation
 	// Detail says why a case was skipped or failed; for a case that passed,
 	// what is worth knowing anyway (the node agent's housekeeping had to
 	// forget orphan pods).
@@ -54,19 +59,34 @@ func (r Row) Recovery() time.Duration {
 	return time.Duration(r.Converged - r.Injected)
 }
 
-var header = []string{"system", "size", "phase", "target", "kind", "rep", "status",
-	"inject_ns", "recovered_ns", "converged_ns", "recovery_ms", "violations", "detail"}
+// Resync is Resynced − Injected: from the crash (the kill and restart
+// follow at once) to the restarted process ready again, or 0.
+func (r Row) Resync() time.Duration {
+	if r.Resynced == 0 || r.Injected == 0 {
+		return 0
+	}
+	return time.Duration(r.Resynced - r.Injected)
+}
+
+// header is recovery.csv's; headerV1 the one before resync was recorded
+// (still read, and appended to in its own format on --resume).
+var (
+	headerV1 = []string{"system", "size", "phase", "target", "kind", "rep", "status",
+		"inject_ns", "recovered_ns", "converged_ns", "recovery_ms", "violations", "detail"}
+	header = append(slices.Clone(headerV1), "resynced_ns", "resync_ms")
+)
 
 func (r Row) record() []string {
 	return []string{r.System, strconv.Itoa(r.Size), string(r.Phase), string(r.Target), string(r.Kind),
 		strconv.Itoa(r.Rep), string(r.Status), strconv.FormatInt(r.Injected, 10), strconv.FormatInt(r.Recovered, 10), strconv.FormatInt(r.Converged, 10),
-		strconv.FormatFloat(float64(r.Recovery())/1e6, 'f', 3, 64), FormatViolations(r.Violations), r.Detail}
+		strconv.FormatFloat(float64(r.Recovery())/1e6, 'f', 3, 64), FormatViolations(r.Violations), r.Detail,
+		strconv.FormatInt(r.Resynced, 10), strconv.FormatFloat(float64(r.Resync())/1e6, 'f', 3, 64)}
 }
 
 // ReadRows parses recovery.csv.
 func ReadRows(rd io.Reader) ([]Row, error) {
 	cr := csv.NewReader(rd)
-	cr.FieldsPerRecord = len(header)
+	cr.FieldsPerRecord = 0 // every line as wide as the header
 	recs, err := cr.ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", RecoveryFile, err)
@@ -74,7 +94,7 @@ func ReadRows(rd io.Reader) ([]Row, error) {
 	if len(recs) == 0 {
 		return nil, nil
 	}
-	if !slices.Equal(recs[0], header) {
+	if !slices.Equal(recs[0], header) && !slices.Equal(recs[0], headerV1) {
 		return nil, fmt.Errorf("%s: header %q, want %q", RecoveryFile, strings.Join(recs[0], ","), strings.Join(header, ","))
 	}
 	var out []Row
@@ -109,6 +129,11 @@ func parseRow(rec []string) (Row, error) {
 	if r.Converged, err = strconv.ParseInt(rec[9], 10, 64); err != nil {
 		return r, err
 	}
+	if len(rec) > len(headerV1) {
+		if r.Resynced, err = strconv.ParseInt(rec[13], 10, 64); err != nil {
+			return r, err
+		}
+	}
 	r.System, r.Phase, r.Target, r.Kind, r.Status, r.Detail = rec[0], Phase(rec[2]), Target(rec[3]), Kind(rec[4]), Status(rec[6]), rec[12]
 	if rec[11] != "" {
 		for _, v := range strings.Split(rec[11], "; ") {
@@ -125,6 +150,9 @@ type Log struct {
 	mu   sync.Mutex
 	f    *os.File
 	rows []Row
+	// width is the file's columns: an older file is appended to in its
+	// own format.
+	width int
 }
 
 // OpenLog opens (or creates) path and reads the rows already in it. A torn
@@ -148,7 +176,10 @@ func OpenLog(path string) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Log{f: f, rows: rows}
+	l := &Log{f: f, rows: rows, width: len(header)}
+	if strings.HasPrefix(string(data), strings.Join(headerV1, ",")+"\n") {
+		l.width = len(headerV1)
+	}
 	if len(data) == 0 {
 		if err := l.write(header); err != nil {
 			f.Close()
@@ -175,7 +206,7 @@ func (l *Log) write(rec []string) error {
 func (l *Log) Append(r Row) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.write(r.record()); err != nil {
+	if err := l.write(r.record()[:l.width]); err != nil {
 		return err
 	}
 	l.rows = append(l.rows, r)

@@ -325,27 +325,48 @@ func Summary(rows []Row) []results.DataItem {
 		}
 		groups[k] = append(groups[k], r)
 	}
+	controls := NewControls(rows)
 	var out []results.DataItem
 	for _, k := range order {
-		var ms []float64
+		var ms, over, resync []float64
 		violated := 0
 		for _, r := range groups[k] {
-			if r.Status == StatusOK {
-				ms = append(ms, float64(r.Recovery())/1e6)
-			} else {
+			if r.Status != StatusOK {
 				violated++
+				continue
+			}
+			ms = append(ms, float64(r.Recovery())/1e6)
+			if d, ok := controls.OverControl(r); ok {
+				over = append(over, float64(d)/1e6)
+			}
+			if r.Resync() > 0 {
+				resync = append(resync, float64(r.Resync())/1e6)
 			}
 		}
-		data := map[string]float64{results.KeyCount: float64(len(ms)), "Violated": float64(violated)}
-		if len(ms) > 0 {
-			slices.Sort(ms)
-			data[results.KeyPerc50] = ms[len(ms)/2]
-			data[results.KeyMax] = ms[len(ms)-1]
+		item := func(metric string, ms []float64, counts bool) {
+			data := map[string]float64{results.KeyCount: float64(len(ms))}
+			if counts {
+				data["Violated"] = float64(violated)
+			}
+			if len(ms) > 0 {
+				slices.Sort(ms)
+				data[results.KeyPerc50] = ms[len(ms)/2]
+				data[results.KeyMax] = ms[len(ms)-1]
+			}
+			out = append(out, results.DataItem{Data: data, Unit: "ms", Labels: map[string]string{
+				results.LabelMetric: metric, results.LabelExperiment: Experiment, results.LabelSystem: k.sys,
+				results.LabelSize: strconv.Itoa(k.size), "Phase": string(k.ph), "Target": string(k.target), "Kind": string(k.kind),
+			}})
 		}
-		out = append(out, results.DataItem{Data: data, Unit: "ms", Labels: map[string]string{
-			results.LabelMetric: "recovery", results.LabelExperiment: Experiment, results.LabelSystem: k.sys,
-			results.LabelSize: strconv.Itoa(k.size), "Phase": string(k.ph), "Target": string(k.target), "Kind": string(k.kind),
-		}})
+		item("recovery", ms, true)
+		// The fault's own cost: beyond the no-fault control, and a crashed
+		// process's restart until its links resynced.
+		if len(over) > 0 {
+			item("recovery_over_control", over, false)
+		}
+		if len(resync) > 0 {
+			item("resync", resync, false)
+		}
 	}
 	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,7 +194,8 @@ func TestRecoveryCSVGolden(t *testing.T) {
 	require.NoError(t, err)
 	for _, r := range []Row{
 		{Case: Case{"kd", 100, Burst, ReplicaSet, Crash, 0}, Status: StatusOK,
-			Injected: 1_700_000_000_000_000_000, Recovered: 1_700_000_000_250_000_000, Converged: 1_700_000_000_412_345_678},
+			Injected: 1_700_000_000_000_000_000, Recovered: 1_700_000_000_250_000_000, Converged: 1_700_000_000_412_345_678,
+			Resynced: 1_700_000_000_120_000_000},
 		{Case: Case{"kd+", 300, Steady, Scheduler, Cut, 1}, Status: StatusViolated, Injected: 1_700_000_010_000_000_000,
 			Recovered: 1_700_000_012_000_000_000, Violations: []Violation{
 				{Timeout, "not converged to 150 Ready pods within 1m0s"}, {Short, "149 pods, 149 Ready, 0 terminating, want 150 Ready"},
@@ -208,6 +210,24 @@ func TestRecoveryCSVGolden(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "recovery.golden.csv"))
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(got))
+}
+
+// TestRecoveryCSVBeforeResync: a recovery.csv written before resync was
+// recorded still reads, and a resumed run appends to it in its format.
+func TestRecoveryCSVBeforeResync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), RecoveryFile)
+	old := strings.Join(headerV1, ",") + "\nkd,100,burst,replicaset,crash,0,ok,1,2,3,0.000,,\n"
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o644))
+	l, err := OpenLog(path)
+	require.NoError(t, err)
+	require.Len(t, l.Rows(), 1)
+	require.Zero(t, l.Rows()[0].Resynced)
+	require.NoError(t, l.Append(Row{Case: Case{"kd", 300, Burst, ReplicaSet, Crash, 0}, Status: StatusOK, Injected: 1, Converged: 5, Resynced: 4}))
+	require.NoError(t, l.Close())
+	l, err = OpenLog(path)
+	require.NoError(t, err, "one width throughout")
+	require.Len(t, l.Rows(), 2)
+	require.NoError(t, l.Close())
 }
 
 func TestPlanRunsTheControlOncePerPhase(t *testing.T) {

@@ -95,8 +95,11 @@ func NewReplicaSetInformer(ctx context.Context, cs kubernetes.Interface, src ing
 	return toolscache.NewSharedIndexInformer(lw, &appsv1.ReplicaSet{}, 0, nsIndexers())
 }
 
-// NewDeploymentInformer serves every Deployment, managed ones with their
-// replicas from the hop's records (the autoscaler's link).
+// NewDeploymentInformer serves every Deployment as the API server has it
+// (a scale-subresource write sets a managed one's replicas, as in the
+// artifact, whose first hop is the API server), except that a managed
+// Deployment the autoscaler's link has sent a scale record for takes its
+// replicas from that record.
 func NewDeploymentInformer(ctx context.Context, cs kubernetes.Interface, src ingress.Source) toolscache.SharedIndexInformer {
 	lw := &Overlay{Ctx: ctx, API: apiLW(cs.AppsV1().RESTClient(), "deployments", nil), Src: src, Kind: wire.KindDeployment,
 		SetReplicas: func(o runtime.Object, n int32) runtime.Object {

@@ -1,7 +1,8 @@
 // Package deployment runs the upstream Deployment controller as the
-// "deployment" Kubedirect hop: the autoscaler's scale records overlay
-// managed Deployments, and the controller's ReplicaSet scale writes go over
-// the link to the ReplicaSet controller.
+// "deployment" Kubedirect hop: managed Deployments' replicas come from the
+// API server (their scale subresource), or from the autoscaler link's scale
+// records where it sent one, and the controller's ReplicaSet scale writes go
+// over the link to the ReplicaSet controller.
 package deployment
 
 import (

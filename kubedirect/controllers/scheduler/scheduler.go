@@ -46,6 +46,8 @@ type Config struct {
 	// agent is on the link).
 	NodeSelector string
 	Parallelism  int32
+	// PercentageOfNodesToScore 0 keeps the scheduler's adaptive default.
+	PercentageOfNodesToScore int32
 	// TLS is the hop's link identity (nil: plaintext links).
 	TLS *link.Credentials
 }
@@ -128,9 +130,12 @@ func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link
 		return &linkBind{store: h.Store(), w: egress.New(h)}, nil
 	}}
 	broadcaster := events.NewEventBroadcasterAdapterWithContext(ctx, client)
-	sched, err := scheduler.New(ctx, client, factory, nil, func(name string) events.EventRecorder { return broadcaster.NewRecorder(name) },
-		scheduler.WithProfiles(prof), scheduler.WithFrameworkOutOfTreeRegistry(registry),
-		scheduler.WithParallelism(max(c.Parallelism, cfg.Parallelism)))
+	opts := []scheduler.Option{scheduler.WithProfiles(prof), scheduler.WithFrameworkOutOfTreeRegistry(registry),
+		scheduler.WithParallelism(max(c.Parallelism, cfg.Parallelism))}
+	if c.PercentageOfNodesToScore > 0 {
+		opts = append(opts, scheduler.WithPercentageOfNodesToScore(&c.PercentageOfNodesToScore))
+	}
+	sched, err := scheduler.New(ctx, client, factory, nil, func(name string) events.EventRecorder { return broadcaster.NewRecorder(name) }, opts...)
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}

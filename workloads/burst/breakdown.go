@@ -1,0 +1,177 @@
+package burst
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/collectors/selfcheck"
+)
+
+// HopStage is one stage of a Kubedirect burst, from the hops' own
+// timestamps: per pod its duration; Mean over pods (the means add up to the
+// mean end-to-end time), P50 and P90, and Share of the mean end to end.
+type HopStage struct {
+	Name           string
+	Mean, P50, P90 time.Duration
+	Share          float64
+}
+
+// hopStageNames are the stages in chain order; each pod's stages add up to
+// its Ready − BurstStart exactly (one clock, consecutive timestamps).
+var hopStageNames = []string{
+	"deployment hop (API scale write, informer, sync → ReplicaSet sent)",
+	"link deployment → replicaset",
+	"replicaset hop (scale received → pod sent)",
+	"link replicaset → scheduler",
+	"scheduler hop (pod received → bound pod sent)",
+	"link scheduler → node agent",
+	"node side API writes (bind received → Ready status written)",
+	"watch (Ready write returned → harness saw it; < 0: the event beat the reply)",
+}
+
+// parseHops reads /hops logs (component → JSON lines).
+func parseHops(hops map[string][]byte) ([]hopEvent, error) {
+	var out []hopEvent
+	comps := make([]string, 0, len(hops))
+	for c := range hops {
+		comps = append(comps, c)
+	}
+	slices.Sort(comps)
+	for _, comp := range comps {
+		for i, line := range bytes.Split(hops[comp], []byte("\n")) {
+			if len(bytes.TrimSpace(line)) == 0 {
+				continue
+			}
+			var e hopEvent
+			if err := json.Unmarshal(line, &e); err != nil {
+				return nil, fmt.Errorf("%s /hops line %d: %w", comp, i+1, err)
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// HopBreakdown attributes each pod's end-to-end time to the hops, the links
+// between them and the node side, from the hops' send and receive
+// timestamps (/hops) and the node agent's Ready writes (/timings). It
+// returns the stages and how many pods had every timestamp (the others are
+// left out).
+func HopBreakdown(recs []results.PodRecord, hops map[string][]byte, timings []selfcheck.PodTiming) ([]HopStage, int, error) {
+	evs, err := parseHops(hops)
+	if err != nil {
+		return nil, 0, err
+	}
+	type span struct{ sent, recv int64 }
+	rs := map[string]span{}                                  // namespace/ReplicaSet: first scale up
+	toSched, toAgent := map[string]span{}, map[string]span{} // namespace/pod
+	first := func(m map[string]span, k string, s span) {
+		if old, ok := m[k]; !ok || s.recv < old.recv {
+			m[k] = s
+		}
+	}
+	for _, e := range evs {
+		key := e.Namespace + "/" + e.Name
+		s := span{e.SentNs, e.RecvNs}
+		switch {
+		case e.Hop == "replicaset" && e.Peer == "deployment" && e.Kind == "ReplicaSet" && e.Replicas > 0:
+			first(rs, key, s)
+		case e.Hop == "scheduler" && e.Peer == "replicaset" && e.Kind == "Pod":
+			first(toSched, key, s)
+		case e.Hop == "nodeagent" && e.Peer == "scheduler" && e.Kind == "Pod" && e.Phase == "Bound":
+			first(toAgent, key, s)
+		}
+	}
+	written := map[string]int64{}
+	for _, t := range timings {
+		written[t.Namespace+"/"+t.Name] = t.ReadyWrittenNs
+	}
+	per := make([][]time.Duration, len(hopStageNames))
+	var e2e []time.Duration
+	for _, r := range recs {
+		key := r.Namespace + "/" + r.Pod
+		j := strings.LastIndexByte(r.Pod, '-')
+		if j <= 0 || r.Ready == 0 {
+			continue
+		}
+		s, okS := rs[r.Namespace+"/"+r.Pod[:j]]
+		p, okP := toSched[key]
+		a, okA := toAgent[key]
+		w := written[key]
+		if !okS || !okP || !okA || w == 0 {
+			continue
+		}
+		ts := []int64{r.BurstStart, s.sent, s.recv, p.sent, p.recv, a.sent, a.recv, w, r.Ready}
+		for i := range hopStageNames {
+			per[i] = append(per[i], time.Duration(ts[i+1]-ts[i]))
+		}
+		e2e = append(e2e, time.Duration(r.Ready-r.BurstStart))
+	}
+	if len(e2e) == 0 {
+		return nil, 0, fmt.Errorf("no pod has every hop timestamp (%d pods, %d hop events, %d node-agent timings)", len(recs), len(evs), len(timings))
+	}
+	total := mean(e2e)
+	out := make([]HopStage, len(hopStageNames))
+	for i, n := range hopStageNames {
+		ds := slices.Clone(per[i])
+		slices.Sort(ds)
+		m := mean(ds)
+		out[i] = HopStage{Name: n, Mean: m, P50: Percentile(ds, .5), P90: Percentile(ds, .9)}
+		if total > 0 {
+			out[i].Share = float64(m) / float64(total)
+		}
+	}
+	return out, len(e2e), nil
+}
+
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(len(ds))
+}
+
+// WriteHopBreakdown prints the stages as one table, with their sum (the
+// mean end-to-end time).
+func WriteHopBreakdown(w io.Writer, title string, pods int, stages []HopStage) error {
+	fmt.Fprintf(w, "where the time goes: %s (%d pods, from the hops' own timestamps)\n", title, pods)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STAGE\tMEAN MS\tSHARE\tP50 MS\tP90 MS")
+	var sum time.Duration
+	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/1e6) }
+	for _, s := range stages {
+		fmt.Fprintf(tw, "%s\t%s\t%.0f%%\t%s\t%s\n", s.Name, ms(s.Mean), 100*s.Share, ms(s.P50), ms(s.P90))
+		sum += s.Mean
+	}
+	fmt.Fprintf(tw, "end to end (sum)\t%s\t100%%\n", ms(sum))
+	return tw.Flush()
+}
+
+// writeHopBreakdown prints a Kubedirect repetition's breakdown to the log
+// and keeps it in the results (hopbreakdown_<rep>.txt); a repetition whose
+// pods lack timestamps only warns.
+func writeHopBreakdown(cfg Config, run *results.Run, id results.RepID, recs []results.PodRecord, hops map[string][]byte, timings []selfcheck.PodTiming) {
+	stages, pods, err := HopBreakdown(recs, hops, timings)
+	if err != nil {
+		fmt.Fprintf(cfg.Log, "warning: %s: hop breakdown: %v\n", id, err)
+		return
+	}
+	var b strings.Builder
+	if err := WriteHopBreakdown(&b, id.String(), pods, stages); err != nil {
+		fmt.Fprintf(cfg.Log, "warning: %s: hop breakdown: %v\n", id, err)
+		return
+	}
+	fmt.Fprint(cfg.Log, b.String())
+	file := fmt.Sprintf("hopbreakdown_%s_%s_%d_rep%d.txt", id.System, id.QPSProfile, id.Size, id.Rep)
+	if err := run.WriteFile(file, strings.NewReader(b.String())); err != nil {
+		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
+	}
+}
