@@ -24,8 +24,11 @@ import (
 // HopConfig is one Kubedirect hop of a controller process.
 type HopConfig struct {
 	Name     string
-	Upstream string            // "" at the head
-	Listen   string            // address the upstream peer dials; "" at the head
+	Upstream string // "" at the head
+	Listen   string // address the upstream peer dials; "" at the head
+	// Listener, if set, is Listen already bound (a process that must
+	// announce the address before the hop starts, as a node agent).
+	Listener net.Listener
 	Down     map[string]string // downstream peer → address
 	Router   hop.Router
 	Logic    hop.Logic
@@ -82,9 +85,12 @@ func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
 		}
 	}
 	if c.Upstream != "" {
-		lis, err := net.Listen("tcp", c.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("hop %s: listen %s: %w", c.Name, c.Listen, err)
+		lis := c.Listener
+		if lis == nil {
+			var err error
+			if lis, err = net.Listen("tcp", c.Listen); err != nil {
+				return nil, fmt.Errorf("hop %s: listen %s: %w", c.Name, c.Listen, err)
+			}
 		}
 		h.Addr = lis.Addr().String()
 		var opts []grpc.ServerOption

@@ -20,6 +20,7 @@ package direct
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,8 +59,11 @@ const UIDAnnotation = nodeagent.IdentityAnnotation
 
 // Config of the direct source.
 type Config struct {
-	// Listen is the address the scheduler's link dials.
-	Listen string
+	// Listen is the address the scheduler's link dials; Listener, if set,
+	// is it already bound (its address is annotated on the agent's nodes
+	// before the link starts).
+	Listen   string
+	Listener net.Listener
 	// NodePrefix names the agent's nodes (nodeagent.Config.NamePrefix).
 	NodePrefix string
 	// Workers create and delete pods concurrently (default 64).
@@ -160,7 +164,7 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	if err != nil {
 		return err
 	}
-	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: HopName, Upstream: refhops.Scheduler, Listen: s.cfg.Listen,
+	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: HopName, Upstream: refhops.Scheduler, Listen: s.cfg.Listen, Listener: s.cfg.Listener,
 		Router: Router, Initial: initial, Registry: prometheus.NewRegistry(), TLS: s.cfg.TLS})
 	if err != nil {
 		return err
