@@ -138,7 +138,7 @@ func newKubedirectCmds() []*cobra.Command {
 	scc.add(schedCmd.Flags(), 50, 100)
 	sct.add(schedCmd.Flags())
 	schedCmd.Flags().StringVar(&sc.Listen, "listen", "127.0.0.1:0", "address of the ReplicaSet controller's link")
-	schedCmd.Flags().StringVar(&sc.NodeAgent, "nodeagent", "", "address of the node agent's link")
+	schedCmd.Flags().StringVar(&sc.NodeAgent, "nodeagent", "", "address of the one node agent every bound pod goes to (empty: each node's agent, named by its kubedirect.io/agent annotation)")
 	schedCmd.Flags().StringVar(&sc.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
 	schedCmd.Flags().StringVar(&sc.NodeSelector, "node-selector", "", "label selector of the nodes whose agent is on the link")
 	schedCmd.Flags().Int32Var(&sc.Parallelism, "parallelism", 16, "scheduler parallelism")
