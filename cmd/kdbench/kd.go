@@ -152,7 +152,7 @@ func newKubedirectCmds() []*cobra.Command {
 // agent.
 func newKDNodeAgentCmd() *cobra.Command {
 	a := agentFlags{cfg: nodeagent.DefaultConfig()}
-	var d directFlags
+	d := directFlags{unannounced: true}
 	cmd := &cobra.Command{
 		Use: "kd-nodeagent", Short: "Run simulated kubelets that take pods from the Kubedirect scheduler", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
