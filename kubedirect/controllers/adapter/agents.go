@@ -92,7 +92,9 @@ func (a *NodeAgents) Seed(nodes []corev1.Node) map[string]string {
 // NodeAgentOf is the address of the agent serving n in direct mode, or "".
 func NodeAgentOf(n *corev1.Node) string { return n.Annotations[egress.AgentAnnotation] }
 
-// Watch keeps h's links in step with the nodes inf reports.
+// Watch keeps h's links in step with the nodes inf reports. Once inf has
+// synced, seeded nodes it does not hold (deleted between the list and the
+// watch) are dropped too, so that a gone agent does not hold back Synced.
 func (a *NodeAgents) Watch(ctx context.Context, inf toolscache.SharedIndexInformer, h Linker, logger klog.Logger) error {
 	update := func(node, addr string) {
 		appeared, vanished := a.set(node, addr)
@@ -127,5 +129,24 @@ func (a *NodeAgents) Watch(ctx context.Context, inf toolscache.SharedIndexInform
 			}
 		},
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	go func() {
+		if !toolscache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+			return
+		}
+		a.mu.RLock()
+		var gone []string
+		for node := range a.nodeAt {
+			if _, ok, _ := inf.GetStore().GetByKey(node); !ok {
+				gone = append(gone, node)
+			}
+		}
+		a.mu.RUnlock()
+		for _, node := range gone {
+			update(node, "")
+		}
+	}()
+	return nil
 }
