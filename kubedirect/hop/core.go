@@ -101,6 +101,7 @@ type Core struct {
 	dirty     map[wire.Key]struct{}
 	released  []wire.Record
 	hlc       uint64
+	held      bool // Hold: ops wait in the sessions until Release
 }
 
 // NewCore returns the Core of a hop that has just started.
@@ -566,8 +567,23 @@ func (c *Core) release(r *wire.Record) {
 	}
 }
 
-// flush turns queued ops into frames.
+// Hold defers framing: ops queued for peers wait until Release, so that a
+// driver handling several events in one pass sends each peer one frame (up
+// to MaxOpsPerFrame ops) for all of them rather than one per event. Frames
+// other than batches (a handshake reply) still go out at once.
+func (c *Core) Hold() { c.held = true }
+
+// Release ends Hold and returns the frames of everything queued meanwhile.
+func (c *Core) Release() []Send {
+	c.held = false
+	return c.flush()
+}
+
+// flush turns queued ops into frames (none while held).
 func (c *Core) flush() []Send {
+	if c.held {
+		return nil
+	}
 	var out []Send
 	emit := func(s *session) {
 		for len(s.out) > 0 {

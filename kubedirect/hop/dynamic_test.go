@@ -92,3 +92,33 @@ func TestDynamicDownstreams(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Writes made while the Core is held leave as one frame per peer on
+// Release, in order, with one sequence number.
+func TestHoldCoalescesFrames(t *testing.T) {
+	clk := &fakeClock{}
+	up := newCore(t, "up", "", []string{"down"}, clk)
+	down := newCore(t, "down", "up", nil, clk)
+	handshake(t, up, down)
+	pod := func(name string) wire.Record {
+		return wire.Record{Kind: wire.KindPod, Phase: wire.PhasePending, Namespace: "ns", Name: name, UID: name, Owner: "rs"}
+	}
+	up.Hold()
+	for _, n := range []string{"a", "b"} {
+		sends, err := up.Write(pod(n))
+		if err != nil || len(sends) != 0 {
+			t.Fatalf("write %s while held: %d frames, %v; want none yet", n, len(sends), err)
+		}
+	}
+	sends := up.Release()
+	if len(sends) != 1 || sends[0].Peer != "down" || len(sends[0].Frame.Ops) != 2 ||
+		sends[0].Frame.Ops[0].Record.Name != "a" || sends[0].Frame.Ops[1].Record.Name != "b" {
+		t.Fatalf("released %+v, want one frame to down with a then b", sends)
+	}
+	if _, err := down.OnFrame("up", sends[0].Frame, 0); err != nil {
+		t.Fatalf("the coalesced frame is refused: %v", err)
+	}
+	if sends, _ := up.Write(pod("c")); len(sends) != 1 {
+		t.Fatalf("after Release a write frames at once: got %d frames", len(sends))
+	}
+}

@@ -159,9 +159,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	for {
 		select {
 		case fn := <-r.events:
+			// One pass: what is already queued is handled before the logic
+			// runs, so bursts of frames are reconciled together, and each
+			// peer gets one frame for the whole pass.
+			r.core.Hold()
 			fn()
-			// Drain what is already queued before running logic, so bursts
-			// of frames are reconciled together.
 			for n := 0; n < 256; n++ {
 				select {
 				case fn := <-r.events:
@@ -172,6 +174,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 				break
 			}
 			r.after()
+			r.ship(r.core.Release())
 		case <-ctx.Done():
 			close(r.done)
 			if r.up != nil {
