@@ -391,7 +391,14 @@ func (s *Source) apiDeleted(obj any) {
 // turned Ready, which the chain learns as Running.
 func (s *Source) PodReady(t nodeagent.PodTiming) {
 	key := wire.Key{Kind: wire.KindPod, Namespace: t.Namespace, Name: t.Name}
-	if uid, ok := s.createdUID(key); !ok || uid != t.UID {
+	s.mu.Lock()
+	uid, created := s.created[key]
+	_, arrived := s.arrived[key]
+	s.mu.Unlock()
+	// The informer may show the lifecycle the created pod before the
+	// worker that created it records its UID: an arrival the lifecycle
+	// tied to its API object by identity is this pod too.
+	if (created && uid != t.UID) || (!created && !arrived) {
 		return
 	}
 	if err := s.w.SetRunning(context.Background(), t.Namespace, t.Name); err != nil && !apierrors.IsNotFound(err) {
