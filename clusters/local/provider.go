@@ -459,7 +459,7 @@ func bindNodeAgent(ctx context.Context, cs kubernetes.Interface) error {
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("granting the node agent the system:node role: %w", err)
 	}
-	return nil
+	return grantDirectMode(ctx, cs)
 }
 
 func tlsConfig(cfg *rest.Config) (*tls.Config, error) {

@@ -4,19 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdbench/kdbench/clusters/local/nodeagent"
-	"github.com/kdbench/kdbench/clusters/local/nodeagent/direct"
 	"github.com/kdbench/kdbench/kubedirect/controllers/deployment"
 	"github.com/kdbench/kdbench/kubedirect/controllers/replicaset"
 	"github.com/kdbench/kdbench/kubedirect/controllers/scheduler"
@@ -144,7 +138,7 @@ func newKubedirectCmds() []*cobra.Command {
 	scc.add(schedCmd.Flags(), 50, 100)
 	sct.add(schedCmd.Flags())
 	schedCmd.Flags().StringVar(&sc.Listen, "listen", "127.0.0.1:0", "address of the ReplicaSet controller's link")
-	schedCmd.Flags().StringVar(&sc.NodeAgent, "nodeagent", "", "address of the node agent's link")
+	schedCmd.Flags().StringVar(&sc.NodeAgent, "nodeagent", "", "address of the one node agent every bound pod goes to (empty: each node's agent, named by its kubedirect.io/agent annotation)")
 	schedCmd.Flags().StringVar(&sc.Metrics, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /hops and /readyz")
 	schedCmd.Flags().StringVar(&sc.NodeSelector, "node-selector", "", "label selector of the nodes whose agent is on the link")
 	schedCmd.Flags().Int32Var(&sc.Parallelism, "parallelism", 16, "scheduler parallelism")
@@ -154,77 +148,20 @@ func newKubedirectCmds() []*cobra.Command {
 }
 
 // newKDNodeAgentCmd runs a node agent in direct mode: its own simulated
-// nodes, pods from the scheduler's link.
+// nodes, pods from the scheduler's link. It is `nodeagent --direct-listen`
+// with kd's flag names, kept until kd serves its pods from the cluster's
+// agent.
 func newKDNodeAgentCmd() *cobra.Command {
-	cfg := nodeagent.DefaultConfig()
-	var kubeconfig, metricsAddr, listen string
-	var tlsFlags linkTLSFlags
-	var sandboxes sandboxFlag
+	a := agentFlags{cfg: nodeagent.DefaultConfig()}
+	d := directFlags{unannounced: true}
 	cmd := &cobra.Command{
 		Use: "kd-nodeagent", Short: "Run simulated kubelets that take pods from the Kubedirect scheduler", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			base, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-			if err != nil {
-				return fmt.Errorf("kd-nodeagent: kubeconfig %q: %w", kubeconfig, err)
-			}
-			cs, err := kubernetes.NewForConfig(cfg.RESTConfig(base))
-			if err != nil {
-				return err
-			}
-			creds, err := tlsFlags.load("kd-nodeagent")
-			if err != nil {
-				return err
-			}
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			src, err := direct.New(cs, direct.Config{Listen: listen, NodePrefix: cfg.NamePrefix, Registerer: reg, TLS: creds})
-			if err != nil {
-				return err
-			}
-			timings := nodeagent.NewTimingLog(0)
-			both := nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(t); src.PodReady(t) })
-			opts, closeSandboxes := sandboxes.options()
-			defer closeSandboxes()
-			opts = append(opts, nodeagent.WithRegisterer(reg), nodeagent.WithObserver(both), nodeagent.WithPodSource(src))
-			agent, err := nodeagent.New(cs, cfg, opts...)
-			if err != nil {
-				return err
-			}
-			mux := http.NewServeMux()
-			mux.Handle("/metrics", promhttp.HandlerFor(prometheus.Gatherers{reg, hopGatherer{src}}, promhttp.HandlerOpts{}))
-			mux.Handle("/timings", timings)
-			mux.Handle("/pods", agent.PodsHandler())
-			mux.HandleFunc("/hops", func(w http.ResponseWriter, r *http.Request) {
-				if h := src.Hop(); h != nil {
-					h.Log.ServeHTTP(w, r)
-					return
-				}
-				http.Error(w, "link not up", http.StatusServiceUnavailable)
-			})
-			mux.HandleFunc("/readyz", readyz(agent.Ready(), "registering nodes"))
-			stop, err := serve("kd-nodeagent", metricsAddr, mux)
-			if err != nil {
-				return err
-			}
-			defer stop()
-			return quiet(agent.Run(cmd.Context()))
+			return a.run(cmd.Context(), "kd-nodeagent", &d)
 		},
 	}
-	cmd.Flags().StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the agent's identity (it creates pods)")
-	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "127.0.0.1:0", "address serving /metrics, /timings, /pods, /hops and /readyz")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
-	tlsFlags.add(cmd.Flags())
-	cfg.AddFlags(cmd.Flags())
-	sandboxes.add(cmd.Flags())
+	a.add(cmd.Flags(), "address serving /metrics, /timings, /pods, /hops and /readyz")
+	cmd.Flags().StringVar(&d.listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
+	d.tls.add(cmd.Flags())
 	return cmd
-}
-
-// hopGatherer exposes the link metrics once the hop runs.
-type hopGatherer struct{ src *direct.Source }
-
-func (g hopGatherer) Gather() ([]*dto.MetricFamily, error) {
-	if h := g.src.Hop(); h != nil {
-		return h.Registry.Gather()
-	}
-	return nil, nil
 }

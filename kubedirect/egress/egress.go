@@ -28,6 +28,10 @@ const (
 	ManagedLabel = "kubedirect.io/managed"
 	// TemplateLabel carries a pod's template reference (e.g. pod-template-hash).
 	TemplateLabel = "kubedirect.io/template"
+	// AgentAnnotation on a Node is the address of the link of the node
+	// agent that runs its managed pods (direct mode); the scheduler hop
+	// routes each bound pod there. A node without it takes no managed pod.
+	AgentAnnotation = "kubedirect.io/agent"
 )
 
 // Managed reports whether obj is Kubedirect-managed.

@@ -3,7 +3,9 @@ package hop
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/kdbench/kdbench/kubedirect/cache"
 	"github.com/kdbench/kdbench/kubedirect/metrics"
@@ -99,6 +101,7 @@ type Core struct {
 	dirty     map[wire.Key]struct{}
 	released  []wire.Record
 	hlc       uint64
+	held      bool // Hold: ops wait in the sessions until Release
 }
 
 // NewCore returns the Core of a hop that has just started.
@@ -201,6 +204,48 @@ func keyLess(a, b wire.Key) bool {
 	return a.Name < b.Name
 }
 
+// PeerHop is the hop name a peer answers to on the wire: a downstream peer
+// may be named <hop>@<instance>, one of several instances of one hop (the
+// node agents below the scheduler), each with its own session.
+func PeerHop(peer string) string {
+	name, _, _ := strings.Cut(peer, "@")
+	return name
+}
+
+// AddDownstream adds a downstream peer that appeared at run time (a node
+// agent). Unlike the configured ones it does not hold back Synced: the hop
+// already acts, and records reach the peer once its link resyncs.
+func (c *Core) AddDownstream(peer string) error {
+	if peer == "" || peer == c.cfg.Name || (c.up != nil && peer == c.up.peer) || c.down[peer] != nil {
+		return fmt.Errorf("hop %s: bad or duplicate downstream peer %q", c.cfg.Name, peer)
+	}
+	c.down[peer] = &session{peer: peer, client: true, synced: true}
+	c.downOrder = append(c.downOrder, peer)
+	return nil
+}
+
+// RemoveDownstream forgets a downstream peer that went away. Records routed
+// to it stay in the cache (they reach it again if it comes back); a peer the
+// hop was still waiting for no longer holds back Synced.
+func (c *Core) RemoveDownstream(peer string) {
+	s := c.down[peer]
+	if s == nil {
+		return
+	}
+	c.drop(s)
+	delete(c.down, peer)
+	c.downOrder = slices.DeleteFunc(c.downOrder, func(d string) bool { return d == peer })
+	if !s.synced {
+		c.unsynced--
+		if c.unsynced == 0 {
+			recs, _ := c.store.List(0)
+			for i := range recs {
+				c.dirty[recs[i].Key()] = struct{}{}
+			}
+		}
+	}
+}
+
 func (c *Core) session(peer string) *session {
 	if c.up != nil && c.up.peer == peer {
 		return c.up
@@ -220,7 +265,7 @@ func (c *Core) Connect(peer string) (*wire.Frame, error) {
 	s.lastEpoch++
 	s.epoch = s.lastEpoch
 	return &wire.Frame{Type: wire.FrameHello, Epoch: s.epoch, SentNs: c.cfg.Clock(),
-		Incarnation: c.cfg.Incarnation, From: c.cfg.Name, To: peer}, nil
+		Incarnation: c.cfg.Incarnation, From: c.cfg.Name, To: PeerHop(peer)}, nil
 }
 
 // OnHello handles an upstream peer's handshake: it opens a new epoch and
@@ -275,7 +320,7 @@ func (c *Core) OnHelloReply(peer string, f *wire.Frame, recvNs int64) ([]Send, e
 		return nil, fmt.Errorf("hop %s: handshake reply from %s for epoch %d, proposed %d: %w",
 			c.cfg.Name, peer, f.Epoch, s.epoch, ErrStaleEpoch)
 	}
-	if f.Type != wire.FrameHelloReply || f.From != peer || f.To != c.cfg.Name {
+	if f.Type != wire.FrameHelloReply || f.From != PeerHop(peer) || f.To != c.cfg.Name {
 		return nil, fmt.Errorf("hop %s: bad handshake reply from %s (%s %s→%s epoch %d, proposed %d): %w",
 			c.cfg.Name, peer, f.Type, f.From, f.To, f.Epoch, s.epoch, ErrProtocol)
 	}
@@ -522,8 +567,23 @@ func (c *Core) release(r *wire.Record) {
 	}
 }
 
-// flush turns queued ops into frames.
+// Hold defers framing: ops queued for peers wait until Release, so that a
+// driver handling several events in one pass sends each peer one frame (up
+// to MaxOpsPerFrame ops) for all of them rather than one per event. Frames
+// other than batches (a handshake reply) still go out at once.
+func (c *Core) Hold() { c.held = true }
+
+// Release ends Hold and returns the frames of everything queued meanwhile.
+func (c *Core) Release() []Send {
+	c.held = false
+	return c.flush()
+}
+
+// flush turns queued ops into frames (none while held).
 func (c *Core) flush() []Send {
+	if c.held {
+		return nil
+	}
 	var out []Send
 	emit := func(s *session) {
 		for len(s.out) > 0 {

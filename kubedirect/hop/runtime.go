@@ -37,6 +37,8 @@ type Runtime struct {
 	events   chan func()
 	up       *rconn
 	down     map[string]*rconn
+	runCtx   context.Context               // Run's, for dial loops started later
+	dials    map[string]context.CancelFunc // dial loops of peers added at run time
 	synced   chan struct{}
 	syncOne  sync.Once
 	done     chan struct{}
@@ -67,7 +69,7 @@ func NewRuntime(cfg RuntimeConfig) (*Runtime, error) {
 	if cfg.Backoff.Initial == 0 {
 		cfg.Backoff = link.Backoff{Initial: 5 * time.Millisecond, Max: time.Second}
 	}
-	return &Runtime{cfg: cfg, core: core, events: make(chan func(), 4096), down: map[string]*rconn{},
+	return &Runtime{cfg: cfg, core: core, events: make(chan func(), 4096), down: map[string]*rconn{}, dials: map[string]context.CancelFunc{},
 		synced: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -144,21 +146,24 @@ func (r *Runtime) do(ctx context.Context, fn func()) error {
 func (r *Runtime) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	r.runCtx = ctx
 	if r.cfg.Listener != nil {
 		r.wg.Add(1)
 		go r.accept(ctx)
 	}
 	for _, d := range r.cfg.Core.Downstreams {
 		r.wg.Add(1)
-		go r.dialLoop(ctx, d)
+		go r.dialLoop(ctx, d, r.cfg.Addrs[d])
 	}
 	r.after()
 	for {
 		select {
 		case fn := <-r.events:
+			// One pass: what is already queued is handled before the logic
+			// runs, so bursts of frames are reconciled together, and each
+			// peer gets one frame for the whole pass.
+			r.core.Hold()
 			fn()
-			// Drain what is already queued before running logic, so bursts
-			// of frames are reconciled together.
 			for n := 0; n < 256; n++ {
 				select {
 				case fn := <-r.events:
@@ -169,6 +174,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 				break
 			}
 			r.after()
+			r.ship(r.core.Release())
 		case <-ctx.Done():
 			close(r.done)
 			if r.up != nil {
@@ -275,12 +281,64 @@ func (r *Runtime) serveUpstream(ctx context.Context, conn link.Conn) {
 	})
 }
 
-// dialLoop keeps a stream open to a downstream peer, redialling with backoff.
-func (r *Runtime) dialLoop(ctx context.Context, peer string) {
+// AddDownstream links the hop to a downstream peer that appeared at run time
+// (Core.AddDownstream), dialling addr.
+func (r *Runtime) AddDownstream(ctx context.Context, peer, addr string) error {
+	if r.cfg.Dialer == nil {
+		return fmt.Errorf("hop %s: downstream peer %q but no dialer", r.Name(), peer)
+	}
+	return r.call(ctx, func() error {
+		if err := r.core.AddDownstream(peer); err != nil {
+			return err
+		}
+		dctx, cancel := context.WithCancel(r.runCtx)
+		r.dials[peer] = cancel
+		r.wg.Add(1)
+		go r.dialLoop(dctx, peer, addr)
+		return nil
+	})
+}
+
+// RemoveDownstream closes the link to a downstream peer that went away and
+// forgets it (Core.RemoveDownstream).
+func (r *Runtime) RemoveDownstream(ctx context.Context, peer string) error {
+	return r.call(ctx, func() error {
+		if cancel := r.dials[peer]; cancel != nil {
+			cancel()
+			delete(r.dials, peer)
+		}
+		if c := r.down[peer]; c != nil {
+			c.close()
+			delete(r.down, peer)
+		}
+		r.core.RemoveDownstream(peer)
+		return nil
+	})
+}
+
+// call runs fn on the event loop and returns its error.
+func (r *Runtime) call(ctx context.Context, fn func() error) error {
+	errc := make(chan error, 1)
+	if err := r.do(ctx, func() { errc <- fn() }); err != nil {
+		return err
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.done:
+		return errStopped
+	}
+}
+
+// dialLoop keeps a stream open to a downstream peer at addr, redialling with
+// backoff.
+func (r *Runtime) dialLoop(ctx context.Context, peer, addr string) {
 	defer r.wg.Done()
 	b := r.cfg.Backoff
 	for ctx.Err() == nil {
-		conn, err := r.cfg.Dialer.Dial(ctx, r.cfg.Addrs[peer])
+		conn, err := r.cfg.Dialer.Dial(ctx, addr)
 		if err == nil {
 			c := r.newConn(peer, conn)
 			established := make(chan struct{}, 1)

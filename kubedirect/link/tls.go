@@ -153,8 +153,17 @@ func (c *Credentials) ServerOption(peers ...string) grpc.ServerOption {
 // NewMTLSDialer dials with mutual TLS; peerAt names the hop expected at each
 // address, and an address it does not name is not dialled.
 func NewMTLSDialer(c *Credentials, peerAt map[string]string) *GRPCDialer {
-	return newGRPCDialer(nil, func(addr string) (credentials.TransportCredentials, error) {
+	return NewMTLSDialerFunc(c, func(addr string) (string, bool) {
 		peer, ok := peerAt[addr]
+		return peer, ok
+	})
+}
+
+// NewMTLSDialerFunc is NewMTLSDialer for peers that come and go: peerAt
+// names the hop expected at an address (it must be safe for concurrent use).
+func NewMTLSDialerFunc(c *Credentials, peerAt func(addr string) (string, bool)) *GRPCDialer {
+	return newGRPCDialer(nil, func(addr string) (credentials.TransportCredentials, error) {
+		peer, ok := peerAt(addr)
 		if !ok {
 			return nil, fmt.Errorf("link: dial %s: no hop expected there", addr)
 		}

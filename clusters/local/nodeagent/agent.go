@@ -128,7 +128,13 @@ func New(client kubernetes.Interface, cfg Config, opts ...Option) (*Agent, error
 	a.life.sandboxes = a.sandboxes
 	a.beats = newHeartbeatQueue(a)
 	a.beatTimers = make([][2]clock.Timer, len(a.nodeList))
-	a.sources = append([]PodSource{newInformerSource(client)}, a.sources...)
+	inf := newInformerSource(client)
+	for _, s := range a.sources {
+		if c, ok := s.(Claimer); ok {
+			inf.claimed = append(inf.claimed, c)
+		}
+	}
+	a.sources = append([]PodSource{inf}, a.sources...)
 
 	reg := a.registerer
 	if reg == nil {

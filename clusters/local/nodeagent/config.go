@@ -113,6 +113,12 @@ type Config struct {
 
 	// DeleteNodesOnExit removes the agent's Nodes and Leases when Run returns.
 	DeleteNodesOnExit bool
+
+	// DirectAddress is where the agent's Kubedirect link listens (direct
+	// mode), annotated on every node as kubedirect.io/agent so that the
+	// scheduler hop routes the nodes' managed pods there. Empty: no direct
+	// mode, and the annotation is removed from nodes a previous run left.
+	DirectAddress string
 }
 
 // DefaultConfig returns a Config with every default filled in; AddFlags uses the values

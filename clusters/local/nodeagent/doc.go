@@ -21,8 +21,8 @@
 //   - rbac.go lists the permissions the agent's identity needs.
 //
 // Metrics (on the registry given with WithRegisterer), all prefixed kdbench_nodeagent_:
-// pod_ready_lag_seconds (bound seen → Ready written, minus the sandbox delay: the
-// "node-agent lag" self-check), pod_status_update_duration_seconds (the API server's
+// pod_ready_lag_seconds (bound seen, or in direct mode the bind's arrival over the
+// link → Ready written, minus the sandbox delay: the "node-agent lag" self-check), pod_status_update_duration_seconds (the API server's
 // share of it), pods_started_total, pods_deleted_total, pod_status_update_errors_total,
 // pod_delete_errors_total, lease_renew_errors_total, node_status_update_errors_total,
 // nodes, pods, pod_queue_length, node_registration_duration_seconds and

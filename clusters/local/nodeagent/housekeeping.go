@@ -40,7 +40,9 @@ func (a *Agent) housekeeping(ctx context.Context, store cache.Store) {
 func (a *Agent) sweep(ctx context.Context, store cache.Store, boundBefore time.Time) {
 	reads := 0
 	for _, p := range a.life.snapshot() {
-		if !p.Bound.Before(boundBefore) || reads == maxOrphanReads {
+		// A pod without a UID is being created by its direct source, which
+		// drops it if its tombstone comes first.
+		if p.UID == "" || !p.Bound.Before(boundBefore) || reads == maxOrphanReads {
 			continue
 		}
 		if obj, ok, _ := store.GetByKey(p.Namespace + "/" + p.Name); ok && obj.(*corev1.Pod).UID == p.UID {

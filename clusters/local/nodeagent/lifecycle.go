@@ -54,7 +54,12 @@ const maxConflictRetries = 5
 
 // podState is the agent's memory of one pod, keyed by namespace/name.
 type podState struct {
-	uid        types.UID
+	// uid is the API object's; empty while a pod that arrived over a link
+	// (PodArriving) is not yet created in the API server.
+	uid types.UID
+	// identity is the pod's link identity (IdentityAnnotation), which ties
+	// the API object to a pod that arrived before it existed.
+	identity   string
 	pod        *corev1.Pod // latest version seen
 	node       *simNode
 	boundAt    time.Time
@@ -114,36 +119,96 @@ func keyOf(pod *corev1.Pod) types.NamespacedName {
 	return types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}
 }
 
+// IdentityAnnotation holds the link identity (Kubedirect's UID) of a pod
+// that a direct source created: it ties the API object to the pod the
+// lifecycle started when the bind arrived.
+const IdentityAnnotation = "kubedirect.io/uid"
+
+func identityOf(pod *corev1.Pod) string { return pod.Annotations[IdentityAnnotation] }
+
+// is reports whether pod (from the API server or a source) is the
+// incarnation st tracks: the same API UID, or, without one on the pod's
+// side, the same link identity.
+func (st *podState) is(pod *corev1.Pod) bool {
+	if pod.UID != "" {
+		return st.uid == pod.UID
+	}
+	id := identityOf(pod)
+	return id != "" && id == st.identity
+}
+
+// PodArriving implements PodSink: the sandbox starts now, before the pod
+// exists in the API server; its status waits for PodBound to bring the API
+// object with the same identity.
+func (l *lifecycle) PodArriving(pod *corev1.Pod) {
+	key := keyOf(pod)
+	n := l.nodes[pod.Spec.NodeName]
+	id := identityOf(pod)
+	if id == "" {
+		return // nothing could ever tie it to its API object
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.pods[key]
+	if st != nil && (st.identity != id || st.node != n) {
+		l.dropLocked(key, st) // another incarnation of the name, or a rebinding
+		st = nil
+	}
+	if st != nil || n == nil || n.gone.Load() {
+		return
+	}
+	l.pods[key] = &podState{identity: id, node: n, boundAt: l.clock.Now(), pod: pod}
+	l.m.pods.Inc()
+}
+
 // PodBound implements PodSink.
-func (l *lifecycle) PodBound(pod *corev1.Pod) {
+func (l *lifecycle) PodBound(pod *corev1.Pod) { l.bound(pod, false) }
+
+// podUpdated is PodBound for a pod another source owns (a managed pod seen by
+// the informer of a direct-mode agent): it updates what is tracked, and
+// restores a pod already running, but never starts one.
+func (l *lifecycle) podUpdated(pod *corev1.Pod) { l.bound(pod, true) }
+
+func (l *lifecycle) bound(pod *corev1.Pod, existingOnly bool) {
 	key := keyOf(pod)
 	n := l.nodes[pod.Spec.NodeName]
 	now := l.clock.Now()
 
 	l.mu.Lock()
 	st := l.pods[key]
+	adopted := false
+	if st != nil && st.uid == "" {
+		if id := identityOf(pod); id != st.identity || pod.UID == "" {
+			// An older incarnation of the name while the one that arrived
+			// over the link is being created: not ours to drive.
+			l.mu.Unlock()
+			return
+		}
+		st.uid, adopted = pod.UID, true // the API object of a pod that arrived over a link
+	}
 	if st != nil && (st.uid != pod.UID || st.node != n) {
 		// A new pod reusing the name, or (in direct mode) a rebinding: start over.
 		l.dropLocked(key, st)
 		st = nil
 	}
-	if n == nil || n.gone.Load() {
+	if n == nil || n.gone.Load() || (st == nil && existingOnly && !isRunningAndReady(pod)) {
 		l.mu.Unlock()
-		return // not one of ours
+		return // not one of ours, or not this path's to start
 	}
+	fresh := st == nil || adopted
 	if st == nil {
-		st = &podState{uid: pod.UID, node: n, boundAt: now}
-		if isRunningAndReady(pod) {
-			// Started before this agent (a previous run): keep its IP taken.
-			if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && n.ips.reserve(ip) {
-				st.ip = ip
-			}
-			st.readyAt = now
-		}
+		st = &podState{uid: pod.UID, identity: identityOf(pod), node: n, boundAt: now}
 		l.pods[key] = st
 		l.m.pods.Inc()
 	}
-	restored := st.pod == nil && !st.readyAt.IsZero() && st.ip.IsValid()
+	if fresh && isRunningAndReady(pod) {
+		// Started before this agent (a previous run): keep its IP taken.
+		if ip, err := netip.ParseAddr(pod.Status.PodIP); err == nil && n.ips.reserve(ip) {
+			st.ip = ip
+		}
+		st.readyAt = now
+	}
+	restored := fresh && !st.readyAt.IsZero() && st.ip.IsValid()
 	st.pod = pod
 	if pod.DeletionTimestamp != nil && st.deletingAt.IsZero() {
 		st.deletingAt = now
@@ -166,7 +231,7 @@ func (l *lifecycle) PodGone(pod *corev1.Pod) {
 	key := keyOf(pod)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if st := l.pods[key]; st != nil && st.uid == pod.UID {
+	if st := l.pods[key]; st != nil && st.is(pod) {
 		l.dropLocked(key, st)
 	}
 }
@@ -285,6 +350,12 @@ func (l *lifecycle) sync(ctx context.Context, key types.NamespacedName) (time.Du
 		return 0, nil
 	}
 	pod, n := st.pod, st.node
+	if st.uid == "" {
+		// Arrived over a link, not yet in the API server: PodBound brings
+		// the API object (and this key back) once the source created it.
+		l.mu.Unlock()
+		return 0, nil
+	}
 
 	if pod.DeletionTimestamp != nil {
 		if st.deleted {

@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+
+	"github.com/kdbench/kdbench/kubedirect/egress"
 )
 
 const (
@@ -67,11 +69,9 @@ func buildNode(cfg *Config, n *simNode, now time.Time) *corev1.Node {
 	cidr := n.podCIDR.String()
 	return &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:   n.name,
-			Labels: labels,
-			// The kubelet sets this so the TTL controller may tune secret/configmap
-			// caching; simulated nodes run no volumes.
-			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", SandboxDelayAnnotation: cfg.SandboxDelay.String()},
+			Name:        n.name,
+			Labels:      labels,
+			Annotations: nodeAnnotations(cfg),
 		},
 		Spec: corev1.NodeSpec{
 			PodCIDR:  cidr,
@@ -139,4 +139,15 @@ func buildLease(cfg *Config, n *simNode, now time.Time) *coordinationv1.Lease {
 		}}
 	}
 	return l
+}
+
+// nodeAnnotations are the annotations the agent sets on its nodes.
+func nodeAnnotations(cfg *Config) map[string]string {
+	// The kubelet sets the TTL annotation so the TTL controller may tune
+	// secret/configmap caching; simulated nodes run no volumes.
+	a := map[string]string{"node.alpha.kubernetes.io/ttl": "0", SandboxDelayAnnotation: cfg.SandboxDelay.String()}
+	if cfg.DirectAddress != "" {
+		a[egress.AgentAnnotation] = cfg.DirectAddress
+	}
+	return a
 }

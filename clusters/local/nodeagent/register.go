@@ -13,6 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/kdbench/kdbench/kubedirect/egress"
 )
 
 // defaultRegisterBackoff retries a node's registration through a briefly unavailable
@@ -183,6 +185,10 @@ func (a *Agent) adoptNode(ctx context.Context, want *corev1.Node) (*corev1.Node,
 		upd.Annotations = map[string]string{}
 	}
 	maps.Copy(upd.Annotations, want.Annotations)
+	if _, direct := want.Annotations[egress.AgentAnnotation]; !direct {
+		// A previous run served direct mode; this one does not.
+		delete(upd.Annotations, egress.AgentAnnotation)
+	}
 	upd.Spec.PodCIDR, upd.Spec.PodCIDRs = want.Spec.PodCIDR, want.Spec.PodCIDRs
 	// A previous run's node may carry not-ready or unreachable taints; the status
 	// posted below says Ready, so drop them, as the lifecycle controller would.

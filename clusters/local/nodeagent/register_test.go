@@ -244,3 +244,41 @@ func TestClearNotReadyTaintAfterConflict(t *testing.T) {
 		})
 	}
 }
+
+// A direct-mode agent annotates its nodes with its link's address, on new
+// nodes and on those a previous run left; an agent restarted without direct
+// mode removes it, so the kd scheduler no longer routes there.
+func TestRegisterAgentAnnotation(t *testing.T) {
+	const ann = "kubedirect.io/agent"
+	left := func(a map[string]string) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "kd-node-1", UID: "old-uid", Annotations: a},
+			Spec: corev1.NodeSpec{PodCIDR: "10.128.1.0/24", PodCIDRs: []string{"10.128.1.0/24"}}}
+	}
+	tests := []struct {
+		name   string
+		direct string
+		old    map[string]string
+		want   string // "" = absent
+	}{
+		{"direct mode, new and adopted nodes", "10.0.0.2:7000", nil, "10.0.0.2:7000"},
+		{"direct mode, a previous run's address replaced", "10.0.0.2:7001", map[string]string{ann: "10.0.0.2:7000"}, "10.0.0.2:7001"},
+		{"API mode after a direct-mode run", "", map[string]string{ann: "10.0.0.2:7000", "other": "kept"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, Config{Nodes: 2, DirectAddress: tt.direct}, []harnessOpt{withObjects(left(tt.old))}).start()
+			for _, name := range []string{"kd-node-0", "kd-node-1"} {
+				n, err := h.client.CoreV1().Nodes().Get(context.Background(), name, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, ok := n.Annotations[ann]; got != tt.want || ok != (tt.want != "") {
+					t.Errorf("%s: %s = %q (present %v), want %q", name, ann, got, ok, tt.want)
+				}
+				if name == "kd-node-1" && tt.old["other"] != "" && n.Annotations["other"] != "kept" {
+					t.Errorf("%s lost an annotation it does not own: %v", name, n.Annotations)
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,8 @@ type TrackedPod struct {
 	UID       types.UID `json:"uid"`
 	Node      string    `json:"node"`
 	Bound     time.Time `json:"bound"`
-	// State is bound (waiting for its sandbox), ready, deleting (a
+	// State is creating (arrived over a link, its API object not seen
+	// yet), bound (waiting for its sandbox), ready, deleting (a
 	// deletionTimestamp seen) or deleted (the agent's final delete done,
 	// waiting for the API server's watch to confirm).
 	State string `json:"state"`
@@ -51,6 +52,8 @@ func (l *lifecycle) snapshot() []TrackedPod {
 	for key, st := range l.pods {
 		p := TrackedPod{Namespace: key.Namespace, Name: key.Name, UID: st.uid, Node: st.node.name, Bound: st.boundAt, State: "bound"}
 		switch {
+		case st.uid == "":
+			p.State = "creating"
 		case st.deleted:
 			p.State = "deleted"
 		case st.pod != nil && st.pod.DeletionTimestamp != nil:

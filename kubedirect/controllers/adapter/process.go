@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,12 +25,18 @@ import (
 // HopConfig is one Kubedirect hop of a controller process.
 type HopConfig struct {
 	Name     string
-	Upstream string            // "" at the head
-	Listen   string            // address the upstream peer dials; "" at the head
+	Upstream string // "" at the head
+	Listen   string // address the upstream peer dials; "" at the head
+	// Listener, if set, is Listen already bound (a process that must
+	// announce the address before the hop starts, as a node agent).
+	Listener net.Listener
 	Down     map[string]string // downstream peer → address
-	Router   hop.Router
-	Logic    hop.Logic
-	Initial  []wire.Record
+	// Dynamic lets the hop link to downstream peers added at run time
+	// (Hop.AddDownstream), named <hop>@<instance> (hop.PeerHop).
+	Dynamic bool
+	Router  hop.Router
+	Logic   hop.Logic
+	Initial []wire.Record
 	// OnReleased is told about collected tombstones (node agent).
 	OnReleased func([]wire.Record)
 	// Registry receives the link metrics; nil makes one with the Go and
@@ -47,6 +54,26 @@ type Hop struct {
 	Registry *prometheus.Registry
 	Log      *HopLog
 	Addr     string // where the listener listens ("" at the head)
+
+	mu     sync.Mutex
+	peerAt map[string]string // address → hop expected there (mutual TLS)
+}
+
+// AddDownstream links the hop to a downstream peer at addr that appeared at
+// run time (HopConfig.Dynamic); with mutual TLS, addr must present the
+// certificate of the peer's hop (hop.PeerHop).
+func (h *Hop) AddDownstream(ctx context.Context, peer, addr string) error {
+	h.mu.Lock()
+	h.peerAt[addr] = hop.PeerHop(peer)
+	h.mu.Unlock()
+	return h.Runtime.AddDownstream(ctx, peer, addr)
+}
+
+func (h *Hop) expectedAt(addr string) (string, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	peer, ok := h.peerAt[addr]
+	return peer, ok
 }
 
 // StartHop starts a hop's runtime; it runs until ctx ends.
@@ -58,7 +85,7 @@ func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
 		// a second copy makes the whole scrape fail.
 		reg = prometheus.NewRegistry()
 	}
-	h := &Hop{Registry: reg, Log: NewHopLog(0)}
+	h := &Hop{Registry: reg, Log: NewHopLog(0), peerAt: map[string]string{}}
 	var down []string
 	for d := range c.Down {
 		down = append(down, d)
@@ -71,20 +98,22 @@ func StartHop(ctx context.Context, c HopConfig) (*Hop, error) {
 	if c.TLS != nil && c.TLS.Hop != c.Name {
 		return nil, fmt.Errorf("hop %s: link certificate names hop %q", c.Name, c.TLS.Hop)
 	}
-	if len(down) > 0 {
+	if len(down) > 0 || c.Dynamic {
 		rc.Dialer = link.NewGRPCDialer()
 		if c.TLS != nil {
-			peerAt := make(map[string]string, len(c.Down))
 			for peer, addr := range c.Down {
-				peerAt[addr] = peer
+				h.peerAt[addr] = hop.PeerHop(peer)
 			}
-			rc.Dialer = link.NewMTLSDialer(c.TLS, peerAt)
+			rc.Dialer = link.NewMTLSDialerFunc(c.TLS, h.expectedAt)
 		}
 	}
 	if c.Upstream != "" {
-		lis, err := net.Listen("tcp", c.Listen)
-		if err != nil {
-			return nil, fmt.Errorf("hop %s: listen %s: %w", c.Name, c.Listen, err)
+		lis := c.Listener
+		if lis == nil {
+			var err error
+			if lis, err = net.Listen("tcp", c.Listen); err != nil {
+				return nil, fmt.Errorf("hop %s: listen %s: %w", c.Name, c.Listen, err)
+			}
 		}
 		h.Addr = lis.Addr().String()
 		var opts []grpc.ServerOption

@@ -1,8 +1,15 @@
 // Package scheduler runs the upstream kube-scheduler (scheduler framework,
 // default plugins) as the "scheduler" Kubedirect hop: managed pending pods
 // arrive from the ReplicaSet controller's link, and the KubedirectBind
-// plugin sends each bound pod to the node agent instead of writing a
+// plugin sends each bound pod to its node's agent instead of writing a
 // Binding to the API server.
+//
+// The hop links to every node agent that serves direct mode, found from the
+// nodes' kubedirect.io/agent annotations as they come and go (one session
+// per agent, named nodeagent@<address>), and routes a bound pod to its
+// node's agent; the KubedirectAgent filter keeps managed pods off nodes
+// without the annotation. Config.NodeAgent instead sends every pod to one
+// agent (a kd-nodeagent with its own nodes, chosen by NodeSelector).
 package scheduler
 
 import (
@@ -18,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/scheduler"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config/latest"
@@ -33,14 +41,15 @@ import (
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
 
-// NodeAgent is the node agent's hop name: one link to the process that
-// simulates every kubelet.
+// NodeAgent is the node agents' hop name.
 const NodeAgent = "nodeagent"
 
 // Config of the process.
 type Config struct {
-	Listen    string // for the ReplicaSet controller's link
-	NodeAgent string // the node agent hop's address
+	Listen string // for the ReplicaSet controller's link
+	// NodeAgent, if set, is the address of the one agent every bound pod
+	// goes to; empty: the agents the nodes' annotations name.
+	NodeAgent string
 	Metrics   string
 	// NodeSelector restricts the nodes it schedules onto (those whose
 	// agent is on the link).
@@ -52,13 +61,19 @@ type Config struct {
 	TLS *link.Credentials
 }
 
-// Router: pods come from upstream; bound ones go to the node agent.
+// Router sends every bound pod to one node agent (Config.NodeAgent); pods
+// come from upstream.
 var Router = hop.RouterFuncs{UpstreamFunc: adapter.IsKind(wire.KindPod), DownstreamFunc: func(r *wire.Record) string {
 	if r.Kind == wire.KindPod && r.Node != "" {
 		return NodeAgent
 	}
 	return ""
 }}
+
+// agentRouter sends each bound pod to its node's agent.
+func agentRouter(a *adapter.NodeAgents) hop.Router {
+	return hop.RouterFuncs{UpstreamFunc: adapter.IsKind(wire.KindPod), DownstreamFunc: a.Downstream}
+}
 
 // tails confirms tombstones of pods that were never bound: the scheduler is
 // their tail.
@@ -103,8 +118,20 @@ func (b *linkBind) Bind(ctx context.Context, _ *framework.CycleState, p *corev1.
 
 // Run runs the scheduler until ctx ends.
 func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link, metrics string)) error {
-	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: refhops.Scheduler, Upstream: refhops.ReplicaSet, Listen: c.Listen,
-		Down: map[string]string{NodeAgent: c.NodeAgent}, Router: Router, Logic: tails{}, TLS: c.TLS})
+	hc := adapter.HopConfig{Name: refhops.Scheduler, Upstream: refhops.ReplicaSet, Listen: c.Listen,
+		Down: map[string]string{NodeAgent: c.NodeAgent}, Router: Router, Logic: tails{}, TLS: c.TLS}
+	var ags *adapter.NodeAgents
+	if c.NodeAgent == "" {
+		// The agents known now hold back the hop's logic until they resynced,
+		// as a configured peer does; later ones are linked as they appear.
+		nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: c.NodeSelector})
+		if err != nil {
+			return fmt.Errorf("scheduler: listing the nodes to find their agents: %w", err)
+		}
+		ags = adapter.NewNodeAgents(NodeAgent)
+		hc.Down, hc.Router, hc.Dynamic = ags.Seed(nodes.Items), agentRouter(ags), true
+	}
+	h, err := adapter.StartHop(ctx, hc)
 	if err != nil {
 		return err
 	}
@@ -129,6 +156,13 @@ func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link
 	registry := frameworkruntime.Registry{BindName: func(context.Context, runtime.Object, framework.Handle) (framework.Plugin, error) {
 		return &linkBind{store: h.Store(), w: egress.New(h)}, nil
 	}}
+	if ags != nil {
+		if err := ags.Watch(ctx, factory.Core().V1().Nodes().Informer(), h, klog.FromContext(ctx)); err != nil {
+			return fmt.Errorf("scheduler: %w", err)
+		}
+		prof.Plugins.Filter.Enabled = append(prof.Plugins.Filter.Enabled, config.Plugin{Name: AgentFilterName})
+		registry[AgentFilterName] = newAgentFilter
+	}
 	broadcaster := events.NewEventBroadcasterAdapterWithContext(ctx, client)
 	opts := []scheduler.Option{scheduler.WithProfiles(prof), scheduler.WithFrameworkOutOfTreeRegistry(registry),
 		scheduler.WithParallelism(max(c.Parallelism, cfg.Parallelism))}

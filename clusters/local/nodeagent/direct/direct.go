@@ -1,9 +1,12 @@
 // Package direct is the node agent's Kubedirect mode: a nodeagent.PodSource
 // that takes pods straight from the scheduler's link (the "nodeagent" hop,
-// the tail of the chain), creates each in the API server as soon as it is
-// bound (so every pod is visible there), hands it to the agent's lifecycle,
-// which marks it Running and Ready after the sandbox delay, and reports it
-// Running upstream. Tombstones (downscale, preemption) delete the pod in the
+// the tail of the chain). As the artifact's kubelet does, a bind starts the
+// pod's sandbox in the agent's lifecycle the moment it arrives
+// (PodArriving) while the pod is created in the API server concurrently
+// (retried, idempotent); the lifecycle writes Running and Ready once both
+// the sandbox delay has passed and the API object exists, so a pod pays
+// max(create, delay) + one status write. Ready is reported upstream as
+// Running. Tombstones (downscale, preemption) delete the pod in the
 // API server, drop it from the lifecycle and are confirmed upstream; a managed pod deleted in the API
 // server by someone else (namespace deletion, kubectl) is confirmed as
 // terminated too, so the chain forgets it.
@@ -17,6 +20,7 @@ package direct
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,13 +53,17 @@ import (
 const HopName = "nodeagent"
 
 // UIDAnnotation keeps a pod's link identity on its API object, so that a
-// restarted agent seeds its hop with the sandboxes it runs.
-const UIDAnnotation = "kubedirect.io/uid"
+// restarted agent seeds its hop with the sandboxes it runs and the lifecycle
+// ties the API object to the pod it started when the bind arrived.
+const UIDAnnotation = nodeagent.IdentityAnnotation
 
 // Config of the direct source.
 type Config struct {
-	// Listen is the address the scheduler's link dials.
-	Listen string
+	// Listen is the address the scheduler's link dials; Listener, if set,
+	// is it already bound (its address is annotated on the agent's nodes
+	// before the link starts).
+	Listen   string
+	Listener net.Listener
 	// NodePrefix names the agent's nodes (nodeagent.Config.NamePrefix).
 	NodePrefix string
 	// Workers create and delete pods concurrently (default 64).
@@ -81,11 +89,13 @@ type Source struct {
 
 	mu      sync.Mutex
 	created map[wire.Key]types.UID // API UID of pods this agent created or adopted
+	arrived map[wire.Key]string    // link identity of pods handed to the lifecycle
 }
 
 var (
 	_ nodeagent.PodSource = (*Source)(nil)
 	_ nodeagent.Observer  = (*Source)(nil)
+	_ nodeagent.Claimer   = (*Source)(nil)
 )
 
 // New returns a source; Run starts it.
@@ -102,7 +112,7 @@ func New(client kubernetes.Interface, cfg Config) (*Source, error) {
 			return nil, err
 		}
 	}
-	return &Source{cfg: cfg, client: client, m: m, ready: make(chan struct{}), created: map[wire.Key]types.UID{},
+	return &Source{cfg: cfg, client: client, m: m, ready: make(chan struct{}), created: map[wire.Key]types.UID{}, arrived: map[wire.Key]string{},
 		queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[wire.Key]())}, nil
 }
 
@@ -124,6 +134,12 @@ func (s *Source) Hop() *adapter.Hop { return s.hop }
 func (s *Source) HasSynced() bool { return s.synced.Load() }
 
 func (s *Source) ours(node string) bool { return strings.HasPrefix(node, s.cfg.NodePrefix) }
+
+// Claims implements nodeagent.Claimer: the managed pods of the agent's nodes
+// come from the link; the agent's API-mode path leaves them alone.
+func (s *Source) Claims(p *corev1.Pod) bool {
+	return p.Labels[egress.ManagedLabel] == "true" && s.ours(p.Spec.NodeName)
+}
 
 // Router reports bound pods upstream; the agent is the tail.
 var Router = hop.RouterFuncs{UpstreamFunc: func(r *wire.Record) bool { return r.Kind == wire.KindPod && r.Node != "" }}
@@ -148,7 +164,7 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	if err != nil {
 		return err
 	}
-	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: HopName, Upstream: refhops.Scheduler, Listen: s.cfg.Listen,
+	h, err := adapter.StartHop(ctx, adapter.HopConfig{Name: HopName, Upstream: refhops.Scheduler, Listen: s.cfg.Listen, Listener: s.cfg.Listener,
 		Router: Router, Initial: initial, Registry: prometheus.NewRegistry(), TLS: s.cfg.TLS})
 	if err != nil {
 		return err
@@ -170,6 +186,9 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	}
 	s.synced.Store(true)
 	for ev := range events { // closed when ctx ends
+		// The sandbox starts at link receipt, before the worker creates
+		// the pod in the API server.
+		s.arrive(sink, &ev.Record)
 		s.queue.Add(ev.Record.Key())
 	}
 	s.queue.ShutDown()
@@ -204,6 +223,46 @@ func (s *Source) initial(pods corelisters.PodLister) ([]wire.Record, error) {
 	return out, nil
 }
 
+// arrive hands a pod newly bound to one of the agent's nodes to the
+// lifecycle, once per link identity.
+func (s *Source) arrive(sink nodeagent.PodSink, rec *wire.Record) {
+	if rec.Kind != wire.KindPod || rec.Node == "" || !s.ours(rec.Node) || rec.UID == "" ||
+		rec.Phase == wire.PhaseTerminating || rec.Phase == wire.PhaseTerminated {
+		return
+	}
+	key := rec.Key()
+	s.mu.Lock()
+	_, created := s.created[key]
+	if created || s.arrived[key] == rec.UID {
+		s.mu.Unlock()
+		return
+	}
+	s.arrived[key] = rec.UID
+	s.mu.Unlock()
+	sink.PodArriving(&corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: rec.Namespace, Name: rec.Name, Annotations: map[string]string{UIDAnnotation: rec.UID}},
+		Spec:       corev1.PodSpec{NodeName: rec.Node}})
+}
+
+// gone tells the lifecycle that the pod of key is no longer to run: by its
+// API UID once created, else by its link identity.
+func (s *Source) gone(sink nodeagent.PodSink, key wire.Key) {
+	s.mu.Lock()
+	uid, created := s.created[key]
+	id, arrived := s.arrived[key]
+	delete(s.created, key)
+	delete(s.arrived, key)
+	s.mu.Unlock()
+	if !created && !arrived {
+		return
+	}
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, UID: uid}}
+	if id != "" {
+		p.Annotations = map[string]string{UIDAnnotation: id}
+	}
+	sink.PodGone(p)
+}
+
 func (s *Source) next(ctx context.Context, sink nodeagent.PodSink, tmpl *adapter.Templates) bool {
 	key, quit := s.queue.Get()
 	if quit {
@@ -231,9 +290,7 @@ func (s *Source) sync(ctx context.Context, key wire.Key, sink nodeagent.PodSink,
 	rec, ok := s.hop.Store().Get(key)
 	switch {
 	case !ok:
-		s.mu.Lock()
-		delete(s.created, key)
-		s.mu.Unlock()
+		s.gone(sink, key)
 		return nil
 	case rec.Phase == wire.PhaseTerminated:
 		return nil
@@ -243,10 +300,9 @@ func (s *Source) sync(ctx context.Context, key wire.Key, sink nodeagent.PodSink,
 		}
 		// The sandbox is gone with the pod: tell the lifecycle now rather
 		// than through its informer, which never reports a pod deleted
-		// before it listed it (a fast tombstone, a relist).
-		if uid, ok := s.createdUID(key); ok {
-			sink.PodGone(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, UID: uid}})
-		}
+		// before it listed it (a fast tombstone, a relist), nor one that
+		// arrived and was never created.
+		s.gone(sink, key)
 		return s.w.SetTerminated(ctx, key.Namespace, key.Name)
 	case rec.Node == "" || !s.ours(rec.Node):
 		return nil
@@ -254,6 +310,7 @@ func (s *Source) sync(ctx context.Context, key wire.Key, sink nodeagent.PodSink,
 	if _, done := s.createdUID(key); done {
 		return nil
 	}
+	s.arrive(sink, &rec) // idempotent: covers an event the watch loop did not see
 	rs, err := tmpl.ReplicaSet(ctx, rec.Namespace, rec.Owner)
 	if err != nil {
 		return err
@@ -334,7 +391,14 @@ func (s *Source) apiDeleted(obj any) {
 // turned Ready, which the chain learns as Running.
 func (s *Source) PodReady(t nodeagent.PodTiming) {
 	key := wire.Key{Kind: wire.KindPod, Namespace: t.Namespace, Name: t.Name}
-	if uid, ok := s.createdUID(key); !ok || uid != t.UID {
+	s.mu.Lock()
+	uid, created := s.created[key]
+	_, arrived := s.arrived[key]
+	s.mu.Unlock()
+	// The informer may show the lifecycle the created pod before the
+	// worker that created it records its UID: an arrival the lifecycle
+	// tied to its API object by identity is this pod too.
+	if (created && uid != t.UID) || (!created && !arrived) {
 		return
 	}
 	if err := s.w.SetRunning(context.Background(), t.Namespace, t.Name); err != nil && !apierrors.IsNotFound(err) {

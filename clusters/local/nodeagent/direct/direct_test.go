@@ -22,19 +22,38 @@ import (
 
 // sink records what the source hands to the agent's lifecycle.
 type sink struct {
-	mu    sync.Mutex
-	bound map[string]*corev1.Pod
+	mu       sync.Mutex
+	bound    map[string]*corev1.Pod
+	arriving map[string]*corev1.Pod
 }
 
 func (s *sink) PodBound(p *corev1.Pod) { s.mu.Lock(); s.bound[p.Name] = p; s.mu.Unlock() }
 
-// PodGone forgets the pod if it is the incarnation bound, as the lifecycle.
+func (s *sink) PodArriving(p *corev1.Pod) { s.mu.Lock(); s.arriving[p.Name] = p; s.mu.Unlock() }
+
+// PodGone forgets the pod if it is the incarnation bound (by UID) or
+// arriving (by identity), as the lifecycle.
 func (s *sink) PodGone(p *corev1.Pod) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b := s.bound[p.Name]; b != nil && b.UID == p.UID {
+	is := func(q *corev1.Pod) bool {
+		if p.UID != "" {
+			return q.UID == p.UID
+		}
+		return q.Annotations[UIDAnnotation] != "" && q.Annotations[UIDAnnotation] == p.Annotations[UIDAnnotation]
+	}
+	if b := s.bound[p.Name]; b != nil && is(b) {
 		delete(s.bound, p.Name)
 	}
+	if a := s.arriving[p.Name]; a != nil && is(a) {
+		delete(s.arriving, p.Name)
+	}
+}
+
+func (s *sink) getArriving(name string) *corev1.Pod {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.arriving[name]
 }
 func (s *sink) get(name string) *corev1.Pod {
 	s.mu.Lock()
@@ -59,7 +78,7 @@ func TestSourceLifecycle(t *testing.T) {
 	api := fake.NewClientset(rs)
 	src, err := New(api, Config{Listen: "127.0.0.1:0", NodePrefix: "kd-"})
 	require.NoError(t, err)
-	sk := &sink{bound: map[string]*corev1.Pod{}}
+	sk := &sink{bound: map[string]*corev1.Pod{}, arriving: map[string]*corev1.Pod{}}
 	go func() { _ = src.Run(ctx, sk) }()
 	addr, err := src.Addr(ctx)
 	require.NoError(t, err)
@@ -82,6 +101,11 @@ func TestSourceLifecycle(t *testing.T) {
 	require.NoError(t, sched.Write(ctx, wire.Record{Kind: wire.KindPod, Phase: wire.PhaseBound, Namespace: "ns", Name: "fn-abc-1",
 		UID: "link-uid", Owner: "fn-abc", Node: "kd-3", CreatedNs: time.Now().UnixNano()}))
 	require.Eventually(t, func() bool { return sk.get("fn-abc-1") != nil }, 10*time.Second, 5*time.Millisecond)
+	a := sk.getArriving("fn-abc-1")
+	require.NotNil(t, a, "the sandbox starts at link receipt (PodArriving)")
+	require.Equal(t, "kd-3", a.Spec.NodeName)
+	require.Equal(t, "link-uid", a.Annotations[UIDAnnotation])
+	require.Empty(t, a.UID, "not yet in the API server")
 	p, err := api.CoreV1().Pods("ns").Get(ctx, "fn-abc-1", metav1.GetOptions{})
 	require.NoError(t, err)
 	require.Equal(t, "kd-3", p.Spec.NodeName)
