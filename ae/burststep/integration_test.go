@@ -14,6 +14,7 @@ import (
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/workloads/floor"
 )
 
 const tinyProfile = `
@@ -55,10 +56,14 @@ func TestPipelineOnLocalCluster(t *testing.T) {
 	require.NoError(t, err)
 	reps, err := run.Reps()
 	require.NoError(t, err)
-	require.Len(t, reps, 3)
+	// Each system's repetitions, and the floor's measurements beside them.
+	bySystem := map[string]int{}
 	for _, r := range reps {
 		require.Equal(t, results.RepOK, r.State, r.Reason)
+		bySystem[r.System]++
 	}
+	require.Equal(t, 3, bySystem["kd"], "kd repetitions: %v", reps)
+	require.Positive(t, bySystem[floor.System], "floor measurements: %v", reps)
 
 	rep, err := ae.WriteReport(ae.EvidenceFromState(out, st, p), ae.ReportOptions{Out: out, Source: out, Profile: p, State: st})
 	require.NoError(t, err)
