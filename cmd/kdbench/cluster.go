@@ -150,6 +150,23 @@ func newClusterCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(up, down, status)
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Connect to every node over SSH as up would, and change nothing (cloudlab)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.provider != cloudlab.ProviderName {
+				return fmt.Errorf("check is for --provider %s", cloudlab.ProviderName)
+			}
+			checks, err := f.cloudLabProvider(cmd).Check(cmd.Context(), f.spec.Name)
+			for _, c := range checks {
+				if c.Err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%-12s %-14s %-22s ok: sudo runs as %s, LAN address %s is on it\n", c.Node.Name, c.Node.Role, c.Node.Addr(), c.User, c.Node.IP)
+				}
+			}
+			return err
+		},
+	}
+	cmd.AddCommand(up, down, status, check)
 	return cmd
 }
