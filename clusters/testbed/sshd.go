@@ -88,10 +88,36 @@ func (tb *Testbed) startSSHD(ctx context.Context, h Host) error {
 		return err
 	}
 	log := filepath.Join(hdir, "sshd.log")
-	if _, err := startDaemon(tb.Namespace(h.Name), []string{sshdPath, "-D", "-e", "-f", cfg}, log); err != nil {
+	argv, err := privateDirs(hdir, []string{sshdPath, "-D", "-e", "-f", cfg})
+	if err != nil {
+		return err
+	}
+	if _, err := startDaemon(tb.Namespace(h.Name), argv, log); err != nil {
 		return err
 	}
 	return tb.waitListening(ctx, h, log)
+}
+
+// PrivateDirs are the directories each host has of its own (bind mounts in
+// a mount namespace of sshd's, inherited by every session): what kdbench
+// installs on a node goes there, so hosts do not share it with each other or
+// with this machine.
+var PrivateDirs = []string{"/opt", "/usr/local/bin"}
+
+// privateDirs wraps argv so that it runs in a new mount namespace where
+// each of PrivateDirs is an empty directory under hdir/fs.
+func privateDirs(hdir string, argv []string) ([]string, error) {
+	var script strings.Builder
+	script.WriteString("set -e\n")
+	for _, d := range PrivateDirs {
+		src := filepath.Join(hdir, "fs", strings.ReplaceAll(strings.Trim(d, "/"), "/", "-"))
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&script, "mount --bind %s %s\n", src, d)
+	}
+	script.WriteString(`exec "$@"`)
+	return append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script.String(), "sh"}, argv...), nil
 }
 
 // waitListening waits until sshd listens on h's LAN address, as seen from

@@ -166,6 +166,19 @@ func TestUpDown(t *testing.T) {
 			if !strings.Contains(string(out), " "+to.IP+"/24 ") {
 				t.Errorf("ssh %s → %s ran where eth0 is %q", from, to.Name, out)
 			}
+			// Its /opt is its own.
+			mark := filepath.Join("/opt", "kdtb-mark-"+from)
+			out, err = tb.Command(ctx, from, "ssh", "-i", tb.Key(), "-o", "UserKnownHostsFile="+tb.KnownHosts(), "-o", "BatchMode=yes",
+				"root@"+to.IP, "touch "+mark+" && ls /opt").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ssh %s → %s: %v\n%s", from, to.Name, err, out)
+			}
+			if _, err := os.Stat(mark); err == nil {
+				t.Errorf("%s's /opt is this machine's", to.Name)
+			}
+			if _, err := os.Stat(filepath.Join(tb.Dir, to.Name, "fs", "opt", filepath.Base(mark))); err != nil {
+				t.Errorf("%s wrote %s elsewhere than its private /opt: %v (ls /opt: %s)", to.Name, mark, err, out)
+			}
 		}
 	}
 	// sshd listens on the LAN address only, and the LAN is not reachable
