@@ -49,7 +49,11 @@ func TestMultihost(t *testing.T) {
 		// HOME: not this machine's ~/.ssh/config; the login is the flags'.
 		cmd.Env = append(os.Environ(), "KDBENCH_HOME="+home, "HOME="+home)
 		out, err := cmd.CombinedOutput()
-		t.Logf("cp$ kdbench %s\n%s", strings.Join(args, " "), indent(head(string(out), 40)))
+		shown := string(out)
+		if err == nil {
+			shown = head(shown, 40)
+		}
+		t.Logf("cp$ kdbench %s (%v)\n%s", strings.Join(args, " "), err, indent(shown))
 		return string(out), err
 	}
 	cl := []string{"--provider", "cloudlab", "--name", "testbed", "--inventory", tb.Inventory(), "--key", tb.Key()}
@@ -69,15 +73,16 @@ func TestMultihost(t *testing.T) {
 	}
 
 	// The control plane, without the internet the kubeadm path needs.
+	// Down always runs: a half-made control plane is stopped by it too.
+	defer func() {
+		if _, err := kd(append([]string{"cluster", "down"}, cl...)...); err != nil {
+			t.Errorf("cluster down: %v", err)
+		}
+	}()
 	var refused string
 	if out, err := kd(append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "6"}, cl...)...); err != nil {
-		refused = "no control plane on the testbed: `cluster up --provider cloudlab --control-plane processes`: " + lastLine(out)
-	} else {
-		defer func() {
-			if _, err := kd(append([]string{"cluster", "down"}, cl...)...); err != nil {
-				t.Errorf("cluster down: %v", err)
-			}
-		}()
+		refused = "no control plane on the testbed: `cluster up --provider cloudlab --control-plane processes`: " + reason(out)
+		t.Errorf("%s", refused)
 	}
 
 	trace := filepath.Join(tb.Dir, "trace")
@@ -97,7 +102,7 @@ func TestMultihost(t *testing.T) {
 				args = append(args, "--trace", trace)
 			}
 			if out, err := kd(args...); err != nil {
-				status = "failed: " + lastLine(out)
+				status = "failed: " + reason(out)
 			} else {
 				status = "ok"
 			}
@@ -140,9 +145,28 @@ func matrix() []cell {
 	return out
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
+// reason is the gist of a failed kdbench command's output: from its error
+// ("kdbench: ..."), the line naming a node and step if there is one,
+// else the error's first line.
+func reason(out string) string {
+	_, msg, ok := strings.Cut(out, "kdbench: ")
+	if !ok {
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		return strings.TrimSpace(lines[len(lines)-1])
+	}
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "node ") || !strings.Contains(l, ": step ") {
+			continue
+		}
+		for j := i + 1; j+1 < len(lines) && strings.HasPrefix(lines[j], " "); j++ {
+			if strings.Contains(lines[j], "output (last lines):") {
+				return l + ": " + strings.TrimSpace(lines[j+1])
+			}
+		}
+		return l
+	}
+	return strings.TrimSpace(lines[0])
 }
 
 // head keeps the first n lines of s.

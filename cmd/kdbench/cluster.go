@@ -76,9 +76,9 @@ func newClusterCmd() *cobra.Command {
 			return nil
 		},
 	}
-	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local)")
+	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local; cloudlab --control-plane processes: shared among the workers)")
 	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local, cloudlab)", local.ProfileNames()))
-	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local)")
+	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local; cloudlab --control-plane processes)")
 	up.Flags().StringVar(&f.spec.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (existing)")
 	up.Flags().StringVar(&f.local.BinDir, "bin-dir", "", "directory with kube-apiserver, kube-controller-manager, kube-scheduler (default $KDBENCH_K8S_BIN_DIR or the make k8s cache)")
 	up.Flags().IntVar(&f.local.APIServerPort, "apiserver-port", 0, "API server port on 127.0.0.1 (0 picks a free one)")
@@ -93,6 +93,7 @@ func newClusterCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.User, "user", "", "SSH user (cloudlab; default the manifest's, then ~/.ssh/config)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Key, "key", "", "SSH private key file (cloudlab; default ~/.ssh/config's IdentityFile, ssh-agent, ~/.ssh/id_*)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Jump, "jump", "", "SSH jump host [user@]host[:port] (cloudlab; default ~/.ssh/config's ProxyJump)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.ControlPlane, "control-plane", "", "cloudlab: kubeadm (default; needs the internet) or processes (kdbench's own control plane and node agents, uploaded over SSH; default for down and status: the mode of the last up)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.SSHConfig, "ssh-config", "", "ssh_config file to read (cloudlab; default ~/.ssh/config)")
 
 	down := &cobra.Command{
