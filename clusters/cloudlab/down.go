@@ -46,8 +46,10 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 		}
 	}
 	// The process control plane's certificates: the next up makes new ones.
-	if err := os.RemoveAll(d.File("hosts")); err != nil {
-		return err
+	for _, dir := range []string{d.File("hosts"), d.File("pki")} {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
 	}
 	// Keep the inventory so that `up` can run again without --inventory.
 	sf := &stateFile{path: d.State(), s: &State{Name: name, Inventory: inv}}

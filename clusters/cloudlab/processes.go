@@ -151,6 +151,21 @@ func writeHostFiles(hp local.HostPlan, dir, adminKubeconfig string) (cpBundle, a
 	if err := packTree(agentBundle, tree, agentFiles); err != nil {
 		return "", "", err
 	}
+	// The cluster CA (an EC key kdbench made) beside the admin kubeconfig,
+	// as the local provider keeps it: kd issues its link certificates from
+	// it.
+	for _, f := range []string{"ca.crt", "ca.key"} {
+		data, err := os.ReadFile(filepath.Join(tree, "pki", f))
+		if err != nil {
+			return "", "", err
+		}
+		if err := os.MkdirAll(filepath.Join(filepath.Dir(adminKubeconfig), "pki"), 0o700); err != nil {
+			return "", "", err
+		}
+		if err := fsutil.WriteFileAtomic(filepath.Join(filepath.Dir(adminKubeconfig), "pki", f), data, 0o600); err != nil {
+			return "", "", err
+		}
+	}
 	return cpBundle, agentBundle, fsutil.WriteFileAtomic(key, []byte(want), 0o644)
 }
 

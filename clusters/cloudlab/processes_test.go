@@ -51,6 +51,10 @@ func TestProcessPlan(t *testing.T) {
 	kc, err := os.ReadFile(filepath.Join(root, "clusters", "tb", "kubeconfig"))
 	require.NoError(t, err)
 	require.Contains(t, string(kc), "server: https://10.77.1.10:6443")
+	for _, f := range []string{"ca.crt", "ca.key"} {
+		_, err := os.Stat(filepath.Join(root, "clusters", "tb", "pki", f))
+		require.NoError(t, err, "the cluster CA beside the kubeconfig, for kd's links")
+	}
 
 	// A second plan reuses the files: same bundles, same sums.
 	again, err := p.Plan(spec)
