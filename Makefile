@@ -84,7 +84,7 @@ TEST_FUZZTIME ?= 5s
 FUZZ_TARGETS := \
 	./collectors/results:FuzzReadPods ./collectors/results:FuzzOpen ./collectors/results:FuzzParseFlags \
 	./collectors/selfcheck:FuzzParseTimings \
-	./workloads/trace:FuzzLoad ./workloads/trace:FuzzReadResults \
+	./workloads/trace:FuzzLoad ./workloads/trace:FuzzReadResults ./metrics:FuzzReadLog \
 	./kubedirect/wire:FuzzDecodeFrame ./kubedirect/hop:FuzzCoreInput
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \

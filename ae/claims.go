@@ -8,7 +8,7 @@ import (
 
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/internal/stats"
-	"github.com/kdbench/kdbench/workloads/trace"
+	"github.com/kdbench/kdbench/metrics"
 )
 
 // Verdict is a claim's outcome.
@@ -251,18 +251,19 @@ func breakdownClaim(ev *Evidence, _ stats.BootstrapOptions) Outcome {
 	return notRun(strings.Join(reasons, "; "))
 }
 
-// traceRatio compares a per-function metric of two systems' trace runs:
-// the median over num's functions divided by the median over den's.
-func traceRatio(ev *Evidence, num, den string, metric func([]trace.Record, int) trace.PerFunction, boot stats.BootstrapOptions) (stats.Interval, string, error) {
+// traceRatio compares a per-function metric of two systems' trace runs,
+// computed under ev.Rules: the median over num's functions divided by the
+// median over den's.
+func traceRatio(ev *Evidence, num, den string, metric metrics.Metric, boot stats.BootstrapOptions) (stats.Interval, string, error) {
 	vals := map[string][]float64{}
 	for _, sys := range []string{num, den} {
-		recs, ok := ev.Traces[sys]
+		src, ok := ev.Traces[sys]
 		if !ok {
 			return stats.Interval{}, "", fmt.Errorf("%s", ev.why("azure-trace", sys))
 		}
-		v := metric(recs, ev.TraceWarmupMinutes).Values()
+		v := metrics.Compute(ev.Rules, src, ev.TraceWarmupMinutes)[metric].Values()
 		if len(v) == 0 {
-			return stats.Interval{}, "", fmt.Errorf("%s's trace results leave no function with two measured invocations (after %d warm-up minutes)", sys, ev.TraceWarmupMinutes)
+			return stats.Interval{}, "", fmt.Errorf("%s's trace results leave no function with a measured invocation under the %s rules (after %d warm-up minutes)", sys, ev.Rules.Name, src.WarmupOr(ev.TraceWarmupMinutes))
 		}
 		vals[sys] = v
 	}
@@ -270,12 +271,12 @@ func traceRatio(ev *Evidence, num, den string, metric func([]trace.Record, int) 
 	if err != nil {
 		return stats.Interval{}, "", err
 	}
-	return iv, fmt.Sprintf("%s/%s %.2f× [%.2f, %.2f] (medians %.4g / %.4g over %d / %d functions)", num, den, iv.Point, iv.Lo, iv.Hi,
-		stats.Median(vals[num]), stats.Median(vals[den]), len(vals[num]), len(vals[den])), nil
+	return iv, fmt.Sprintf("%s/%s %.2f× [%.2f, %.2f] (medians %.4g / %.4g over %d / %d functions, %s rules)", num, den, iv.Point, iv.Lo, iv.Hi,
+		stats.Median(vals[num]), stats.Median(vals[den]), len(vals[num]), len(vals[den]), ev.Rules.Name), nil
 }
 
 func knativeClaim(ev *Evidence, boot stats.BootstrapOptions) Outcome {
-	iv, measured, err := traceRatio(ev, "kn-k8s", "kn-kd", trace.SchedulingLatency, boot)
+	iv, measured, err := traceRatio(ev, "kn-k8s", "kn-kd", metrics.SchedulingLatency, boot)
 	if err != nil {
 		return notRun(err.Error())
 	}
@@ -288,7 +289,7 @@ func knativeClaim(ev *Evidence, boot stats.BootstrapOptions) Outcome {
 }
 
 func dirigentClaim(ev *Evidence, boot stats.BootstrapOptions) Outcome {
-	iv, measured, err := traceRatio(ev, "dr-kd+", "dirigent", trace.Slowdown, boot)
+	iv, measured, err := traceRatio(ev, "dr-kd+", "dirigent", metrics.Slowdown, boot)
 	if err != nil {
 		return notRun(err.Error())
 	}

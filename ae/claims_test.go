@@ -9,6 +9,7 @@ import (
 
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/results/resultstest"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
@@ -71,7 +72,9 @@ func evaluate(t *testing.T, id string, ev *Evidence) Outcome {
 func TestClaimVerdicts(t *testing.T) {
 	withTraces := func(tr map[string][]trace.Record) *Evidence {
 		ev := newEvidence()
-		ev.Traces = tr
+		for sys, recs := range tr {
+			ev.Traces[sys] = &metrics.Source{System: sys, Format: metrics.CSV, CSV: recs}
+		}
 		return ev
 	}
 	withRuns := func(runs ...*results.Run) *Evidence {
@@ -112,7 +115,7 @@ func TestClaimVerdicts(t *testing.T) {
 				ev.TraceWarmupMinutes = 30
 				return ev
 			}(),
-			NotRun, "kn-k8s's trace results leave no function with two measured invocations (after 30 warm-up minutes)"},
+			NotRun, "kn-k8s's trace results leave no function with a measured invocation under the artifact rules (after 30 warm-up minutes)"},
 		{"dirigent: twice as slow", "dirigent-parity",
 			withTraces(map[string][]trace.Record{"dirigent": traceRecords(8, 10, 1.2), "dr-kd+": traceRecords(8, 10, 2.4)}),
 			NotReproduced, "exceeds 1.2×"},

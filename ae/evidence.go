@@ -12,7 +12,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/collectors/results"
-	"github.com/kdbench/kdbench/workloads/trace"
+	"github.com/kdbench/kdbench/metrics"
 )
 
 // DefaultTraceWarmupMinutes is the papers' warm-up: invocations of the
@@ -20,15 +20,19 @@ import (
 const DefaultTraceWarmupMinutes = 10
 
 // Evidence is everything measured that the report draws on: burst results
-// directories and loader-format trace results per system.
+// directories, per-invocation trace results per system (loader CSVs or the
+// artifact's logs) and the artifact's microbenchmark totals.
 type Evidence struct {
 	Runs []*results.Run
-	// Traces holds each system's per-invocation trace records and
-	// TraceFiles the files they came from.
-	Traces     map[string][]trace.Record
-	TraceFiles map[string][]string
+	// Traces holds each system's per-invocation trace results and the
+	// files they came from.
+	Traces map[string]*metrics.Source
 	// TraceWarmupMinutes is dropped from the start of each trace.
 	TraceWarmupMinutes int
+	// Rules computes the trace metrics (default metrics.Artifact).
+	Rules metrics.Rules
+	// Microbench holds the artifact's microbenchmark totals.
+	Microbench []Microbench
 	// Missing says, per "experiment/system", why nothing was measured
 	// (from the pipeline's state).
 	Missing map[string]string
@@ -37,7 +41,7 @@ type Evidence struct {
 }
 
 func newEvidence() *Evidence {
-	return &Evidence{Traces: map[string][]trace.Record{}, TraceFiles: map[string][]string{},
+	return &Evidence{Traces: map[string]*metrics.Source{}, Rules: metrics.Artifact,
 		TraceWarmupMinutes: DefaultTraceWarmupMinutes, Missing: map[string]string{}}
 }
 
@@ -123,8 +127,15 @@ func (ev *Evidence) addDir(root, system string) {
 			}
 			return nil
 		}
-		if strings.HasSuffix(path, ".csv") && isLoaderCSV(path) {
+		switch {
+		case metrics.ArtifactTraceSystem(path) != "":
+			ev.addTrace(path, metrics.ArtifactTraceSystem(path))
+		case strings.HasSuffix(path, ".csv") && isLoaderCSV(path):
 			ev.addTrace(path, system)
+		default:
+			if f, ok := metrics.ArtifactMicrobench(path); ok {
+				ev.addMicrobench(f)
+			}
 		}
 		return nil
 	})
@@ -141,13 +152,21 @@ func (ev *Evidence) addTrace(path, system string) {
 		ev.Warnings = append(ev.Warnings, fmt.Sprintf("%s: cannot tell which system it measured; put it in a directory named after the system (one of %s)", path, strings.Join(Systems, ", ")))
 		return
 	}
-	recs, err := trace.ReadResultsFile(path)
-	if err != nil {
+	src := ev.Traces[system]
+	if src == nil {
+		src = &metrics.Source{System: system}
+	}
+	// plot.py reads one run of each system; a second artifact run would
+	// average two replays' invocations per function.
+	if a := metrics.ArtifactTraceSystem(path); a != "" && len(src.Files) > 0 {
+		ev.Warnings = append(ev.Warnings, fmt.Sprintf("%s: left out; %s is taken from %s (the artifact's plot.py reads one run per system)", path, system, src.Files[0]))
+		return
+	}
+	if err := src.Add(path); err != nil {
 		ev.Warnings = append(ev.Warnings, err.Error())
 		return
 	}
-	ev.Traces[system] = append(ev.Traces[system], recs...)
-	ev.TraceFiles[system] = append(ev.TraceFiles[system], path)
+	ev.Traces[system] = src
 }
 
 func traceSystem(path string) string {
@@ -212,6 +231,12 @@ func (ev *Evidence) burstValues(experiment, system string, m results.Metric) (ma
 		}
 	}
 	if best == nil {
+		if vals := ev.artifactE2E(experiment, system); vals != nil {
+			if m == e2eP90 {
+				return vals, nil, nil
+			}
+			return nil, nil, fmt.Errorf("the artifact's %s logs of %s hold only the e2e total, not its %s (its breakdown microbenchmarks are separate runs, not a split of the e2e burst)", experiment, system, m.Name)
+		}
 		if len(errs) > 0 {
 			return nil, nil, errors.Join(errs...)
 		}

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/plots"
 	"github.com/kdbench/kdbench/workloads/failover"
-	"github.com/kdbench/kdbench/workloads/trace"
 )
 
 // FiguresDir holds the report's figures under the output directory.
@@ -62,22 +62,29 @@ func DrawFigures(ev *Evidence, out string) ([]string, []string) {
 	}
 	rec, warn := drawRecovery(ev, dir)
 	names, warnings = append(names, rec...), append(warnings, warn...)
+	names, warnings = drawMicrobench(ev, dir, names, warnings)
 	for _, f := range traceFigures {
+		computed := map[string]map[metrics.Metric]metrics.PerFunction{}
+		for _, sys := range f.systems {
+			if src, ok := ev.Traces[sys]; ok {
+				computed[sys] = metrics.Compute(ev.Rules, src, ev.TraceWarmupMinutes)
+			}
+		}
 		for _, m := range []struct {
 			suffix, xlabel string
-			metric         func([]trace.Record, int) trace.PerFunction
+			metric         metrics.Metric
 		}{
-			{"scheduling-latency", "per-function scheduling latency (ms)", trace.SchedulingLatency},
-			{"slowdown", "per-function slowdown", trace.Slowdown},
+			{"scheduling-latency", "per-function mean scheduling latency (ms)", metrics.SchedulingLatency},
+			{"slowdown", "per-function " + ev.Rules.SlowdownMean() + " slowdown", metrics.Slowdown},
 		} {
 			var samples []plots.Sample
 			for _, sys := range f.systems {
-				recs, ok := ev.Traces[sys]
+				c, ok := computed[sys]
 				if !ok {
 					continue
 				}
 				var vals []float64
-				for _, v := range m.metric(recs, ev.TraceWarmupMinutes).Values() {
+				for _, v := range c[m.metric].Values() {
 					if v > 0 { // the axis is logarithmic
 						vals = append(vals, v)
 					}
@@ -90,7 +97,7 @@ func DrawFigures(ev *Evidence, out string) ([]string, []string) {
 				continue
 			}
 			name := f.name + "-" + m.suffix
-			p, err := plots.CDF(f.title, m.xlabel, samples, true)
+			p, err := plots.CDF(f.title+" ("+ev.Rules.Name+" rules)", m.xlabel, samples, true)
 			if err == nil {
 				_, err = plots.Save(p, dir, name, figureFormats, 0, 0)
 			}
@@ -145,4 +152,50 @@ func compareFigures(a, b string) int {
 		return n
 	}
 	return cmp.Or(cmp.Compare(num(a), num(b)), strings.Compare(a, b))
+}
+
+// microbenchFigures are the artifact's microbenchmarks as kdbench names
+// their figures.
+var microbenchFigures = map[string]string{"scale-pods": "fig9-scale-pods", "scale-funcs": "fig10-scale-funcs", "scale-nodes": "fig11-scale-nodes"}
+
+// drawMicrobench draws Figs 9–11 from the artifact's e2e totals, for the
+// experiments no kdbench results directory drew, and beside them the
+// artifact's per-controller microbenchmarks (_rs, _sched, _runtime, _as,
+// _dp: separate runs, not a split of the e2e burst) as <fig>-controllers.
+func drawMicrobench(ev *Evidence, dir string, names, warnings []string) ([]string, []string) {
+	for exp, groups := range ev.microbenchFigures() {
+		name := microbenchFigures[exp]
+		if name == "" || slices.Contains(names, name) {
+			continue
+		}
+		for _, fig := range []struct {
+			name, ylabel string
+			ms           []Microbench
+		}{
+			{name, "e2e p90 of first Ready (s), index floor(0.9n)", groups.e2e},
+			{name + "-controllers", "the artifact's total (s)", groups.controllers},
+		} {
+			if len(fig.ms) == 0 {
+				continue
+			}
+			bars := make([]plots.Bar, len(fig.ms))
+			for i, m := range fig.ms {
+				label := fmt.Sprintf("%s %d", m.Baseline, m.Scale)
+				if m.Kind != "e2e" {
+					label = strings.TrimPrefix(m.Kind, "_") + " " + label
+				}
+				bars[i] = plots.Bar{Label: label, Segments: []float64{float64(m.TotalUs) / 1e6}}
+			}
+			p, err := plots.StackedBars(exp+" (the artifact's logs)", fig.ylabel, []string{"total"}, bars)
+			if err == nil {
+				_, err = plots.Save(p, dir, fig.name, figureFormats, 0, 0)
+			}
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("figure %s: %v", fig.name, err))
+				continue
+			}
+			names = append(names, fig.name)
+		}
+	}
+	return names, warnings
 }

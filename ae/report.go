@@ -17,6 +17,7 @@ import (
 	"github.com/kdbench/kdbench/internal/buildinfo"
 	"github.com/kdbench/kdbench/internal/fsutil"
 	"github.com/kdbench/kdbench/internal/stats"
+	"github.com/kdbench/kdbench/metrics"
 )
 
 // Report file names in the output directory.
@@ -38,6 +39,9 @@ type Report struct {
 	Total    time.Duration
 	Env      []EnvRow
 	Warnings []string
+	// Metrics says which rules computed the trace metrics and how
+	// percentiles are taken.
+	Metrics string
 }
 
 // ClaimRow is one claim with its outcome and the measured figures drawn.
@@ -70,6 +74,8 @@ type ReportOptions struct {
 	Boot    stats.BootstrapOptions
 	// Kdbench is the version in the header (default: this binary's).
 	Kdbench string
+	// Rules overrides the evidence's trace metric rules, if named.
+	Rules metrics.Rules
 }
 
 // WriteReport draws the figures, evaluates every claim and writes
@@ -83,11 +89,16 @@ func WriteReport(ev *Evidence, opts ReportOptions) (*Report, error) {
 	if boot == (stats.BootstrapOptions{}) {
 		boot = stats.DefaultBootstrap
 	}
+	if opts.Rules.Name != "" {
+		ev.Rules = opts.Rules
+	}
 	figs, warnings := DrawFigures(ev, opts.Out)
 	rep := &Report{
 		Source: opts.Source, Generated: now().UTC(), Figures: figs,
 		Kdbench:  opts.Kdbench,
 		Warnings: append(slices.Clone(ev.Warnings), warnings...),
+		Metrics: fmt.Sprintf("Trace metrics (Figs 12–13) under the %s rules (%s; per-function %s slowdown); medians over functions are the conventional median; burst totals read from the artifact's logs are %s. See docs/metrics.md.",
+			ev.Rules.Name, ev.Rules.Source, ev.Rules.SlowdownMean(), metrics.TotalRule),
 	}
 	if rep.Kdbench == "" {
 		rep.Kdbench = buildinfo.Version + " (" + buildinfo.Revision() + ")"
@@ -174,8 +185,12 @@ func stepRows(ev *Evidence, opts ReportOptions) []StepRow {
 		}
 		rows = append(rows, row)
 	}
-	for _, sys := range sortedSystems(ev.TraceFiles) {
-		rows = append(rows, StepRow{ID: "azure-trace/" + sys, Status: "loader CSV", Note: strings.Join(ev.TraceFiles[sys], ", ")})
+	for _, sys := range sortedSystems(ev.Traces) {
+		src := ev.Traces[sys]
+		rows = append(rows, StepRow{ID: "azure-trace/" + sys, Status: string(src.Format), Note: strings.Join(src.Files, ", ")})
+	}
+	for _, m := range ev.Microbench {
+		rows = append(rows, StepRow{ID: fmt.Sprintf("%s/%s (%s, %d)", m.Experiment, m.Baseline, m.Kind, m.Scale), Status: "artifact log", Note: m.Path})
 	}
 	return rows
 }
@@ -263,6 +278,7 @@ var funcs = map[string]any{"cell": cell, "dur": dur, "or": func(s, def string) s
 var markdownTmpl = template.Must(template.New("md").Funcs(funcs).Parse(`# Kubedirect artifact evaluation{{if .Profile}}: {{.Profile}}{{end}}
 
 Generated {{.Generated.Format "2006-01-02 15:04 UTC"}} by kdbench {{.Kdbench}} from {{.Source}}.
+{{.Metrics}}
 
 ## Claims
 
@@ -308,6 +324,7 @@ img{max-width:100%}figure{margin:1rem 0}
 </style></head><body>
 <h1>Kubedirect artifact evaluation{{if .Profile}}: {{.Profile}}{{end}}</h1>
 <p>Generated {{.Generated.Format "2006-01-02 15:04 UTC"}} by kdbench {{.Kdbench}} from {{.Source}}.</p>
+<p>{{.Metrics}}</p>
 <h2>Claims</h2>
 <table><tr><th>claim</th><th>paper</th><th>paper's value</th><th>measured (95% CI)</th><th>verdict</th><th>why</th><th>rule</th></tr>
 {{range .Claims}}<tr class="{{if eq .Verdict "reproduced"}}reproduced{{else if eq .Verdict "not reproduced"}}not-reproduced{{else}}not-run{{end}}" id="{{.ID}}">

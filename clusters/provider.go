@@ -54,6 +54,12 @@ type Cluster struct {
 	// Endpoints maps names such as "kube-apiserver" or "nodeagent-metrics"
 	// to URLs that collectors may scrape.
 	Endpoints map[string]string
+	// Placer starts kdbench components on the cluster's hosts; nil when the
+	// provider cannot (an existing cluster without an inventory).
+	Placer Placer `json:"-"`
+	// Reconfigurer restarts the cluster's own components with other flags;
+	// nil when the provider cannot.
+	Reconfigurer Reconfigurer `json:"-"`
 }
 
 // Status describes a cluster that may or may not be running.

@@ -123,8 +123,8 @@ func TestRunWritesWhereEvidenceFindsIt(t *testing.T) {
 	st := &ae.State{Steps: map[string]*ae.StepState{s.ID: {Status: ae.StatusDone, ResultsDir: rel}}}
 	ev := ae.EvidenceFromState(out, st, nil)
 	require.Empty(t, ev.Warnings)
-	require.Len(t, ev.TraceFiles["dr-kd+"], 3)
-	require.Len(t, ev.Traces["dr-kd+"], 3*6)
+	require.Len(t, ev.Traces["dr-kd+"].Files, 3)
+	require.Len(t, ev.Traces["dr-kd+"].CSV, 3*6)
 }
 
 // A failed replay fails the step, but the other repetitions still run and

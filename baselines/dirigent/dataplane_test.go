@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
@@ -158,8 +159,8 @@ func TestRecordsFeedFig13Metrics(t *testing.T) {
 			recs = append(recs, rec)
 		}
 	}
-	lat := trace.SchedulingLatency(recs, 0)
-	slow := trace.Slowdown(recs, 0)
+	m := metrics.Compute(metrics.Artifact, &metrics.Source{System: "dirigent", Format: metrics.CSV, CSV: recs}, 0)
+	lat, slow := m[metrics.SchedulingLatency], m[metrics.Slowdown]
 	if len(lat.Functions) != 2 || len(slow.Functions) != 2 {
 		t.Fatalf("scheduling latency over %d functions, slowdown over %d; want 2 each", len(lat.Functions), len(slow.Functions))
 	}

@@ -11,8 +11,9 @@ import (
 
 // Invoke runs one call and returns its record in the loader's result
 // format, with the error that failed it, if any. The record's Instance is
-// the function's name; trace.FunctionKey cuts instances at their first
-// '-', so a replay names functions without one (or sets Instance itself). A request that found no
+// the function's name; metrics.FunctionOf groups instances by their part
+// before the first '-', so a replay names functions without one (or sets
+// Instance itself). A request that found no
 // sandbox in time, or could not reach the data plane, is a connection
 // timeout; one that failed in its sandbox is a function timeout, as the
 // loader classifies them.

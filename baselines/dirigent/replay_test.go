@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
@@ -100,7 +101,8 @@ func TestTraceReplay(t *testing.T) {
 			multi++
 		}
 	}
-	lat, slow := trace.SchedulingLatency(back, 0), trace.Slowdown(back, 0)
+	m := metrics.Compute(metrics.Artifact, &metrics.Source{System: "dirigent", Format: metrics.CSV, CSV: back}, 0)
+	lat, slow := m[metrics.SchedulingLatency], m[metrics.Slowdown]
 	if len(lat.Functions) != multi {
 		t.Errorf("scheduling latency covers %d functions, want the %d invoked more than once", len(lat.Functions), multi)
 	}

@@ -3,7 +3,8 @@ package kd
 import (
 	"context"
 	"fmt"
-	"github.com/kdbench/kdbench/clusters/local/localtest"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,11 +18,21 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
 )
 
 type testCluster struct {
-	env baselines.Env
-	cs  kubernetes.Interface
+	env  baselines.Env
+	cs   kubernetes.Interface
+	prov *local.Provider
+}
+
+// kcmArgs is the running controller-manager's command line.
+func (tc *testCluster) kcmArgs(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", tc.prov.PID(tc.env.Cluster.Name, kcmComponent)))
+	require.NoError(t, err)
+	return strings.ReplaceAll(string(b), "\x00", " ")
 }
 
 func upCluster(t testing.TB, ctx context.Context, sys *System, nodes int) *testCluster {
@@ -48,7 +59,7 @@ func upCluster(t testing.TB, ctx context.Context, sys *System, nodes int) *testC
 		require.NoError(t, sys.Prepare(ctx, env))
 		t.Cleanup(func() { _ = sys.Teardown(context.Background(), env) })
 	}
-	return &testCluster{env: env, cs: cs}
+	return &testCluster{env: env, cs: cs, prov: p}
 }
 
 // deployment is a sleeping workload like the burst runner's.
@@ -154,11 +165,9 @@ func TestKdScalesManagedAndUnmanaged(t *testing.T) {
 	require.NoError(t, err)
 	tc.waitPods(t, ctx, plain, 3)
 
+	require.Contains(t, tc.kcmArgs(t), kcmWithout, "kd runs the controller-manager without the controllers it replaces")
 	require.NoError(t, sys.Teardown(ctx, tc.env))
-	for _, name := range kcmControllers {
-		_, err := tc.cs.RbacV1().ClusterRoleBindings().Get(ctx, name, metav1.GetOptions{})
-		require.NoError(t, err, "teardown restores %s", name)
-	}
+	require.NotContains(t, tc.kcmArgs(t), "--controllers=", "teardown restores the controller-manager")
 }
 
 // TestKdPlusKillReplicaSetMidBurst: kd+ (200 ms sandboxes) scales 0 → 600

@@ -3,43 +3,46 @@
 // (kubedirect/controllers), each its own process, and a node agent in
 // direct mode; "kd+" is the same with the 200 ms sandbox lifecycle.
 //
-// Prepare starts, downstream first:
+// Prepare starts, downstream first, through the cluster's placer
+// (docs/placement.md):
 //
-//	kdbench internal kd-nodeagent   own simulated nodes (prefix kd-direct-node-), pods from the link
-//	kdbench internal kd-scheduler   binds managed pods onto those nodes over the link
-//	kdbench internal kd-replicaset  creates/tombstones managed pods over the link
-//	kdbench internal kd-deployment  scales managed ReplicaSets over the link
+//	kdbench internal kd-nodeagent   on a worker host: own simulated nodes (prefix kd-direct-node-), pods from the link
+//	kdbench internal kd-scheduler   on the control-plane host: binds managed pods onto those nodes over the link
+//	kdbench internal kd-replicaset  on the control-plane host: creates/tombstones managed pods over the link
+//	kdbench internal kd-deployment  on the control-plane host: scales managed ReplicaSets over the link
 //
 // and holds the autoscaler hop in the harness process: Scale sends the
 // desired count over the first link (no API write on the scale-out path).
+// A cluster without a placer is refused.
 //
-// Every link is mutual TLS with certificates issued at Prepare from the
-// cluster CA; each hop accepts only its expected peer (System.InsecureLinks
-// turns this off, to measure what it costs).
+// Every link is mutual TLS with certificates issued at Prepare from a link
+// CA kdbench keeps beside the kubeconfig (whatever the cluster CA's key
+// type), placed as files on each hop's host; each hop accepts only its
+// expected peer (System.InsecureLinks turns this off, to measure what it
+// costs).
 //
-// Two workarounds stand in for cluster options that the local provider does
-// not have yet (see the package README): the node agent runs as kd's own
-// process with its own nodes instead of the cluster's agent in direct mode,
-// and the cluster's kube-controller-manager deployment and replicaset
-// controllers are fenced off by removing their RBAC bindings for the
-// system's lifetime (they must not act on managed ReplicaSets; kd's wrapped
-// controllers serve unmanaged Deployments too).
+// The cluster's kube-controller-manager runs without its deployment and
+// replicaset controllers while kd is prepared (clusters.Reconfigurer;
+// restored at Teardown): they must not act on managed ReplicaSets, and
+// kd's wrapped controllers serve unmanaged Deployments too. Until the
+// cluster's own node agent serves direct mode, kd's node agent is its own
+// process with its own nodes (nodeSide).
 package kd
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
-	"path/filepath"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kdbench/kdbench/baselines"
@@ -74,23 +77,26 @@ func init() {
 type System struct {
 	name         string
 	sandboxDelay time.Duration
-	// Bin is the kdbench executable that runs the processes (default
-	// $KDBENCH_BIN, else the running executable).
+	// Bin is the kdbench executable on the cluster's hosts that runs the
+	// processes (default: the placer's, the cluster's own kdbench).
 	Bin string
 	// InsecureLinks turns mutual TLS on the Kubedirect links off (it is on
-	// by default, with certificates from the cluster CA).
+	// by default, with certificates from kdbench's link CA).
 	InsecureLinks bool
 	// LinkProxies routes every link through a TCP proxy that can cut or
 	// slow it (Link), for the failover experiment.
 	LinkProxies bool
 
 	mu     sync.Mutex
-	procs  []*proc
+	placer clusters.Placer
+	procs  []*placed // in start order, downstream first
 	cancel context.CancelFunc
 	scaler *adapter.Hop
 	// scalerConfig restarts the autoscaler hop (Restart "kd-autoscaler").
 	scalerConfig adapter.HopConfig
-	bindings     []*rbacv1.ClusterRoleBinding
+	// reconfigured is the cluster's Reconfigurer while its
+	// controller-manager runs without the controllers kd replaces.
+	reconfigured clusters.Reconfigurer
 	proxies      map[string]*fault.Proxy // by the link's downstream hop
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
@@ -174,6 +180,15 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) error {
 	}
 }
 
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
 // portTaken tells a process that exited because its port was taken.
 func portTaken(err error) bool {
 	msg := err.Error()
@@ -185,40 +200,35 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	if c == nil || c.Kubeconfig == "" {
 		return errors.New("kd: the cluster has no kubeconfig")
 	}
-	bin := s.Bin
-	if bin == "" {
-		bin = os.Getenv("KDBENCH_BIN")
-	}
-	if bin == "" {
-		if bin, err = os.Executable(); err != nil {
-			return err
-		}
-	}
-	logs := filepath.Join(filepath.Dir(c.Kubeconfig), "logs")
-	if err := os.MkdirAll(logs, 0o755); err != nil {
+	cp, workers, err := hosts(c, s.name)
+	if err != nil {
 		return err
 	}
+	kubeconfig, err := os.ReadFile(c.Kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kd: %w", err)
+	}
+	s.placer = c.Placer
 	defer func() {
 		if err != nil {
-			s.stopLocked(context.Background(), env)
+			err = errors.Join(err, s.stopLocked(context.Background(), env))
 		}
 	}()
-	if err := s.fenceKCM(ctx, env); err != nil {
+	if err := s.withoutKCMControllers(ctx, c); err != nil {
 		return err
 	}
-	qps, burst, workers, par, sqps, sburst := tuning(c.QPSProfile)
-	kc := "--kubeconfig=" + c.Kubeconfig
+	qps, burst, workersFlag, par, sqps, sburst := tuning(c.QPSProfile)
+	kc := "--kubeconfig=kubeconfig"
+	at := map[string]clusters.Host{"nodeagent": workers[0], "scheduler": cp, "replicaset": cp, "deployment": cp}
 	addr := map[string]string{}
-	for _, n := range []string{"nodeagent", "scheduler", "replicaset", "deployment"} {
-		for _, kind := range []string{"", "-metrics"} {
-			a, err := freeAddr()
-			if err != nil {
+	for i, n := range linkHops {
+		for k, kind := range []string{"", "-metrics"} {
+			if addr[n+kind], err = hostAddr(at[n], 2*i+k); err != nil {
 				return err
 			}
-			addr[n+kind] = a
 		}
 	}
-	dial, err := s.proxyLinks(addr)
+	dial, err := s.proxyLinks(cp, addr)
 	if err != nil {
 		return err
 	}
@@ -232,37 +242,37 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		name string
 		args []string
 	}{
-		{"kd-nodeagent", []string{kc, "--listen=" + addr["nodeagent"], "--metrics-addr=" + addr["nodeagent-metrics"],
-			"--nodes=" + strconv.Itoa(max(c.Nodes, 1)), "--node-name-prefix=" + NodePrefix, "--node-labels=" + NodeLabel + "=true",
-			"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}},
+		nodeSide(c, addr),
 		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
 			"--nodeagent=" + dial["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
 			"--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
 		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
-			"--scheduler=" + dial["scheduler"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+			"--scheduler=" + dial["scheduler"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
-			"--replicaset=" + dial["replicaset"], "--workers=" + workers, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
+			"--replicaset=" + dial["replicaset"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 	}
 	s.endpoints = map[string]string{}
 	for _, sp := range specs {
-		// Process kd-<hop> runs hop <hop>.
-		tlsArgs, err := mtls.flags(strings.TrimPrefix(sp.name, "kd-"))
+		hop := strings.TrimPrefix(sp.name, "kd-") // process kd-<hop> runs hop <hop>
+		files, tlsArgs, err := mtls.files(hop)
 		if err != nil {
 			return err
 		}
-		args := append(append([]string{"internal", sp.name}, sp.args...), tlsArgs...)
-		p, err := start(sp.name, bin, filepath.Join(logs, sp.name+".log"), args...)
-		if err != nil {
+		pl := &placed{host: at[hop], metrics: "http://" + addr[hop+"-metrics"], comp: clusters.Component{
+			Name: sp.name, Path: s.Bin,
+			Args:  append(append([]string{"internal", sp.name}, sp.args...), tlsArgs...),
+			Files: append([]clusters.File{{Path: "kubeconfig", Data: kubeconfig}}, files...)}}
+		if err := startPlaced(ctx, s.placer, pl); err != nil {
 			return err
 		}
-		s.procs = append(s.procs, p)
-		s.endpoints[sp.name] = "http://" + addr[strings.TrimPrefix(sp.name, "kd-")+"-metrics"]
+		s.procs = append(s.procs, pl)
+		s.endpoints[sp.name] = pl.metrics
 	}
 	// Every hop is ready once its downstream resynced, so the deployment
 	// hop's readiness implies the whole chain's.
-	for _, p := range s.procs {
-		if err := p.waitReady(ctx, s.endpoints[p.name]+"/readyz", 2*time.Minute); err != nil {
-			return errors.Join(err, exited(s.procs, p))
+	for _, pl := range s.procs {
+		if err := waitReady(ctx, pl); err != nil {
+			return errors.Join(err, exited(s.procs, pl))
 		}
 	}
 	creds, err := mtls.credentials(refhops.Autoscaler)
@@ -280,9 +290,50 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		if mtls == nil {
 			sec = "plaintext"
 		}
-		env.Logf("%s: Kubedirect processes up (%d direct-mode nodes, %s links); logs in %s", s.name, c.Nodes, sec, logs)
+		env.Logf("%s: Kubedirect processes up (hops on %s, node agent with %d direct-mode nodes on %s, %s links); logs: %s",
+			s.name, cp.Name, c.Nodes, workers[0].Name, sec, path.Dir(s.procs[0].proc.Log()))
 	}
 	return nil
+}
+
+// nodeSide is the process that serves kd's pods on a worker host, and
+// addr["nodeagent"] is where the scheduler hop dials it.
+//
+// Until the cluster's own node agent serves direct mode, this is kd's own
+// node agent with its own simulated nodes, started like the hops. Switching
+// to the cluster's agents (docs/placement.md) replaces this spec, in
+// prepareLocked, with c.Reconfigurer.Reconfigure(ctx, "nodeagent",
+// directFlags(...)) (restored in stopLocked beside the controller-manager),
+// and the scheduler hop's --nodeagent with discovery from the nodes'
+// kubedirect.io/agent annotations.
+func nodeSide(c *clusters.Cluster, addr map[string]string) (spec struct {
+	name string
+	args []string
+}) {
+	spec.name = "kd-nodeagent"
+	spec.args = []string{"--kubeconfig=kubeconfig", "--listen=" + addr["nodeagent"], "--metrics-addr=" + addr["nodeagent-metrics"],
+		"--nodes=" + strconv.Itoa(max(c.Nodes, 1)), "--node-name-prefix=" + NodePrefix, "--node-labels=" + NodeLabel + "=true",
+		"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}
+	return spec
+}
+
+// directFlags are the flags that make the cluster's node agent serve
+// Kubedirect's direct mode (docs/placement.md), for Reconfigure once it
+// accepts them.
+func directFlags(listen, advertise string, tlsArgs []string) []string {
+	return append([]string{"--direct-listen=" + listen, "--direct-advertise=" + advertise}, tlsArgs...)
+}
+
+// exited names the processes of ps, except one, that no longer run, with
+// their logs' tails: a hop that is not ready often waits on one that died.
+func exited(ps []*placed, except *placed) error {
+	var errs []error
+	for _, pl := range ps {
+		if pl != except && !pl.proc.Alive() {
+			errs = append(errs, fmt.Errorf("%s on %s exited; see %s:\n%s", pl.proc.Name(), pl.host.Name, pl.proc.Log(), pl.proc.LogTail(15)))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Scale sends the desired replicas over the autoscaler → Deployment link.
@@ -333,43 +384,42 @@ func (s *System) Restart(ctx context.Context, name string) error {
 		s.cancel()
 		return s.startScalerLocked(ctx)
 	}
-	for i, p := range s.procs {
-		if p.name != name {
+	for _, pl := range s.procs {
+		if pl.comp.Name != name {
 			continue
 		}
-		p.stop(0)
-		np, err := start(p.name, p.bin, p.log, p.args...)
-		if err != nil {
+		pl.proc.Stop(0) // SIGKILL to the group
+		if err := startPlaced(ctx, s.placer, pl); err != nil {
 			return err
 		}
-		s.procs[i] = np
-		return np.waitReady(ctx, s.endpoints[name]+"/readyz", 2*time.Minute)
+		return waitReady(ctx, pl)
 	}
 	return fmt.Errorf("%s: no process %q", s.name, name)
 }
 
-// PID is the process id of a running Kubedirect process (kd-deployment,
-// kd-replicaset, kd-scheduler, kd-nodeagent), 0 if none: the failover
+// Signal sends sig to a Kubedirect process (kd-deployment, kd-replicaset,
+// kd-scheduler, kd-nodeagent) and returns once it took effect: the failover
 // experiment stalls one with SIGSTOP (fault.Stall).
-func (s *System) PID(name string) int {
+func (s *System) Signal(ctx context.Context, name string, sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, p := range s.procs {
-		if p.name == name && p.alive() {
-			return p.cmd.Process.Pid
+	for _, pl := range s.procs {
+		if pl.comp.Name == name {
+			return pl.proc.Signal(ctx, sig)
 		}
 	}
-	return 0
+	return fmt.Errorf("%s: no process %q", s.name, name)
 }
 
-// Processes implements baselines.Processes.
+// Processes implements baselines.Processes: the pids of the processes on
+// this machine (a local cluster's), whose memory the harness samples.
 func (s *System) Processes() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]int{}
-	for _, p := range s.procs {
-		if p.alive() {
-			out[p.name] = p.cmd.Process.Pid
+	for _, pl := range s.procs {
+		if ip := net.ParseIP(pl.host.Addr); ip != nil && ip.IsLoopback() && pl.proc.Alive() {
+			out[pl.comp.Name] = pl.proc.PID()
 		}
 	}
 	return out
@@ -390,50 +440,46 @@ func (s *System) stopLocked(ctx context.Context, env baselines.Env) error {
 	s.scaler = nil
 	// Upstream first, so nothing acts on a half-stopped chain.
 	for i := len(s.procs) - 1; i >= 0; i-- {
-		s.procs[i].stop(5 * time.Second)
+		if s.procs[i].proc != nil {
+			s.procs[i].proc.Stop(5 * time.Second)
+		}
 	}
 	s.procs = nil
 	s.closeProxies()
-	return s.unfenceKCM(ctx, env)
+	return s.restoreKCM(ctx)
 }
 
-// kcmControllers are the controller-manager controllers kd replaces.
-var kcmControllers = []string{"system:controller:deployment-controller", "system:controller:replicaset-controller"}
+// kcmComponent is the cluster's controller-manager, and kcmWithout the
+// flag that runs it without the controllers kd replaces.
+const (
+	kcmComponent = "kube-controller-manager"
+	kcmWithout   = "--controllers=*,-deployment,-replicaset"
+)
 
-// fenceKCM removes the RBAC bindings of the cluster's own deployment and
-// replicaset controllers (unless the KCM runs without them), so they cannot
-// write while kd's controllers serve every Deployment; Teardown restores them.
-func (s *System) fenceKCM(ctx context.Context, env baselines.Env) error {
-	for _, f := range env.Cluster.Flags["kube-controller-manager"] {
-		if strings.HasPrefix(f, "--controllers=") && strings.Contains(f, "-replicaset") && strings.Contains(f, "-deployment") {
-			return nil
-		}
+// withoutKCMControllers restarts the cluster's controller-manager without
+// its deployment and replicaset controllers, so they cannot act while kd's
+// controllers serve every Deployment; Teardown (or a failed Prepare)
+// restores it.
+func (s *System) withoutKCMControllers(ctx context.Context, c *clusters.Cluster) error {
+	if c.Reconfigurer == nil {
+		return fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's",
+			s.name, c.Name, c.Provider, kcmComponent)
 	}
-	crbs := env.Client.RbacV1().ClusterRoleBindings()
-	for _, name := range kcmControllers {
-		b, err := crbs.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("kd: fencing the controller-manager's %s: %w", name, err)
-		}
-		if err := crbs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("kd: fencing the controller-manager's %s: %w", name, err)
-		}
-		b.ResourceVersion, b.UID = "", ""
-		s.bindings = append(s.bindings, b)
+	if err := c.Reconfigurer.Reconfigure(ctx, kcmComponent, []string{kcmWithout}); err != nil {
+		return fmt.Errorf("%s: restarting the %s with %s: %w", s.name, kcmComponent, kcmWithout, err)
 	}
+	s.reconfigured = c.Reconfigurer
 	return nil
 }
 
-func (s *System) unfenceKCM(ctx context.Context, env baselines.Env) error {
-	var errs error
-	for _, b := range s.bindings {
-		if _, err := env.Client.RbacV1().ClusterRoleBindings().Create(ctx, b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			errs = errors.Join(errs, fmt.Errorf("kd: restoring %s: %w", b.Name, err))
-		}
+func (s *System) restoreKCM(ctx context.Context) error {
+	if s.reconfigured == nil {
+		return nil
 	}
-	s.bindings = nil
-	return errs
+	r := s.reconfigured
+	s.reconfigured = nil
+	if err := r.Reconfigure(ctx, kcmComponent, nil); err != nil {
+		return fmt.Errorf("%s: restoring the %s's controllers: %w", s.name, kcmComponent, err)
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 package kd
 
 import (
+	"net"
+
+	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/fault"
 )
 
@@ -12,14 +15,15 @@ var linkHops = []string{"deployment", "replicaset", "scheduler", "nodeagent"}
 // address, or with LinkProxies a fault.Proxy in front of it that the
 // failover experiment cuts or slows (Link). Proxies outlive restarts of the
 // hop behind them, which listens on the same address again.
-func (s *System) proxyLinks(listen map[string]string) (map[string]string, error) {
+func (s *System) proxyLinks(harness clusters.Host, listen map[string]string) (map[string]string, error) {
 	dial := map[string]string{}
 	for _, h := range linkHops {
 		dial[h] = listen[h]
 		if !s.LinkProxies {
 			continue
 		}
-		p, err := fault.NewProxy("127.0.0.1:0", listen[h])
+		// On the control-plane host, where the harness runs (docs/placement.md).
+		p, err := fault.NewProxy(net.JoinHostPort(harness.Addr, "0"), listen[h])
 		if err != nil {
 			return nil, err
 		}

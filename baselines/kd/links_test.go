@@ -49,7 +49,7 @@ func TestProxyLinks(t *testing.T) {
 	for _, proxied := range []bool{false, true} {
 		s := New("kd", 0, "")
 		s.LinkProxies = proxied
-		dial, err := s.proxyLinks(listen)
+		dial, err := s.proxyLinks(cpHost, listen)
 		if err != nil {
 			t.Fatal(err)
 		}

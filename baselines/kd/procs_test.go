@@ -2,31 +2,172 @@ package kd
 
 import (
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
 )
 
-func TestPID(t *testing.T) {
-	s := New("kd", 0, "")
-	p, err := start("kd-scheduler", "sleep", filepath.Join(t.TempDir(), "log"), "60")
-	if err != nil {
+// fakeProcess is a placed process that records what was done to it.
+type fakeProcess struct {
+	name    string
+	host    clusters.Host
+	done    chan struct{}
+	signals []syscall.Signal
+}
+
+func newFake(name string, h clusters.Host) *fakeProcess {
+	return &fakeProcess{name: name, host: h, done: make(chan struct{})}
+}
+
+func (f *fakeProcess) Name() string        { return f.name }
+func (f *fakeProcess) Host() clusters.Host { return f.host }
+func (f *fakeProcess) PID() int            { return 4242 }
+func (f *fakeProcess) Alive() bool {
+	select {
+	case <-f.done:
+		return false
+	default:
+		return true
+	}
+}
+func (f *fakeProcess) Signal(_ context.Context, sig syscall.Signal) error {
+	if !f.Alive() {
+		return errors.New("not running")
+	}
+	f.signals = append(f.signals, sig)
+	return nil
+}
+func (f *fakeProcess) Stop(time.Duration) {
+	if f.Alive() {
+		close(f.done)
+	}
+}
+func (f *fakeProcess) Log() string           { return f.host.Name + ":" + f.name + ".log" }
+func (f *fakeProcess) LogTail(int) string    { return "    (fake)" }
+func (f *fakeProcess) Done() <-chan struct{} { return f.done }
+
+// fakePlacer has a control-plane and a worker host on two loopback
+// addresses and fails to start the component named fail.
+type fakePlacer struct {
+	fail    string
+	started []clusters.Component
+	on      []clusters.Host
+	procs   []*fakeProcess
+}
+
+var (
+	cpHost     = clusters.Host{Name: "cp", Roles: []clusters.Role{clusters.RoleControlPlane}, Addr: "127.0.0.1"}
+	workerHost = clusters.Host{Name: "w1", Roles: []clusters.Role{clusters.RoleWorker}, Addr: "127.0.0.2"}
+)
+
+func (p *fakePlacer) Hosts() []clusters.Host { return []clusters.Host{cpHost, workerHost} }
+func (p *fakePlacer) Start(_ context.Context, h clusters.Host, c clusters.Component) (clusters.Process, error) {
+	p.started = append(p.started, c)
+	p.on = append(p.on, h)
+	if c.Name == p.fail {
+		return nil, errors.New(c.Name + " on " + h.Name + ": did not start")
+	}
+	f := newFake(c.Name, h)
+	p.procs = append(p.procs, f)
+	return f, nil
+}
+
+type fakeReconfigurer struct{ calls [][]string }
+
+func (r *fakeReconfigurer) Reconfigure(_ context.Context, component string, extra []string) error {
+	r.calls = append(r.calls, append([]string{component}, extra...))
+	return nil
+}
+
+func fakeCluster(t *testing.T, p clusters.Placer, r clusters.Reconfigurer) *clusters.Cluster {
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte("apiVersion: v1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	defer p.stop(0)
-	s.procs = append(s.procs, p)
-	if got := s.PID("kd-scheduler"); got != p.cmd.Process.Pid {
-		t.Fatalf("PID = %d, want %d", got, p.cmd.Process.Pid)
+	return &clusters.Cluster{Name: "c", Provider: "fake", Kubeconfig: kc, Nodes: 3, Placer: p, Reconfigurer: r}
+}
+
+func TestPrepareRefusesWithoutPlacerOrReconfigurer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    *clusters.Cluster
+		want string
+	}{
+		{"no placer", fakeCluster(t, nil, &fakeReconfigurer{}), `kd: cluster "c" (provider fake) cannot place components on its hosts`},
+		{"no reconfigurer", fakeCluster(t, &fakePlacer{}, nil), "cannot restart its kube-controller-manager without its deployment and replicaset controllers"},
+	} {
+		err := New("kd", 0, "").Prepare(context.Background(), baselines.Env{Cluster: tc.c})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
+		}
 	}
-	if got := s.PID("kd-nodeagent"); got != 0 {
-		t.Fatalf("PID of a process not started = %d", got)
+}
+
+// TestPreparePlacesAndRestoresOnFailure: the node agent goes to a worker
+// and the hops to the control plane, dialling each other at their hosts'
+// addresses with their link identities as files; a failed Prepare stops
+// what it started and restores the controller-manager.
+func TestPreparePlacesAndRestoresOnFailure(t *testing.T) {
+	pl := &fakePlacer{fail: "kd-scheduler"}
+	r := &fakeReconfigurer{}
+	err := New("kd", 0, "").Prepare(context.Background(), baselines.Env{Cluster: fakeCluster(t, pl, r)})
+	if err == nil || !strings.Contains(err.Error(), "kd-scheduler on cp: did not start") {
+		t.Fatalf("Prepare = %v, want the scheduler's start error", err)
 	}
-	if got := s.Processes(); len(got) != 1 || got["kd-scheduler"] != p.cmd.Process.Pid {
-		t.Fatalf("Processes() = %v, want only kd-scheduler", got)
+	if len(pl.started) != 2 || pl.on[0].Name != "w1" || pl.on[1].Name != "cp" {
+		t.Fatalf("started %d components on %v, want kd-nodeagent on w1, then kd-scheduler on cp", len(pl.started), pl.on)
 	}
-	p.stop(0)
-	if got := s.PID("kd-scheduler"); got != 0 {
-		t.Fatalf("PID of a stopped process = %d", got)
+	agent, sched := pl.started[0], pl.started[1]
+	if !slices.ContainsFunc(agent.Args, func(a string) bool { return strings.HasPrefix(a, "--listen=127.0.0.2:") }) {
+		t.Errorf("the node agent does not listen on its worker's address: %q", agent.Args)
 	}
+	if !slices.ContainsFunc(sched.Args, func(a string) bool { return strings.HasPrefix(a, "--nodeagent=127.0.0.2:") }) ||
+		!slices.ContainsFunc(sched.Args, func(a string) bool { return strings.HasPrefix(a, "--listen=127.0.0.1:") }) {
+		t.Errorf("the scheduler does not listen on the control plane and dial the worker: %q", sched.Args)
+	}
+	var files []string
+	for _, f := range sched.Files {
+		files = append(files, f.Path)
+	}
+	if want := []string{"kubeconfig", tlsCAFile, tlsCertFile, tlsKeyFile}; !slices.Equal(files, want) {
+		t.Errorf("the scheduler's files %q, want %q", files, want)
+	}
+	if !slices.Contains(sched.Args, "--tls-cert="+tlsCertFile) || !slices.Contains(sched.Args, "--kubeconfig=kubeconfig") {
+		t.Errorf("the scheduler's flags do not name its files: %q", sched.Args)
+	}
+	if pl.procs[0].Alive() {
+		t.Error("the node agent outlived the failed Prepare")
+	}
+	want := [][]string{{kcmComponent, kcmWithout}, {kcmComponent}}
+	if len(r.calls) != 2 || !slices.Equal(r.calls[0], want[0]) || !slices.Equal(r.calls[1], want[1]) {
+		t.Errorf("controller-manager reconfigured %q, want %q (without the controllers, then restored)", r.calls, want)
+	}
+}
+
+func TestSignalAndProcesses(t *testing.T) {
+	ctx := context.Background()
+	s := New("kd", 0, "")
+	local, remote := newFake("kd-scheduler", cpHost), newFake("kd-nodeagent", clusters.Host{Name: "w1", Addr: "10.10.1.2"})
+	s.procs = []*placed{{proc: remote, comp: clusters.Component{Name: "kd-nodeagent"}, host: remote.host},
+		{proc: local, comp: clusters.Component{Name: "kd-scheduler"}, host: cpHost}}
+	if err := s.Signal(ctx, "kd-scheduler", syscall.SIGSTOP); err != nil || !slices.Equal(local.signals, []syscall.Signal{syscall.SIGSTOP}) {
+		t.Fatalf("Signal: %v, signals %v", err, local.signals)
+	}
+	if err := s.Signal(ctx, "kd-deployment", syscall.SIGSTOP); err == nil {
+		t.Fatal("signalled a process never started")
+	}
+	if got := s.Processes(); len(got) != 1 || got["kd-scheduler"] != 4242 {
+		t.Fatalf("Processes() = %v, want only kd-scheduler (the node agent is on another host)", got)
+	}
+	local.Stop(0)
 	if got := s.Processes(); len(got) != 0 {
 		t.Fatalf("Processes() after the stop = %v", got)
 	}

@@ -205,6 +205,14 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 		}
 	}
 	c.Startup = map[string]time.Duration{"bootstrapped": bootstrapped, "usable": time.Since(start)}
+	// Systems place their components on the nodes over SSH. The dialer
+	// lives as long as the harness: its connections are the lifelines.
+	warn := func(msg string) { fmt.Fprintf(p.opts.Progress, "warning: %s\n", msg) }
+	dial, _, err := p.dial(p.opts.Login, d.KnownHosts(), warn)
+	if err != nil {
+		return nil, err
+	}
+	c.Placer = NewPlacer(plan.Inventory, dial, ".kdbench/placed/"+spec.Name)
 	return c, nil
 }
 

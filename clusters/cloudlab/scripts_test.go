@@ -1,17 +1,19 @@
 package cloudlab
 
 import (
-	"os/exec"
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // TestScriptsParse runs `bash -n` (parse, never execute) over every script
 // the bootstrap and the reset send, as the nodes would receive them.
 func TestScriptsParse(t *testing.T) {
-	bash, err := exec.LookPath("bash")
+	bash, err := supervisor.LookPath("bash")
 	if err != nil {
 		t.Skip("bash not found")
 	}
@@ -30,10 +32,8 @@ func TestScriptsParse(t *testing.T) {
 					continue
 				}
 				script := r.script(n, s, action, cmd)
-				c := exec.Command(bash, "-n")
-				c.Stdin = strings.NewReader(script)
-				out, err := c.CombinedOutput()
-				require.NoError(t, err, "%s %s/%s does not parse: %s\n%s", n.Name, s.Name, action, out, script)
+				_, err := supervisor.Output(context.Background(), supervisor.Command{Path: bash, Args: []string{"-n"}, Stdin: strings.NewReader(script)})
+				require.NoError(t, err, "%s %s/%s does not parse:\n%s", n.Name, s.Name, action, script)
 			}
 		}
 	}

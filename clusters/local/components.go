@@ -4,14 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"time"
 
-	"github.com/kdbench/kdbench/internal/procid"
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 const (
@@ -49,6 +48,8 @@ type plan struct {
 	// (this machine), a LAN address when the components run on the hosts
 	// of a real network (HostPlan).
 	host string
+	// extra are flags Reconfigure set, by component (Provider.mu).
+	extra map[string][]string
 }
 
 // addr is the address the components listen on and are reached at.
@@ -80,7 +81,9 @@ func (pl *plan) etcd() component {
 	}
 	return component{
 		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent), URL: url + "/health",
-		Healthy: func(ctx context.Context, _ int) error { return httpOK(ctx, http.DefaultClient, url+"/health", 0) },
+		Healthy: func(ctx context.Context, _ int) error {
+			return supervisor.HTTPOK(ctx, http.DefaultClient, url+"/health", 0)
+		},
 	}
 }
 
@@ -112,7 +115,7 @@ func (pl *plan) apiserver() component {
 		Name: apiserverComponent, Path: filepath.Join(pl.binDir, apiserverComponent),
 		Args: flagList(merge(base, pl.prof.APIServer)), Log: pl.l.Log(apiserverComponent), URL: pl.apiserverURL() + "/readyz",
 		Healthy: func(ctx context.Context, _ int) error {
-			return httpOK(ctx, &http.Client{Transport: &http.Transport{TLSClientConfig: pl.tlsAdmin}}, pl.apiserverURL()+"/readyz", 0)
+			return supervisor.HTTPOK(ctx, &http.Client{Transport: &http.Transport{TLSClientConfig: pl.tlsAdmin}}, pl.apiserverURL()+"/readyz", 0)
 		},
 	}
 }
@@ -141,7 +144,7 @@ func (pl *plan) controllerManager() component {
 		Name: kcmComponent, Path: filepath.Join(pl.binDir, kcmComponent),
 		Args: flagList(merge(base, pl.prof.ControllerManager)), Log: pl.l.Log(kcmComponent), URL: url,
 		Healthy: func(ctx context.Context, _ int) error {
-			return httpOK(ctx, insecureClient, url, 0)
+			return supervisor.HTTPOK(ctx, insecureClient, url, 0)
 		},
 	}
 }
@@ -160,7 +163,7 @@ func (pl *plan) scheduler() component {
 	return component{
 		Name: schedComponent, Path: filepath.Join(pl.binDir, schedComponent), Args: args, Log: pl.l.Log(schedComponent), URL: url,
 		Healthy: func(ctx context.Context, _ int) error {
-			return httpOK(ctx, insecureClient, url, 0)
+			return supervisor.HTTPOK(ctx, insecureClient, url, 0)
 		},
 	}
 }
@@ -198,7 +201,9 @@ func (pl *plan) nodeAgent() component {
 		Name: nodeAgentComponent, Path: pl.self, Args: args, Log: pl.l.Log(nodeAgentComponent), URL: url + "/readyz",
 		// The agent names its pid (procid): a parallel run that took the
 		// port picked for it must not pass for it.
-		Healthy: func(ctx context.Context, pid int) error { return httpOK(ctx, http.DefaultClient, url+"/readyz", pid) },
+		Healthy: func(ctx context.Context, pid int) error {
+			return supervisor.HTTPOK(ctx, http.DefaultClient, url+"/readyz", pid)
+		},
 	}
 }
 
@@ -206,30 +211,6 @@ var insecureClient = &http.Client{Transport: &http.Transport{
 	// Controller-manager and scheduler serve self-signed certificates on loopback.
 	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
 }}
-
-// httpOK GETs url and wants 200; with pid > 0 (a kdbench component, which
-// names its process: procid) the answer must also come from process pid.
-func httpOK(ctx context.Context, c *http.Client, url string, pid int) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	if pid > 0 {
-		if err := procid.Check(resp, pid); err != nil {
-			return fmt.Errorf("GET %s: %w", url, err)
-		}
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, body)
-	}
-	return nil
-}
 
 // freePort asks the kernel for an unused loopback port.
 func freePort() (int, error) {

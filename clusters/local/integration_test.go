@@ -5,7 +5,6 @@ import (
 	"context"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/timeline"
+	"github.com/kdbench/kdbench/internal/supervisor"
 	"github.com/kdbench/kdbench/workloads/burst"
 )
 
@@ -52,7 +52,7 @@ func leftovers(dir string) []string {
 		if err != nil || !bytes.Contains(raw, []byte(dir)) {
 			continue
 		}
-		if pid, err := strconv.Atoi(e.Name()); err == nil && !zombie(pid) {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && !supervisor.Gone(pid) {
 			out = append(out, e.Name()+": "+strings.ReplaceAll(string(raw), "\x00", " "))
 		}
 	}
@@ -128,8 +128,7 @@ func TestCLIUpDownAndInterrupt(t *testing.T) {
 	bin := localtest.Binary(t)
 	home := t.TempDir()
 	run := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, append(args, "--home", home)...)
-		out, err := cmd.CombinedOutput()
+		out, err := supervisor.Output(context.Background(), supervisor.Command{Path: bin, Args: append(args, "--home", home)})
 		return string(out), err
 	}
 
@@ -148,19 +147,18 @@ func TestCLIUpDownAndInterrupt(t *testing.T) {
 	require.Contains(t, out, "not running")
 
 	// Interrupt start-up once the API server has been launched.
-	cmd := exec.Command(bin, "cluster", "up", "--name", "sig", "--nodes", "5", "--home", home)
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	require.NoError(t, cmd.Start())
+	up, err := supervisor.Start(supervisor.Spec{Name: "kdbench cluster up", Path: bin, Args: []string{"cluster", "up", "--name", "sig", "--nodes", "5", "--home", home},
+		Log: filepath.Join(t.TempDir(), "up.log"), Attached: true})
+	require.NoError(t, err)
 	statePath := filepath.Join(home, "clusters", "sig", "state.json")
 	require.Eventually(t, func() bool {
 		b, err := os.ReadFile(statePath)
 		return err == nil && bytes.Contains(b, []byte(`"kube-apiserver"`))
-	}, 60*time.Second, 5*time.Millisecond, "api server never launched: %s", &buf)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	err = cmd.Wait()
-	require.Error(t, err, "an interrupted up fails: %s", &buf)
-	require.Contains(t, buf.String(), "stopping what was started")
+	}, 60*time.Second, 5*time.Millisecond, "api server never launched:\n%s", up.LogTail(20))
+	require.NoError(t, up.Signal(context.Background(), syscall.SIGINT))
+	<-up.Done()
+	require.Error(t, up.Err(), "an interrupted up fails:\n%s", up.LogTail(20))
+	require.Contains(t, up.LogTail(100), "stopping what was started")
 	requireNoLeftovers(t, home)
 }
 
@@ -185,7 +183,7 @@ func TestRestartAPIServer(t *testing.T) {
 	t.Logf("kube-apiserver crashed and healthy again in %s", time.Since(start).Round(time.Millisecond))
 	pid := p.PID("restart", apiserverComponent)
 	require.NotEqual(t, old, pid)
-	require.True(t, zombie(old), "the crashed API server (pid %d) still runs", old)
+	require.True(t, supervisor.Gone(old), "the crashed API server (pid %d) still runs", old)
 
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	require.NoError(t, err, "the restarted API server serves")

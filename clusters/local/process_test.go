@@ -7,12 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 func script(t *testing.T, dir, name, body string) string {
@@ -70,90 +70,6 @@ func TestPortInUse(t *testing.T) {
 	require.ErrorContains(t, err, "is in use")
 }
 
-func TestComponentExitsDuringStartup(t *testing.T) {
-	dir := t.TempDir()
-	c := component{
-		Name: "kube-apiserver",
-		Path: script(t, dir, "fake", `echo "E0101 flag provided but not defined: -bogus" >&2; exit 1`),
-		Log:  filepath.Join(dir, "kube-apiserver.log"),
-		Healthy: func(context.Context, int) error {
-			return os.ErrNotExist
-		},
-	}
-	p, err := startProcess(c, true)
-	require.NoError(t, err)
-	err = waitHealthy(context.Background(), c, p, 30*time.Second)
-	require.ErrorContains(t, err, "kube-apiserver exited during start-up")
-	require.ErrorContains(t, err, c.Log, "the error names the log to read")
-	require.ErrorContains(t, err, "flag provided but not defined", "and quotes its tail")
-}
-
-func TestComponentNeverHealthy(t *testing.T) {
-	dir := t.TempDir()
-	c := component{Name: "kube-scheduler", Path: script(t, dir, "fake", "exec sleep 60"), Log: filepath.Join(dir, "s.log"),
-		Healthy: func(context.Context, int) error { return os.ErrDeadlineExceeded }}
-	p, err := startProcess(c, true)
-	require.NoError(t, err)
-	defer p.stop(time.Second)
-	err = waitHealthy(context.Background(), c, p, 200*time.Millisecond)
-	require.ErrorContains(t, err, "kube-scheduler not healthy after 200ms")
-}
-
-func TestMissingBinary(t *testing.T) {
-	_, err := startProcess(component{Name: "etcd", Path: "/nonexistent/kdbench", Log: filepath.Join(t.TempDir(), "l")}, false)
-	require.ErrorContains(t, err, "etcd: binary /nonexistent/kdbench")
-}
-
-// TestStopKillsProcessGroup checks that stopping a component also stops what
-// it forked, and that a process that ignores SIGTERM is killed after grace.
-func TestStopKillsProcessGroup(t *testing.T) {
-	dir := t.TempDir()
-	pidFile := filepath.Join(dir, "child.pid")
-	c := component{Name: "stubborn", Log: filepath.Join(dir, "log"),
-		Path: script(t, dir, "fake", `trap "" TERM; sleep 300 & echo $! > `+pidFile+`; while true; do sleep 1; done`)}
-	p, err := startProcess(c, false)
-	require.NoError(t, err)
-	var child int
-	require.Eventually(t, func() bool {
-		b, err := os.ReadFile(pidFile)
-		if err != nil || len(strings.TrimSpace(string(b))) == 0 {
-			return false
-		}
-		child, err = strconv.Atoi(strings.TrimSpace(string(b)))
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
-
-	p.stop(300 * time.Millisecond)
-	require.False(t, p.alive())
-	require.Eventually(t, func() bool {
-		return syscall.Kill(child, 0) != nil || zombie(child)
-	}, 5*time.Second, 10*time.Millisecond, "the forked child %d must die with its group", child)
-}
-
-// TestStateRoundTripFindsProcess checks that a process recorded in state.json
-// by one kdbench is recognised by another, and a recycled pid is not.
-func TestStateRoundTripFindsProcess(t *testing.T) {
-	dir := t.TempDir()
-	l := layout{root: dir}
-	c := component{Name: "sleeper", Log: filepath.Join(dir, "log"), Path: script(t, dir, "fake", "exec sleep 300")}
-	p, err := startProcess(c, true)
-	require.NoError(t, err)
-	defer p.stop(time.Second)
-	require.NoError(t, l.writeState(&state{Name: "x", Procs: []*proc{p}}))
-
-	st, err := l.readState()
-	require.NoError(t, err)
-	require.Len(t, st.Procs, 1)
-	other := st.Procs[0]
-	require.Nil(t, other.cmd, "read back from disk: not our child object")
-	// The script execs sleep, so its command line changes; the start time
-	// does not, and a different start time means a recycled pid.
-	require.True(t, other.alive())
-	require.False(t, pidMatches(other.PID, other.StartTicks+1))
-	other.stop(time.Second)
-	require.Eventually(t, func() bool { return !p.alive() }, 5*time.Second, 10*time.Millisecond)
-}
-
 func TestLockExcludesSecondCommand(t *testing.T) {
 	l := layout{root: t.TempDir()}
 	unlock, err := l.lock()
@@ -178,7 +94,7 @@ func TestPortTakenAtStartIsRetried(t *testing.T) {
 			Log: filepath.Join(dir, name+".log"), Healthy: func(context.Context, int) error { return os.ErrNotExist }}
 		p, err := startProcess(c, true)
 		require.NoError(t, err)
-		return waitHealthy(context.Background(), c, p, 30*time.Second)
+		return supervisor.WaitHealthy(context.Background(), p, c.Healthy, 30*time.Second)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // ProviderName is the local provider's name on the command line.
@@ -62,6 +63,8 @@ type Provider struct {
 	mu    sync.Mutex
 	procs map[string][]*proc // clusters this process started, for Down
 	plans map[string]*plan   // and how to start their components, for Restart
+	// placers run systems' components beside each cluster, for Down.
+	placers map[string]*placer
 }
 
 // New returns a local provider.
@@ -81,7 +84,7 @@ func New(o Options) *Provider {
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
-	return &Provider{opts: o, procs: map[string][]*proc{}, plans: map[string]*plan{}}
+	return &Provider{opts: o, procs: map[string][]*proc{}, plans: map[string]*plan{}, placers: map[string]*placer{}}
 }
 
 func (p *Provider) Name() string { return ProviderName }
@@ -177,7 +180,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 		return nil, err
 	} else if old != nil {
 		for _, pr := range old.Procs {
-			if pr.alive() {
+			if pr.Alive() {
 				return nil, fmt.Errorf("cluster %q is already running (%s pid %d); stop it with `kdbench cluster down --name %s`", spec.Name, pr.Name, pr.PID, spec.Name)
 			}
 		}
@@ -196,7 +199,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 	}
 
 	pl := &plan{name: spec.Name, l: l, prof: prof, binDir: p.opts.BinDir, self: self,
-		nodes: spec.Nodes, delay: spec.SandboxDelay, noFsync: p.opts.EtcdUnsafeNoFsync}
+		nodes: spec.Nodes, delay: spec.SandboxDelay, noFsync: p.opts.EtcdUnsafeNoFsync, extra: map[string][]string{}}
 	if pl.p, err = p.allocatePorts(); err != nil {
 		return nil, err
 	}
@@ -259,7 +262,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 			go func(i int) {
 				defer wg.Done()
 				t := time.Now()
-				errs[i] = waitHealthy(ctx, cs[i], prs[i], p.opts.StartTimeout)
+				errs[i] = supervisor.WaitHealthy(ctx, prs[i], cs[i].Healthy, p.opts.StartTimeout)
 				if errs[i] == nil {
 					p.opts.Logf("  %-24s ready in %s", cs[i].Name, time.Since(t).Round(time.Millisecond))
 				}
@@ -294,9 +297,11 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 	if err = waitServiceAccount(ctx, cs, p.opts.StartTimeout); err != nil {
 		return nil, fmt.Errorf("%w; see %s", err, l.Log(kcmComponent))
 	}
+	plc := newPlacer(l, self)
 	p.mu.Lock()
 	p.procs[spec.Name] = st.Procs
 	p.plans[spec.Name] = pl
+	p.placers[spec.Name] = plc
 	p.mu.Unlock()
 	p.opts.Logf("cluster %q usable %s after start; kubeconfig %s", spec.Name, time.Since(start).Round(time.Millisecond), l.Kubeconfig())
 
@@ -304,6 +309,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 		Name: spec.Name, Provider: ProviderName, Kubeconfig: l.Kubeconfig(), REST: restCfg,
 		Nodes: ready, QPSProfile: prof.Name, SandboxDelay: spec.SandboxDelay,
 		Components: map[string]string{}, Flags: map[string][]string{},
+		Placer: plc, Reconfigurer: reconfigurer{p, spec.Name},
 		Startup: map[string]time.Duration{"nodes-ready": nodesReady, "usable": time.Since(start)},
 		Endpoints: map[string]string{
 			apiserverComponent: server,
@@ -359,9 +365,14 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 	defer unlock()
 	p.mu.Lock()
 	procs := p.procs[name]
+	plc := p.placers[name]
 	delete(p.procs, name)
 	delete(p.plans, name)
+	delete(p.placers, name)
 	p.mu.Unlock()
+	if plc != nil {
+		plc.stopAll() // systems' components first: they use the cluster
+	}
 	st, err := l.readState()
 	if err != nil {
 		return err
@@ -381,7 +392,7 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 // controllers before the API server, and etcd last.
 func stopAll(procs []*proc) {
 	for i := len(procs) - 1; i >= 0; i-- {
-		procs[i].stop(10 * time.Second)
+		procs[i].Stop(10 * time.Second)
 	}
 }
 
@@ -406,7 +417,7 @@ func (p *Provider) Status(ctx context.Context, name string) (*clusters.Status, e
 	}
 	s.Running = true
 	for _, pr := range st.Procs {
-		if pr.alive() {
+		if pr.Alive() {
 			s.Components[pr.Name] = fmt.Sprintf("running, pid %d", pr.PID)
 		} else {
 			s.Running = false

@@ -4,14 +4,18 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // Components lists what Restart and PID accept, in start order.
 var Components = []string{etcdComponent, apiserverComponent, kcmComponent, schedComponent, nodeAgentComponent}
 
-func (pl *plan) component(name string) (component, error) {
+func (pl *plan) component(name string) (c component, err error) {
+	defer func() { c.Args = withFlags(c.Args, pl.extra[name]) }()
 	switch name {
 	case etcdComponent:
 		return pl.etcd(), nil
@@ -40,24 +44,55 @@ func (p *Provider) PID(cluster, component string) int {
 	return 0
 }
 
+// Signal sends sig to a component's process group and returns once it took
+// effect (supervisor.SignalGroup): SIGSTOP stalls it, SIGCONT resumes it.
+func (p *Provider) Signal(ctx context.Context, cluster, component string, sig syscall.Signal) error {
+	p.mu.Lock()
+	var pr *proc
+	for _, c := range p.procs[cluster] {
+		if c.Name == component {
+			pr = c
+		}
+	}
+	p.mu.Unlock()
+	if pr == nil {
+		return fmt.Errorf("%v to %s: not running in cluster %q started by this kdbench process", sig, component, cluster)
+	}
+	return pr.Signal(ctx, sig)
+}
+
 // Restart crashes a component of a cluster this provider started — SIGKILL
 // to its process group, no graceful shutdown — and starts it again with the
 // same flags and data, returning once it is healthy. For the API server,
 // every client's watches break and informers relist, as after a real crash.
 func (p *Provider) Restart(ctx context.Context, cluster, component string) error {
+	return p.replace(ctx, "restart", cluster, component, 0, nil)
+}
+
+// Reconfigure restarts a component (SIGTERM, as an operator would) with
+// extra flags, each replacing the flag of the same name; nil restores the
+// flags it started with. Later Restarts keep the extra flags. kd-family
+// systems run the controller-manager without its deployment and
+// replicaset controllers this way (docs/placement.md).
+func (p *Provider) Reconfigure(ctx context.Context, cluster, component string, extra []string) error {
+	return p.replace(ctx, "reconfigure", cluster, component, 10*time.Second, &extra)
+}
+
+// replace stops component (grace 0: a crash) and starts it again, with the
+// plan's extra flags set to *extra first when extra is not nil.
+func (p *Provider) replace(ctx context.Context, verb, cluster, component string, grace time.Duration, extra *[]string) error {
 	p.mu.Lock()
 	pl, procs := p.plans[cluster], p.procs[cluster]
 	p.mu.Unlock()
 	if pl == nil {
-		return fmt.Errorf("restart %s: cluster %q was not started by this kdbench process", component, cluster)
+		return fmt.Errorf("%s %s: cluster %q was not started by this kdbench process", verb, component, cluster)
 	}
-	c, err := pl.component(component)
-	if err != nil {
-		return fmt.Errorf("restart: %w", err)
+	if !slices.Contains(Components, component) {
+		return fmt.Errorf("%s: no component %q (want one of %v)", verb, component, Components)
 	}
 	i := slices.IndexFunc(procs, func(pr *proc) bool { return pr.Name == component })
 	if i < 0 {
-		return fmt.Errorf("restart %s: not running in cluster %q", component, cluster)
+		return fmt.Errorf("%s %s: not running in cluster %q", verb, component, cluster)
 	}
 	l, err := p.layout(cluster)
 	if err != nil {
@@ -68,10 +103,23 @@ func (p *Provider) Restart(ctx context.Context, cluster, component string) error
 		return err
 	}
 	defer unlock()
+	p.mu.Lock()
+	if extra != nil {
+		if len(*extra) == 0 {
+			delete(pl.extra, component)
+		} else {
+			if pl.extra == nil {
+				pl.extra = map[string][]string{}
+			}
+			pl.extra[component] = *extra
+		}
+	}
+	c, _ := pl.component(component)
+	p.mu.Unlock()
 	old := procs[i]
-	_ = syscall.Kill(-old.PID, syscall.SIGKILL)
-	if !old.waitGone(10 * time.Second) {
-		return fmt.Errorf("restart %s: pid %d survived SIGKILL", component, old.PID)
+	old.Stop(grace)
+	if old.Alive() {
+		return fmt.Errorf("%s %s: pid %d survived SIGKILL", verb, component, old.PID)
 	}
 	np, err := startProcess(c, p.opts.Attached)
 	if err != nil {
@@ -95,5 +143,30 @@ func (p *Provider) Restart(ctx context.Context, cluster, component string) error
 			return err
 		}
 	}
-	return waitHealthy(ctx, c, np, p.opts.StartTimeout)
+	return supervisor.WaitHealthy(ctx, np, c.Healthy, p.opts.StartTimeout)
+}
+
+// reconfigurer is one cluster's clusters.Reconfigurer.
+type reconfigurer struct {
+	p       *Provider
+	cluster string
+}
+
+func (r reconfigurer) Reconfigure(ctx context.Context, component string, extra []string) error {
+	return r.p.Reconfigure(ctx, r.cluster, component, extra)
+}
+
+// withFlags returns args with each of extra replacing the flag of the same
+// name (--name=value), or appended.
+func withFlags(args, extra []string) []string {
+	name := func(a string) string { n, _, _ := strings.Cut(a, "="); return n }
+	out := slices.Clone(args)
+	for _, e := range extra {
+		if i := slices.IndexFunc(out, func(a string) bool { return name(a) == name(e) }); i >= 0 {
+			out[i] = e
+		} else {
+			out = append(out, e)
+		}
+	}
+	return out
 }

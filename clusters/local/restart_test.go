@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -26,5 +27,56 @@ func TestRestartErrors(t *testing.T) {
 	}
 	if pid := p.PID("other", apiserverComponent); pid != 0 {
 		t.Fatalf("PID of a cluster not started here: %d", pid)
+	}
+}
+
+func TestReconfigureErrors(t *testing.T) {
+	p := New(Options{Root: t.TempDir()})
+	p.plans["mine"] = &plan{}
+	for _, tc := range []struct{ cluster, component, want string }{
+		{"other", kcmComponent, `reconfigure kube-controller-manager: cluster "other" was not started by this kdbench process`},
+		{"mine", "kubelet", `reconfigure: no component "kubelet"`},
+		{"mine", kcmComponent, "not running"},
+	} {
+		err := reconfigurer{p, tc.cluster}.Reconfigure(context.Background(), tc.component, []string{"--v=2"})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s/%s: got %v, want an error containing %q", tc.cluster, tc.component, err, tc.want)
+		}
+	}
+}
+
+func TestWithFlags(t *testing.T) {
+	args := []string{"--kubeconfig=k", "--controllers=*", "--v=0"}
+	for _, tc := range []struct {
+		extra []string
+		want  string
+	}{
+		{nil, "--kubeconfig=k --controllers=* --v=0"},
+		{[]string{"--controllers=*,-deployment,-replicaset"}, "--kubeconfig=k --controllers=*,-deployment,-replicaset --v=0"},
+		{[]string{"--concurrent-deployment-syncs=100", "--v=2"}, "--kubeconfig=k --controllers=* --v=2 --concurrent-deployment-syncs=100"},
+	} {
+		if got := strings.Join(withFlags(args, tc.extra), " "); got != tc.want {
+			t.Errorf("withFlags(%v) = %s, want %s", tc.extra, got, tc.want)
+		}
+	}
+	if args[1] != "--controllers=*" {
+		t.Error("withFlags changed its input")
+	}
+}
+
+// TestComponentKeepsReconfiguredFlags: a crash restart after Reconfigure
+// starts the component with the reconfigured flags.
+func TestComponentKeepsReconfiguredFlags(t *testing.T) {
+	pl := &plan{l: layout{root: t.TempDir()}, extra: map[string][]string{kcmComponent: {"--controllers=*,-deployment,-replicaset"}}}
+	c, err := pl.component(kcmComponent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(c.Args, "--controllers=*,-deployment,-replicaset") {
+		t.Fatalf("args %v lack the reconfigured --controllers", c.Args)
+	}
+	s, _ := pl.component(schedComponent)
+	if slices.ContainsFunc(s.Args, func(a string) bool { return strings.HasPrefix(a, "--controllers") }) {
+		t.Fatal("the scheduler got the controller-manager's flag")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // RSSBytes sums the resident memory of every process in the named cluster's
@@ -19,9 +21,9 @@ func (p *Provider) RSSBytes(name string) (map[string]uint64, error) {
 	if err != nil || st == nil {
 		return nil, err
 	}
-	groups := map[string]string{} // pgid → component
+	groups := map[int]string{} // pgid → component
 	for _, pr := range st.Procs {
-		groups[strconv.Itoa(pr.PID)] = pr.Name
+		groups[pr.PID] = pr.Name
 	}
 	out := map[string]uint64{}
 	ents, err := os.ReadDir("/proc")
@@ -33,11 +35,11 @@ func (p *Provider) RSSBytes(name string) (map[string]uint64, error) {
 		if err != nil {
 			continue
 		}
-		f, err := procStat(pid)
-		if err != nil || len(f) < 3 {
+		pgid, err := supervisor.ProcessGroup(pid)
+		if err != nil {
 			continue
 		}
-		if comp, ok := groups[f[2]]; ok {
+		if comp, ok := groups[pgid]; ok {
 			out[comp] += vmRSS(pid)
 		}
 	}

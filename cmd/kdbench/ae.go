@@ -15,6 +15,7 @@ import (
 	"github.com/kdbench/kdbench/ae/tracestep"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/failover"
 	"github.com/kdbench/kdbench/workloads/replay"
 )
@@ -26,6 +27,7 @@ func newAECmd() *cobra.Command {
 		restart, dryRun           bool
 		base                      = clusters.Spec{Name: "kdbench-ae"}
 		settle, repTimeout        time.Duration
+		rulesName                 string
 		hold, caseTimeout         time.Duration
 	)
 	cmd := &cobra.Command{
@@ -49,8 +51,12 @@ without a cluster.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			quietGRPC()
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			rules, err := metrics.ByName(rulesName)
+			if err != nil {
+				return err
+			}
 			if fromResults != "" {
-				rep, err := ae.FromResults(fromResults, ae.ReportOptions{Out: out})
+				rep, err := ae.FromResults(fromResults, ae.ReportOptions{Out: out, Rules: rules})
 				if err != nil {
 					return err
 				}
@@ -90,7 +96,7 @@ without a cluster.`,
 			if st == nil || ae.ErrInterrupted(runErr) {
 				return runErr
 			}
-			rep, err := ae.WriteReport(ae.EvidenceFromState(out, st, p), ae.ReportOptions{Out: out, Source: out, Profile: p, State: st})
+			rep, err := ae.WriteReport(ae.EvidenceFromState(out, st, p), ae.ReportOptions{Out: out, Source: out, Profile: p, State: st, Rules: rules})
 			if err != nil {
 				return fmt.Errorf("%w (steps: %v)", err, runErr)
 			}
@@ -103,6 +109,7 @@ without a cluster.`,
 	f.StringVar(&out, "out", "", "output directory (default results/ae-<UTC time>; with --from-results, the directory read)")
 	f.BoolVar(&restart, "restart", false, "run every step again, even those recorded as done in <out>/ae-state.json")
 	f.StringVar(&fromResults, "from-results", "", "rebuild figures and report from this directory, without a cluster")
+	f.StringVar(&rulesName, "rules", metrics.Artifact.Name, "trace metric rules for figures and claims: "+metrics.RulesNames()+" (docs/metrics.md)")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan and its runtime estimate, run nothing")
 	f.StringVar(&provider, "provider", local.ProviderName, "cluster provider: local or existing")
 	f.StringVar(&home, "home", "", "directory for local clusters (default $KDBENCH_HOME or ./.kdbench)")

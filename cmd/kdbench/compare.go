@@ -48,7 +48,7 @@ which makes it a CI gate for the microbenchmarks.`,
 			return c.Err()
 		},
 	}
-	cmd.Flags().StringVar(&metric, "metric", "e2e_p90", "metric to compare: <stage>_<p50|p90|p99|max>, stage one of e2e, deployment_ctrl, replicaset_ctrl, scheduler, kubelet, create_to_schedule, schedule_to_run, run_to_watch, schedule_to_watch, pod_startup")
+	cmd.Flags().StringVar(&metric, "metric", "e2e_p90", "metric to compare: <stage>_<p50|p90|p99|max>, stage one of e2e, deployment_ctrl, replicaset_ctrl, scheduler, kubelet, running_to_ready, create_to_schedule, schedule_to_watch, pod_startup")
 	cmd.Flags().StringVar(&maxRegression, "max-regression", "10%", "largest tolerated slowdown of B against A, as a percentage (10%) or fraction (0.1)")
 	return cmd
 }

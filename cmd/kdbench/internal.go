@@ -35,7 +35,7 @@ func newInternalCmd() *cobra.Command {
 		},
 	}
 	grant.Flags().StringVar(&kubeconfig, "kubeconfig", "", "admin kubeconfig")
-	cmd.AddCommand(etcdCmd, newNodeAgentCmd(), grant, newTestbedCmd())
+	cmd.AddCommand(etcdCmd, newNodeAgentCmd(), newSuperviseCmd(), grant, newTestbedCmd())
 	cmd.AddCommand(newKubedirectCmds()...)
 	return cmd
 }

@@ -97,6 +97,9 @@ and records recovery time and invariant violations (recovery.csv).`,
 			out := cmd.OutOrStdout()
 			if terr := results.WriteTable(out, run, nil, stats.DefaultBootstrap); terr != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: result table: %v\n", terr)
+			} else {
+				fmt.Fprintf(out, "percentiles over pods: e2e and Kubedirect stages %s; ClusterLoader2 stages %s\n",
+					results.PercentileArtifact, results.PercentileCL2)
 			}
 			if pairs, perr := results.ParsePairs(speedups); perr != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: --speedup: %v\n", perr)

@@ -18,7 +18,7 @@ func newTraceCmd() *cobra.Command {
 		Long: "Traces are InVitro loader directories (invocations.csv, durations.csv, memory.csv).\n" +
 			"Schedules generated here are identical to the loader's for the same trace, seed and options.",
 	}
-	cmd.AddCommand(newTraceInspectCmd(), newTracePlanCmd(), newTraceSampleCmd(), newTraceSynthCmd(), newTraceFetchCmd())
+	cmd.AddCommand(newTraceInspectCmd(), newTracePlanCmd(), newTraceSampleCmd(), newTraceSynthCmd(), newTraceFetchCmd(), newTraceMetricsCmd())
 	return cmd
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/replay"
 )
 
@@ -17,6 +18,7 @@ type traceFlags struct {
 	functions, minutes int
 	seed               int64
 	pairs              string
+	rules              string
 }
 
 func (f *traceFlags) add(cmd *cobra.Command) {
@@ -27,6 +29,7 @@ func (f *traceFlags) add(cmd *cobra.Command) {
 	fs.Int64Var(&f.seed, "seed", 42, "azure-trace: loader seed for sampling and inter-arrival times")
 	fs.StringVar(&f.pairs, "ratio", "kn-kd/kn-k8s,dr-kd+/dirigent,dr-kd+/dr-k8s+",
 		"azure-trace: system pairs FAST/BASE whose scheduling-latency ratios are printed when both ran")
+	fs.StringVar(&f.rules, "rules", metrics.Artifact.Name, "azure-trace: metric rules of the summaries and figures: "+metrics.RulesNames()+" (docs/metrics.md)")
 }
 
 // runAzureTrace is `kdbench run azure-trace`: the paper's Fig 12 replay
@@ -46,7 +49,11 @@ func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmu
 	if err != nil {
 		return err
 	}
-	e := replay.Experiment{Base: base, Systems: systems, TraceDir: f.dir, Functions: f.functions,
+	rules, err := metrics.ByName(f.rules)
+	if err != nil {
+		return err
+	}
+	e := replay.Experiment{Rules: rules, Base: base, Systems: systems, TraceDir: f.dir, Functions: f.functions,
 		Minutes: f.minutes, WarmupMinutes: warmupMinutes, Seed: f.seed, ResultsRoot: resultsRoot, Log: cmd.ErrOrStderr()}
 	if !noPlots {
 		e.Formats = []string{"png", "svg"}

@@ -176,7 +176,11 @@ func (c *Comparison) Err() error {
 // WriteTable prints the side-by-side table.
 func (c *Comparison) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "A: %s\nB: %s\n", c.A, c.B)
-	fmt.Fprintf(w, "%s in ms: median over repetitions [95%% bootstrap CI]; regression if B/A > %.2f\n\n", c.Metric, 1+c.MaxRegression)
+	fmt.Fprintf(w, "%s in ms: median over repetitions [95%% bootstrap CI]; regression if B/A > %.2f\n", c.Metric, 1+c.MaxRegression)
+	if rule := percentileRuleOf(c.Metric.Name); rule != "" && c.Metric.Key != KeyMax {
+		fmt.Fprintf(w, "percentiles over pods: %s\n", rule)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SYSTEM\tQPS\tSIZE\tA\tB\tB/A\tVERDICT")
 	for _, r := range c.Rows {

@@ -37,6 +37,9 @@ const (
 	LabelWarmup     = "Warmup"
 	LabelStatus     = "Status"
 	LabelAggregate  = "Aggregate"
+	// LabelPercentile names the rule of the item's Perc* keys
+	// (PercentileCL2 or PercentileArtifact).
+	LabelPercentile = "Percentile"
 )
 
 // AggregateMedian is the Aggregate label of items that hold, for each data

@@ -1,5 +1,11 @@
 package results
 
+import (
+	"strings"
+
+	"github.com/kdbench/kdbench/internal/stats"
+)
+
 // Milestone is one observed moment in a pod's life.
 type Milestone int
 
@@ -69,17 +75,57 @@ var scheduledOrBound = []Milestone{Scheduled, Bound}
 // Stages are the per-pod durations every burst run reports: the paper's
 // end-to-end latency, the Kubedirect paper's four hops (which add up to it)
 // and ClusterLoader2's PodStartupLatency phases (comparable with CL2 runs).
+// A stage with CL2's name keeps CL2's definition: its "watch" is the
+// informer first seeing status.phase Running (not Ready), and its
+// percentiles take index ⌈p·n⌉−1 (Family.Percentile). CL2's schedule_to_run
+// and run_to_watch need the container start time the kubelet reports,
+// which kdbench does not record, so they are not reported; running_to_ready
+// is kdbench's own.
 var Stages = []Stage{
-	{"e2e", FamilyE2E, []Milestone{BurstStart}, []Milestone{Ready}, "scale request sent → pod seen Ready (the paper's figure)"},
+	{"e2e", FamilyE2E, []Milestone{BurstStart}, []Milestone{Ready}, "scale request sent → pod seen Ready (the paper's figure; its p90 is the artifact's total, index ⌊0.9·n⌋)"},
 	{"deployment_ctrl", FamilyKubedirect, []Milestone{BurstStart}, []Milestone{RSScaled}, "scale request → ReplicaSet seen scaled"},
 	{"replicaset_ctrl", FamilyKubedirect, []Milestone{RSScaled}, []Milestone{Created}, "ReplicaSet scaled → pod seen created"},
 	{"scheduler", FamilyKubedirect, []Milestone{Created}, boundOrScheduled, "pod created → seen bound (or scheduled)"},
 	{"kubelet", FamilyKubedirect, boundOrScheduled, []Milestone{Ready}, "pod bound → seen Ready"},
+	{"running_to_ready", FamilyKubedirect, []Milestone{Running}, []Milestone{Ready}, "kdbench: status Running seen → Ready seen"},
 	{"create_to_schedule", FamilyCL2, []Milestone{Created}, scheduledOrBound, "ClusterLoader2: created → scheduled"},
-	{"schedule_to_run", FamilyCL2, scheduledOrBound, []Milestone{Running}, "ClusterLoader2: scheduled → running"},
-	{"run_to_watch", FamilyCL2, []Milestone{Running}, []Milestone{Ready}, "ClusterLoader2: running → seen by the watch (Ready)"},
-	{"schedule_to_watch", FamilyCL2, scheduledOrBound, []Milestone{Ready}, "ClusterLoader2: scheduled → seen by the watch (Ready)"},
-	{"pod_startup", FamilyCL2, []Milestone{Created}, []Milestone{Ready}, "ClusterLoader2: created → seen by the watch (Ready)"},
+	{"schedule_to_watch", FamilyCL2, scheduledOrBound, []Milestone{Running}, "ClusterLoader2: scheduled → watch (status Running first seen)"},
+	{"pod_startup", FamilyCL2, []Milestone{Created}, []Milestone{Running}, "ClusterLoader2: created → watch (status Running first seen)"},
+}
+
+// Percentile is how a family's stages take percentiles over pods: CL2's
+// stages as CL2 does, the others as the Kubedirect artifact does.
+func (f Family) Percentile() stats.QuantileRule {
+	if f == FamilyCL2 {
+		return stats.QuantileCL2
+	}
+	return stats.Quantile
+}
+
+// PercentileRule names Percentile's rule, for labels and tables.
+func (f Family) PercentileRule() string {
+	if f == FamilyCL2 {
+		return PercentileCL2
+	}
+	return PercentileArtifact
+}
+
+// Percentile rules, as summary.json labels them (LabelPercentile).
+const (
+	PercentileCL2      = "ceil(p*n)-1 (ClusterLoader2)"
+	PercentileArtifact = "floor(p*n) (Kubedirect artifact)"
+)
+
+// percentileRuleOf is the rule of a Metric label: a stage's, a breakdown
+// item's (the artifact's), or "" for anything else.
+func percentileRuleOf(metric string) string {
+	if st, ok := StageByName(metric); ok {
+		return st.Family.PercentileRule()
+	}
+	if strings.HasPrefix(metric, BreakdownPrefix) {
+		return PercentileArtifact
+	}
+	return ""
 }
 
 // StageByName returns the named stage.

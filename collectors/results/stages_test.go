@@ -24,7 +24,7 @@ func TestStageDerivation(t *testing.T) {
 			ts:   times{0, 10, 30, 70, 75, 275, 280},
 			want: map[string]int64{
 				"e2e": 280, "deployment_ctrl": 10, "replicaset_ctrl": 20, "scheduler": 45, "kubelet": 205,
-				"create_to_schedule": 40, "schedule_to_run": 205, "run_to_watch": 5, "schedule_to_watch": 210, "pod_startup": 250,
+				"create_to_schedule": 40, "running_to_ready": 5, "schedule_to_watch": 205, "pod_startup": 245,
 			},
 		},
 		{
@@ -32,7 +32,7 @@ func TestStageDerivation(t *testing.T) {
 			ts:   times{0, 10, 30, 70, -1, 275, 280},
 			want: map[string]int64{
 				"e2e": 280, "deployment_ctrl": 10, "replicaset_ctrl": 20, "scheduler": 40, "kubelet": 210,
-				"create_to_schedule": 40, "schedule_to_run": 205, "run_to_watch": 5, "schedule_to_watch": 210, "pod_startup": 250,
+				"create_to_schedule": 40, "running_to_ready": 5, "schedule_to_watch": 205, "pod_startup": 245,
 			},
 		},
 		{
@@ -40,7 +40,7 @@ func TestStageDerivation(t *testing.T) {
 			ts:   times{0, 10, 30, -1, 75, 275, 280},
 			want: map[string]int64{
 				"e2e": 280, "deployment_ctrl": 10, "replicaset_ctrl": 20, "scheduler": 45, "kubelet": 205,
-				"create_to_schedule": 45, "schedule_to_run": 200, "run_to_watch": 5, "schedule_to_watch": 205, "pod_startup": 250,
+				"create_to_schedule": 45, "running_to_ready": 5, "schedule_to_watch": 200, "pod_startup": 245,
 			},
 		},
 		{
@@ -53,7 +53,7 @@ func TestStageDerivation(t *testing.T) {
 			ts:   times{0, -1, 30, 70, 75, 275, 280},
 			want: map[string]int64{
 				"e2e": 280, "scheduler": 45, "kubelet": 205,
-				"create_to_schedule": 40, "schedule_to_run": 205, "run_to_watch": 5, "schedule_to_watch": 210, "pod_startup": 250,
+				"create_to_schedule": 40, "running_to_ready": 5, "schedule_to_watch": 205, "pod_startup": 245,
 			},
 		},
 		{
@@ -61,7 +61,7 @@ func TestStageDerivation(t *testing.T) {
 			ts:   times{0, 35, 30, 70, 75, 275, 280},
 			want: map[string]int64{
 				"e2e": 280, "deployment_ctrl": 35, "replicaset_ctrl": -5, "scheduler": 45, "kubelet": 205,
-				"create_to_schedule": 40, "schedule_to_run": 205, "run_to_watch": 5, "schedule_to_watch": 210, "pod_startup": 250,
+				"create_to_schedule": 40, "running_to_ready": 5, "schedule_to_watch": 205, "pod_startup": 245,
 			},
 		},
 	}

@@ -67,6 +67,7 @@ func Summarize(m Manifest, pods []PodRecord, boot stats.BootstrapOptions, extra 
 				LabelRep:        strconv.Itoa(g.id.Rep),
 				LabelWarmup:     strconv.FormatBool(g.id.Warmup),
 				LabelStatus:     string(g.state),
+				LabelPercentile: percentileRuleOf(metric),
 			})
 		}
 		for _, st := range Stages {
@@ -79,7 +80,7 @@ func Summarize(m Manifest, pods []PodRecord, boot stats.BootstrapOptions, extra 
 			if len(ms) == 0 {
 				continue
 			}
-			s, err := stats.Percentiles(ms)
+			s, err := stats.PercentilesBy(ms, st.Family.Percentile())
 			if err != nil {
 				return nil, fmt.Errorf("%s stage %s: %w", g.id, st.Name, err)
 			}
@@ -188,6 +189,7 @@ func aggregateItems(experiment string, pd *PerfData, boot stats.BootstrapOptions
 					LabelQPSProfile: cfg.QPSProfile,
 					LabelSize:       strconv.Itoa(cfg.Size),
 					LabelAggregate:  AggregateMedian,
+					LabelPercentile: percentileRuleOf(name),
 				}),
 			})
 		}

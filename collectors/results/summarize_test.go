@@ -185,3 +185,33 @@ func TestParseMetric(t *testing.T) {
 		}
 	}
 }
+
+// A metric with ClusterLoader2's name takes CL2's percentile (index
+// ⌈p·n⌉−1) and ends where CL2's does (status Running first seen); the
+// paper's e2e takes the artifact's ⌊p·n⌋. With 100 pods Running at
+// 10, 20, …, 1000 ms after creation and Ready 5 ms later, CL2's p99 is
+// element 98 (990 ms), not the maximum; the artifact's e2e p99 is element
+// 99, the maximum.
+func TestSummarizePercentileRulesFollowTheNames(t *testing.T) {
+	m := Manifest{Experiment: "scale-pods", RepStatuses: []RepStatus{{RepID: RepID{System: "k8s", Size: 100, Rep: 0}, State: RepOK}}}
+	var pods []PodRecord
+	for i := 1; i <= 100; i++ {
+		run := t0 + int64(i)*10*ms
+		pods = append(pods, PodRecord{System: "k8s", Size: 100, Rep: 0, BurstStart: t0, Created: t0, Scheduled: t0 + ms, Running: run, Ready: run + 5*ms})
+	}
+	pd, err := Summarize(m, pods, stats.BootstrapOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startup := findItem(t, pd, map[string]string{LabelMetric: "pod_startup", LabelRep: "0"})
+	if startup.Data[KeyPerc99] != 990 || startup.Data[KeyPerc50] != 500 || startup.Data[KeyPerc90] != 900 {
+		t.Errorf("pod_startup p50/p90/p99 = %v/%v/%v, want CL2's 500/900/990", startup.Data[KeyPerc50], startup.Data[KeyPerc90], startup.Data[KeyPerc99])
+	}
+	if startup.Labels[LabelPercentile] != PercentileCL2 {
+		t.Errorf("pod_startup percentile label %q", startup.Labels[LabelPercentile])
+	}
+	e2e := findItem(t, pd, map[string]string{LabelMetric: "e2e", LabelRep: "0"})
+	if e2e.Data[KeyPerc99] != 1005 || e2e.Data[KeyPerc50] != 515 || e2e.Labels[LabelPercentile] != PercentileArtifact {
+		t.Errorf("e2e p50/p99 = %v/%v (%s), want the artifact's 515/1005", e2e.Data[KeyPerc50], e2e.Data[KeyPerc99], e2e.Labels[LabelPercentile])
+	}
+}

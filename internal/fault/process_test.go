@@ -1,132 +1,86 @@
 package fault
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"os/exec"
-	"strconv"
+	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
-// child is a process group started like the supervisors start components.
-type child struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	// grandchild is the pid of a process the leader forked into its group.
-	grandchild int
-}
-
-// startGroup runs a shell that forks a sleep into its group and waits.
-func startGroup(t *testing.T) *child {
+// sleeper starts a supervised process group, as the systems' are.
+func sleeper(t *testing.T) *supervisor.Process {
 	t.Helper()
-	cmd := exec.Command("sh", "-c", "sleep 60 & echo $!; wait")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	out, err := cmd.StdoutPipe()
+	dir := t.TempDir()
+	p, err := supervisor.Start(supervisor.Spec{Name: "sleeper", Path: "sh", Args: []string{"-c", "sleep 60 & wait"},
+		Log: filepath.Join(dir, "log"), Attached: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &child{cmd: cmd, done: make(chan struct{}), grandchild: gc}
-	go func() { _ = cmd.Wait(); close(c.done) }()
-	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-c.done })
-	return c
+	t.Cleanup(func() { p.Stop(0) })
+	return p
 }
 
-func running(pid int) bool {
-	st, err := procState(pid)
-	return err == nil && st != 'Z' && st != 'X'
-}
+func state(pid int) byte { st, _ := supervisor.State(pid); return st }
 
 func TestCrash(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var mu sync.Mutex
-	cur := startGroup(t)
+	cur := sleeper(t)
 	first := cur
 	c := &Crash{Target: "sleeper",
-		PID: func() int { mu.Lock(); defer mu.Unlock(); return cur.cmd.Process.Pid },
-		Start: func(context.Context) error {
-			n := startGroup(t)
-			mu.Lock()
-			cur = n
-			mu.Unlock()
-			return nil
-		}}
+		Signal: func(ctx context.Context, sig syscall.Signal) error { return cur.Signal(ctx, sig) },
+		Start:  func(context.Context) error { cur = sleeper(t); return nil }}
 	if err := c.Inject(ctx); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-first.done:
-	case <-time.After(5 * time.Second):
+	if first.Alive() {
 		t.Fatal("leader still running after Inject")
-	}
-	if ws := first.cmd.ProcessState.Sys().(syscall.WaitStatus); ws.Signal() != syscall.SIGKILL {
-		t.Errorf("leader ended with %v, want SIGKILL", first.cmd.ProcessState)
-	}
-	if err := waitGone(ctx, first.grandchild); err != nil || running(first.grandchild) {
-		t.Errorf("the group's other process %d survived the crash", first.grandchild)
 	}
 	if err := c.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if pid := c.PID(); pid == first.cmd.Process.Pid || !running(pid) {
-		t.Fatalf("after Recover: pid %d (was %d), running %v", pid, first.cmd.Process.Pid, running(pid))
+	if cur == first || !cur.Alive() {
+		t.Fatalf("after Recover: pid %d (was %d), alive %v", cur.PID, first.PID, cur.Alive())
 	}
 }
 
 func TestStall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ch := startGroup(t)
-	s := &Stall{Target: "sleeper", PID: func() int { return ch.cmd.Process.Pid }}
+	p := sleeper(t)
+	s := &Stall{Target: "sleeper", Signal: p.Signal}
 	if err := s.Inject(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st, _ := procState(ch.cmd.Process.Pid); st != 'T' {
+	if st := state(p.PID); st != 'T' {
 		t.Errorf("leader in state %c after Inject, want T (stopped)", st)
-	}
-	// The rest of the group stops too; the signal reaches it asynchronously.
-	if err := poll(ctx, func() (bool, error) { st, _ := procState(ch.grandchild); return st == 'T', nil }); err != nil {
-		t.Errorf("grandchild not stopped: %v", err)
 	}
 	if err := s.Recover(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The grandchild resumes with the group; poll, the signal is asynchronous.
-	if err := poll(ctx, func() (bool, error) { st, _ := procState(ch.grandchild); return st != 'T', nil }); err != nil {
-		t.Errorf("grandchild still stopped after Recover: %v", err)
-	}
-	if st, _ := procState(ch.cmd.Process.Pid); st == 'T' {
+	if st := state(p.PID); st == 'T' {
 		t.Error("leader still stopped after Recover")
 	}
 }
 
 func TestProcessErrors(t *testing.T) {
 	ctx := context.Background()
+	dead := sleeper(t)
+	dead.Stop(0)
 	for _, tc := range []struct {
 		name string
 		run  func() error
 		want string
 	}{
-		{"crash of nothing", func() error { return (&Crash{Target: "x", PID: func() int { return 0 }}).Inject(ctx) }, "not running"},
-		{"crash without pid", func() error { return (&Crash{Target: "x"}).Inject(ctx) }, "no pid"},
+		{"crash of nothing", func() error { return (&Crash{Target: "x", Signal: dead.Signal}).Inject(ctx) }, "x: sleeper: killed: not running"},
+		{"crash without a process", func() error { return (&Crash{Target: "x"}).Inject(ctx) }, "no process to signal"},
 		{"restart without start", func() error { return (&Crash{Target: "x"}).Recover(ctx) }, "no way to start"},
-		{"stall of nothing", func() error { return (&Stall{Target: "x", PID: func() int { return -1 }}).Inject(ctx) }, "not running"},
+		{"stall of nothing", func() error { return (&Stall{Target: "x", Signal: dead.Signal}).Inject(ctx) }, "not running"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.run(); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -103,6 +103,17 @@ func (kp *KeyPair) TLS() tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{kp.Cert.Raw}, PrivateKey: kp.Key, Leaf: kp.Cert}
 }
 
+// PEM is the pair as PEM: the certificate and the "EC PRIVATE KEY", as
+// Write stores them, for placing on another host.
+func (kp *KeyPair) PEM() (cert, key []byte, err error) {
+	der, err := x509.MarshalECPrivateKey(kp.Key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kp.Cert.Raw}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
 // Write stores the pair as dir/name.crt and dir/name.key (mode 0600), each
 // atomically.
 func (kp *KeyPair) Write(dir, name string) error {

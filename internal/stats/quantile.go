@@ -108,3 +108,61 @@ func GeoMean(xs []float64) (float64, error) {
 	}
 	return math.Exp(logSum / float64(len(xs))), nil
 }
+
+// QuantileLinear is pandas' default Series.quantile (numpy's "linear",
+// Hyndman–Fan type 7): h = (n−1)·p, interpolated between the elements at
+// ⌊h⌋ and ⌈h⌉ of the ascending sample. The artifact's plot.py prints its
+// p50 and p99 this way. NaN for an empty sample or p outside [0, 1].
+func QuantileLinear(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 || !(p >= 0 && p <= 1) {
+		return math.NaN()
+	}
+	h := float64(n-1) * p
+	lo := int(math.Floor(h))
+	if lo >= n-1 {
+		return sorted[n-1]
+	}
+	frac := h - float64(lo)
+	if frac == 0 {
+		return sorted[lo]
+	}
+	// numpy's _lerp: a + (b−a)·t, switched to b − (b−a)·(1−t) for t ≥ ½.
+	a, b := sorted[lo], sorted[lo+1]
+	d := b - a
+	if frac >= 0.5 {
+		return b - d*(1-frac)
+	}
+	return a + d*frac
+}
+
+// QuantileCL2 is ClusterLoader2's percentile rule (perf-tests
+// clusterloader2/pkg/measurement/util NewLatencyMetric): the element at
+// index ⌈n·q/100⌉−1 of the ascending sample for the integer percent
+// q = round(100·p), computed in integers as CL2 does. NaN for an empty
+// sample.
+func QuantileCL2(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 || math.IsNaN(p) {
+		return math.NaN()
+	}
+	q := int(math.Round(100 * p))
+	i := (n*q+99)/100 - 1
+	i = max(0, min(i, n-1))
+	return sorted[i]
+}
+
+// QuantileRule picks the p-quantile of an ascending sample.
+type QuantileRule func(sorted []float64, p float64) float64
+
+// PercentilesBy is Percentiles with the given quantile rule.
+func PercentilesBy(xs []float64, q QuantileRule) (Summary, error) {
+	s, err := Percentiles(xs)
+	if err != nil {
+		return s, err
+	}
+	sorted := slices.Clone(xs)
+	slices.Sort(sorted)
+	s.P50, s.P90, s.P99 = q(sorted, 0.50), q(sorted, 0.90), q(sorted, 0.99)
+	return s, nil
+}

@@ -131,3 +131,29 @@ func TestECDF(t *testing.T) {
 		}
 	}
 }
+
+func TestQuantileRules(t *testing.T) {
+	s := []float64{10, 20, 30, 40} // n = 4
+	for _, tt := range []struct {
+		p              float64
+		linear, cl2, f float64
+	}{
+		// linear: h = 3p; CL2: index ⌈4p⌉−1; artifact: index ⌊4p⌋.
+		{0.5, 25, 20, 30},
+		{0.9, 37, 40, 40},
+		{0.99, 39.7, 40, 40},
+		{0.25, 17.5, 10, 20},
+		{1, 40, 40, 40},
+		{0, 10, 10, 10},
+	} {
+		if got := QuantileLinear(s, tt.p); math.Abs(got-tt.linear) > 1e-9 {
+			t.Errorf("QuantileLinear(%v) = %v, want %v", tt.p, got, tt.linear)
+		}
+		if got := QuantileCL2(s, tt.p); got != tt.cl2 {
+			t.Errorf("QuantileCL2(%v) = %v, want %v", tt.p, got, tt.cl2)
+		}
+		if got := Quantile(s, tt.p); got != tt.f {
+			t.Errorf("Quantile(%v) = %v, want %v", tt.p, got, tt.f)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 	"github.com/kdbench/kdbench/internal/pki"
 )
 
-// Mutual TLS on links: every hop holds a certificate from the cluster CA
+// Mutual TLS on links: every hop holds a certificate from the link CA
 // whose URI SAN names it (spiffe://kdbench/hop/<name>). A hop's listener
 // accepts only its upstream hop; its dialer accepts only the downstream hop it
 // meant to reach. Chain verification and the identity check happen in one

@@ -3,6 +3,7 @@ package failover
 import (
 	"context"
 	"fmt"
+	"syscall"
 
 	"github.com/kdbench/kdbench/internal/fault"
 )
@@ -13,7 +14,7 @@ import (
 // hop, which runs inside kdbench (no process to stall).
 type hopProcesses interface {
 	Restart(ctx context.Context, name string) error
-	PID(name string) int
+	Signal(ctx context.Context, name string, sig syscall.Signal) error
 	Link(hop string) *fault.Proxy
 }
 
@@ -21,7 +22,7 @@ type hopProcesses interface {
 // plane's processes (clusters/local).
 type componentRestarter interface {
 	Restart(ctx context.Context, cluster, component string) error
-	PID(cluster, component string) int
+	Signal(ctx context.Context, cluster, component string, sig syscall.Signal) error
 }
 
 // clusterComponents are the cluster processes that serve a target for
@@ -54,7 +55,7 @@ func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error)
 		case c.Kind == Crash:
 			return fault.Funcs{Name: "crash " + proc, InjectFunc: func(ctx context.Context) error { return hops.Restart(ctx, proc) }}, nil
 		case c.Kind == Stall:
-			return &fault.Stall{Target: proc, PID: func() int { return hops.PID(proc) }}, nil
+			return &fault.Stall{Target: proc, Signal: func(ctx context.Context, sig syscall.Signal) error { return hops.Signal(ctx, proc, sig) }}, nil
 		case c.Kind == Cut:
 			p := hops.Link(string(c.Target))
 			if p == nil {
@@ -76,7 +77,7 @@ func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error)
 		return nil, fmt.Errorf("%s: the cluster provider cannot restart or stop %s", c.System, comp)
 	}
 	if c.Kind == Stall {
-		return &fault.Stall{Target: comp, PID: func() int { return rs.PID(cluster, comp) }}, nil
+		return &fault.Stall{Target: comp, Signal: func(ctx context.Context, sig syscall.Signal) error { return rs.Signal(ctx, cluster, comp, sig) }}, nil
 	}
 	return fault.Funcs{Name: "crash " + comp, InjectFunc: func(ctx context.Context) error { return rs.Restart(ctx, cluster, comp) }}, nil
 }

@@ -2,6 +2,7 @@ package failover
 
 import (
 	"context"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -19,7 +20,7 @@ func (f *fakeHops) Restart(_ context.Context, name string) error {
 	f.restarted = append(f.restarted, name)
 	return nil
 }
-func (f *fakeHops) PID(string) int { return 42 }
+func (f *fakeHops) Signal(context.Context, string, syscall.Signal) error { return nil }
 func (f *fakeHops) Link(hop string) *fault.Proxy {
 	if hop == "scheduler" {
 		return f.proxy
@@ -33,7 +34,7 @@ func (p *fakeProvider) Restart(_ context.Context, cluster, comp string) error {
 	p.restarted = append(p.restarted, cluster+"/"+comp)
 	return nil
 }
-func (p *fakeProvider) PID(string, string) int { return 7 }
+func (p *fakeProvider) Signal(context.Context, string, string, syscall.Signal) error { return nil }
 
 func TestInjectorMapsTargets(t *testing.T) {
 	proxy, err := fault.NewProxy("127.0.0.1:0", "127.0.0.1:1")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
@@ -51,7 +52,9 @@ type Experiment struct {
 	ClientQPS   float32
 	// Formats of the CDF figures (none: no figures).
 	Formats []string
-	Log     io.Writer
+	// Rules computes the summaries' metrics (zero: metrics.Artifact).
+	Rules metrics.Rules
+	Log   io.Writer
 }
 
 // Report is a finished experiment.
@@ -205,7 +208,7 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 		}
 	}()
 	return RunTrial(ctx, Trial{
-		System: s, Env: env, Schedule: sched, WarmupMinutes: e.WarmupMinutes,
+		System: s, Env: env, Schedule: sched, WarmupMinutes: e.WarmupMinutes, Rules: e.Rules,
 		Memory:    ProcessMemory(e.components(env, s)),
 		Namespace: "kd-trace-" + baselines.Slug(s.Name()), Dir: dir, Log: e.Log,
 		Start: func(ctx context.Context, ns string, fns []string) (FrontEnd, error) {
@@ -253,6 +256,11 @@ type componentRSSer interface {
 // FAST/BASE in pairs that both ran, the ratio of their median and p99
 // per-function scheduling latency.
 func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
+	rules := metrics.Artifact.Name
+	if len(sums) > 0 && sums[0].Rules != "" {
+		rules = sums[0].Rules
+	}
+	fmt.Fprintf(w, "per-function metrics under the %s rules; percentiles over functions: %s\n", rules, metrics.PercentileRule)
 	fmt.Fprintf(w, "%-10s %9s %9s %7s  %s\n", "system", "issued", "completed", "failed", "per-function scheduling latency ms p50/p99, slowdown p50/p99; harness peak RSS MiB, growth MiB/min")
 	by := map[string]Summary{}
 	for _, s := range sums {

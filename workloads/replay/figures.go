@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/plots"
-	"github.com/kdbench/kdbench/workloads/trace"
 )
 
 // DrawFigures draws a run directory's result CSVs as CDFs on a log x axis of
@@ -16,13 +16,20 @@ import (
 // axis and are left out (with their count in the legend).
 func DrawFigures(dir string, sums []Summary, formats []string) ([]string, error) {
 	var lat, slow []plots.Sample
+	rules := metrics.Artifact
 	for _, s := range sums {
-		recs, err := trace.ReadResultsFile(filepath.Join(dir, s.ResultCSV))
+		r, err := metrics.ByName(s.Rules)
 		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, s.ResultCSV), err)
+		}
+		rules = r
+		src := &metrics.Source{System: s.System}
+		if err := src.Add(filepath.Join(dir, s.ResultCSV)); err != nil {
 			return nil, err
 		}
-		lat = append(lat, positive(s.System, trace.SchedulingLatency(recs, s.WarmupMinutes).Values()))
-		slow = append(slow, positive(s.System, trace.Slowdown(recs, s.WarmupMinutes).Values()))
+		m := metrics.Compute(rules, src, s.WarmupMinutes)
+		lat = append(lat, positive(s.System, m[metrics.SchedulingLatency].Values()))
+		slow = append(slow, positive(s.System, m[metrics.Slowdown].Values()))
 	}
 	var paths []string
 	for _, fig := range []struct {
@@ -30,7 +37,7 @@ func DrawFigures(dir string, sums []Summary, formats []string) ([]string, error)
 		samples             []plots.Sample
 	}{
 		{ExperimentName + "-scheduling-latency", "Per-function scheduling latency", "mean scheduling latency per function (ms)", lat},
-		{ExperimentName + "-slowdown", "Per-function slowdown", "geometric-mean slowdown per function", slow},
+		{ExperimentName + "-slowdown", "Per-function slowdown", rules.SlowdownMean() + " slowdown per function (" + rules.Name + " rules)", slow},
 	} {
 		p, err := plots.CDF(fig.title, fig.xlabel, fig.samples, true)
 		if err != nil {

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"github.com/kdbench/kdbench/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,7 +155,8 @@ func TestInvocationsIssuedOnSchedule(t *testing.T) {
 func TestFunctionsNaming(t *testing.T) {
 	s := schedule(t, 12, 1)
 	fns := Functions(s)
-	if fns[3].Deployment != "fn03" || !strings.HasPrefix(fns[3].Instance, "fn03-") || trace.FunctionKey(fns[3].Instance) != "fn03" {
+	if fns[3].Deployment != "fn03" || !strings.HasPrefix(fns[3].Instance, "fn03-") || metrics.FunctionOf(fns[3].Instance, metrics.Slowdown) != "fn03" ||
+		metrics.FunctionOf(fns[3].Instance, metrics.SchedulingLatency) != "fn03" {
 		t.Fatalf("function 3 named %+v", fns[3])
 	}
 }

@@ -6,8 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kdbench/kdbench/internal/stats"
-	"github.com/kdbench/kdbench/workloads/trace"
+	"github.com/kdbench/kdbench/metrics"
 )
 
 // Summary is one trial's outcome: the accounting and the papers' two
@@ -20,6 +19,10 @@ type Summary struct {
 	Issued        int            `json:"issued"`
 	Completed     int            `json:"completed"`
 	Failed        map[string]int `json:"failed"`
+	// Rules names the metric rule set (metrics.Rules) the two metrics
+	// were computed under, and Percentiles the percentile rule.
+	Rules       string `json:"rules"`
+	Percentiles string `json:"percentiles"`
 	// Per-function scheduling latency (ms) and slowdown, over functions.
 	SchedulingLatencyMs Distribution `json:"schedulingLatencyMs"`
 	Slowdown            Distribution `json:"slowdown"`
@@ -37,29 +40,35 @@ type Distribution struct {
 	P90       float64 `json:"p90"`
 	P99       float64 `json:"p99"`
 	Mean      float64 `json:"mean"`
-	// Dropped records: warm-up, failed, below one (slowdown), and functions
-	// with a single invocation.
+	// Left out (metrics.PerFunction): warm-up, timed-out (slowdown),
+	// below-one (slowdown), per-system-filtered and instance-less records,
+	// and functions with a single invocation.
 	Warmup     int `json:"warmupRecords"`
 	Failed     int `json:"failedRecords"`
 	BelowOne   int `json:"belowOneRecords"`
+	Filtered   int `json:"filteredRecords"`
+	NoFunction int `json:"noInstanceRecords"`
 	Singletons int `json:"singletonFunctions"`
 }
 
-func distribution(p trace.PerFunction) Distribution {
-	d := Distribution{Functions: len(p.Functions), Warmup: p.Warmup, Failed: p.Failed, BelowOne: p.BelowOne, Singletons: p.Singletons}
-	if s, err := stats.Percentiles(p.Values()); err == nil {
+func distribution(p metrics.PerFunction) Distribution {
+	d := Distribution{Functions: len(p.Functions), Warmup: p.Warmup, Failed: p.Failed, BelowOne: p.BelowOne,
+		Filtered: p.Filtered, NoFunction: p.NoFunction, Singletons: p.Singletons}
+	if len(p.Functions) > 0 {
+		s := metrics.Summarize(p.Values())
 		d.P50, d.P90, d.P99, d.Mean = s.P50, s.P90, s.P99, s.Mean
 	}
 	return d
 }
 
 // Summarise computes a trial's summary from its accumulated records.
-func Summarise(system string, acc Accounting, records *trace.Accumulator, functions, minutes, warmup int) Summary {
+func Summarise(system string, acc Accounting, records *metrics.Accumulator, functions, minutes, warmup int) Summary {
 	return Summary{
 		System: system, Functions: functions, Minutes: minutes, WarmupMinutes: warmup,
 		Issued: acc.Issued, Completed: acc.Completed, Failed: acc.Failed,
-		SchedulingLatencyMs: distribution(records.SchedulingLatency()),
-		Slowdown:            distribution(records.Slowdown()),
+		Rules: records.Rules().Name, Percentiles: metrics.PercentileRule,
+		SchedulingLatencyMs: distribution(records.PerFunction(metrics.SchedulingLatency)),
+		Slowdown:            distribution(records.PerFunction(metrics.Slowdown)),
 	}
 }
 

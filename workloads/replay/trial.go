@@ -16,6 +16,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/baselines/faas/gateway"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/burst"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
@@ -39,7 +40,9 @@ type Trial struct {
 	// WarmupMinutes are the schedule's first minutes, phase 1 and left out
 	// of the metrics.
 	WarmupMinutes int
-	Namespace     string
+	// Rules computes the summary's metrics; zero means metrics.Artifact.
+	Rules     metrics.Rules
+	Namespace string
 	// Dir receives <system>_duration_<minutes>.csv and <system>_summary.json.
 	Dir   string
 	Log   io.Writer
@@ -89,7 +92,11 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 		return sum, err
 	}
 	// Records stream to the CSV and into per-function sums; none is held.
-	metrics := trace.NewAccumulator(t.WarmupMinutes)
+	rules := t.Rules
+	if rules.Name == "" {
+		rules = metrics.Artifact
+	}
+	perFunction := metrics.NewAccumulator(rules, t.System.Name(), t.WarmupMinutes)
 	logged := 0 // failures whose cause is logged; the CSV has no column for it
 	fmt.Fprintf(t.Log, "%s: replaying %d invocations of %d functions over %d minutes\n", t.System.Name(), t.Schedule.Len(), len(fns), minutes)
 	var sampler *MemorySampler
@@ -111,7 +118,7 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 				logged++
 				fmt.Fprintf(t.Log, "%s: failed (%s): %v\n", t.System.Name(), r.Reason, r.Err)
 			}
-			metrics.Add(&r.Record)
+			perFunction.AddCSV(&r.Record)
 			return out.Write(&r.Record)
 		},
 		Progress: func(n int) {
@@ -127,7 +134,7 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 		return sum, errors.Join(runErr, fmt.Errorf("writing %s: %w", csvName, cerr))
 	}
 	fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), acc)
-	sum = Summarise(t.System.Name(), acc, metrics, len(fns), minutes, t.WarmupMinutes)
+	sum = Summarise(t.System.Name(), acc, perFunction, len(fns), minutes, t.WarmupMinutes)
 	sum.ResultCSV, sum.Memory = csvName, mem
 	if mem != nil {
 		fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), mem)

@@ -12,10 +12,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // DatasetURL is the public Azure Functions 2019 dataset archive (~150 MB).
@@ -182,7 +183,7 @@ func sha256File(path string) (string, error) {
 // failed extraction leaves nothing half-written). The Go standard library
 // has no xz decoder, so this uses tar with xz, present on CloudLab images.
 func unpack(ctx context.Context, archive, dir string) error {
-	if _, err := exec.LookPath("xz"); err != nil {
+	if _, err := supervisor.LookPath("xz"); err != nil {
 		return fmt.Errorf("unpacking %s needs xz (apt-get install xz-utils): %w", archive, err)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".raw-*")
@@ -190,9 +191,8 @@ func unpack(ctx context.Context, archive, dir string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	out, err := exec.CommandContext(ctx, "tar", "--no-same-owner", "-xJf", archive, "-C", tmp).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("tar -xJf %s: %v: %s", archive, err, strings.TrimSpace(string(out)))
+	if _, err := supervisor.Output(ctx, supervisor.Command{Path: "tar", Args: []string{"--no-same-owner", "-xJf", archive, "-C", tmp}}); err != nil {
+		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return err

@@ -7,11 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 // writeRaw writes a day of the raw Azure dataset: the loader trace's rows
@@ -117,7 +118,7 @@ func TestFromAzure(t *testing.T) {
 }
 
 func TestFetchFromServer(t *testing.T) {
-	if _, err := exec.LookPath("xz"); err != nil {
+	if _, err := supervisor.LookPath("xz"); err != nil {
 		t.Skip("xz not installed; Fetch reports this itself")
 	}
 	src := t.TempDir()
@@ -128,8 +129,8 @@ func TestFetchFromServer(t *testing.T) {
 	writeRaw(t, src, 1, tr, nil, nil)
 	writeRaw(t, src, 2, tr, nil, nil)
 	archive := filepath.Join(t.TempDir(), datasetArchive)
-	if out, err := exec.Command("tar", "-cJf", archive, "-C", src, ".").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v %s", err, out)
+	if _, err := supervisor.Output(context.Background(), supervisor.Command{Path: "tar", Args: []string{"-cJf", archive, "-C", src, "."}}); err != nil {
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.ServeFile(w, r, archive)
@@ -160,8 +161,8 @@ func TestFetchFromServer(t *testing.T) {
 	// Something that is not the dataset is rejected.
 	bad := filepath.Join(t.TempDir(), "bad.tar.xz")
 	os.WriteFile(filepath.Join(src, "README"), []byte("x"), 0o644)
-	if out, err := exec.Command("tar", "-cJf", bad, "-C", src, "README").CombinedOutput(); err != nil {
-		t.Fatalf("tar: %v %s", err, out)
+	if _, err := supervisor.Output(context.Background(), supervisor.Command{Path: "tar", Args: []string{"-cJf", bad, "-C", src, "README"}}); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := Fetch(context.Background(), FetchOptions{Dir: t.TempDir(), Archive: bad}); err == nil || !strings.Contains(err.Error(), "not the Azure Functions 2019 dataset") {
 		t.Errorf("bad archive: %v", err)

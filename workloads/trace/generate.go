@@ -63,6 +63,9 @@ func NewGenerator(tr *Trace, opts Options) (*Generator, error) {
 	if have := tr.Minutes(); o.Minutes > have {
 		return nil, fmt.Errorf("trace: %d %ss requested, the trace has %d columns", o.Minutes, o.Granularity, have)
 	}
+	if err := checkFits(tr, o.Minutes, o.MemoryLimit, false); err != nil {
+		return nil, err
+	}
 	return &Generator{
 		tr:       tr,
 		opts:     o,
@@ -137,6 +140,9 @@ type Schedule struct {
 func Generate(tr *Trace, opts Options) (*Schedule, error) {
 	g, err := NewGenerator(tr, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkFits(tr, g.opts.Minutes, g.opts.MemoryLimit, true); err != nil {
 		return nil, err
 	}
 	s := &Schedule{Options: g.Options(), Functions: make([]*FunctionSchedule, 0, len(tr.Functions))}

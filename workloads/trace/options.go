@@ -41,6 +41,10 @@ type Options struct {
 	// Seed is used as given; 0 is a valid seed (the loader's code default).
 	// Start from DefaultOptions to get the papers' 42.
 	Seed int64
+	// MemoryLimit bounds the bytes of invocations held at once; a trace
+	// that needs more is refused with ErrTooLarge before allocating.
+	// 0 means the memory available (MemAvailable).
+	MemoryLimit int64
 }
 
 // DefaultOptions are the papers' settings: 30 minutes, minute granularity,
@@ -55,6 +59,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.IAT == "" {
 		o.IAT = Exponential
+	}
+	if o.MemoryLimit <= 0 {
+		o.MemoryLimit = availableMemory()
 	}
 	if o.Granularity != Minute && o.Granularity != Second {
 		return o, fmt.Errorf("trace: granularity %q, want minute or second", o.Granularity)

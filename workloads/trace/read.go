@@ -46,14 +46,19 @@ func readFile[T any](path string, parse func(*csvFile) (T, error)) (T, error) {
 		return zero, err
 	}
 	defer f.Close()
-	return parse(newCSVFile(filepath.Base(path), f))
+	return parse(newCSVFile(path, f))
 }
 
-// csvFile wraps csv.Reader with positions for errors.
+// csvFile wraps csv.Reader with positions for errors. name is the file's
+// path as given, so that errors say which of several same-named files.
 type csvFile struct {
 	name   string
 	r      *csv.Reader
 	header []string
+	// stripBOM drops a UTF-8 byte-order mark before the header, as pandas
+	// does for result CSVs; otherwise it is named as the error (the
+	// loader's Go reader would take it for part of the first column name).
+	stripBOM bool
 }
 
 func newCSVFile(name string, r io.Reader) *csvFile {
@@ -80,6 +85,12 @@ func (c *csvFile) readHeader() error {
 		return c.csvErr(err)
 	}
 	c.header = append([]string(nil), rec...)
+	if len(c.header) > 0 && strings.HasPrefix(c.header[0], "\ufeff") {
+		if !c.stripBOM {
+			return c.errAt(1, 1, fmt.Errorf("%w: the file starts with a UTF-8 byte-order mark (EF BB BF), which the loader reads as part of the first column name; save it without one", ErrHeader))
+		}
+		c.header[0] = strings.TrimPrefix(c.header[0], "\ufeff")
+	}
 	return nil
 }
 

@@ -163,7 +163,8 @@ func TestLoadMalformed(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(copyEdge(t, tc.file, tc.edit))
+			dir := copyEdge(t, tc.file, tc.edit)
+			_, err := Load(dir)
 			if err == nil {
 				t.Fatal("Load accepted malformed input")
 			}
@@ -171,15 +172,18 @@ func TestLoadMalformed(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %v is not a *ParseError", err)
 			}
-			if pe.File != tc.wantFile || pe.Line != tc.line || pe.Column != tc.col || pe.Name != tc.wantColumn {
+			// Errors name the full path: every trace directory has the same
+			// three file names.
+			wantPath := filepath.Join(dir, tc.wantFile)
+			if pe.File != wantPath || pe.Line != tc.line || pe.Column != tc.col || pe.Name != tc.wantColumn {
 				t.Errorf("error at %s line %d column %d (%q), want %s line %d column %d (%q): %v",
-					pe.File, pe.Line, pe.Column, pe.Name, tc.wantFile, tc.line, tc.col, tc.wantColumn, err)
+					pe.File, pe.Line, pe.Column, pe.Name, wantPath, tc.line, tc.col, tc.wantColumn, err)
 			}
 			if tc.kind != nil && !errors.Is(err, tc.kind) {
 				t.Errorf("error %v is not %v", err, tc.kind)
 			}
-			if !strings.HasPrefix(err.Error(), tc.wantFile) {
-				t.Errorf("message %q does not start with the file name", err)
+			if !strings.HasPrefix(err.Error(), wantPath) {
+				t.Errorf("message %q does not start with the file's path", err)
 			}
 		})
 	}
@@ -193,5 +197,29 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(dir)
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), MemoryFile) {
 		t.Fatalf("Load without memory.csv: %v", err)
+	}
+}
+
+// A byte-order mark is named when it is the problem (the loader's reader
+// would take it for part of the first column name), with the full path.
+func TestLoadNamesByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, InvocationsFile)
+	if err := os.WriteFile(path, []byte("\ufeffHashOwner,HashApp,HashFunction,Trigger,1\no,a,f,http,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(dir)
+	if err == nil || !strings.HasPrefix(err.Error(), path) || !strings.Contains(err.Error(), "byte-order mark") {
+		t.Fatalf("Load: %v; want the path and the byte-order mark named", err)
+	}
+}
+
+// Result CSVs are read as pandas reads them: a leading byte-order mark is
+// skipped.
+func TestReadResultsSkipsByteOrderMark(t *testing.T) {
+	csv := "\ufeff" + strings.Join(ResultColumns, ",") + "\n2,f-1,min10.inv0,1,100,0,200,100,false,false,0,false,0,0,0\n"
+	recs, err := ReadResults(strings.NewReader(csv), "/x/r.csv")
+	if err != nil || len(recs) != 1 || recs[0].Instance != "f-1" {
+		t.Fatalf("ReadResults = %+v, %v", recs, err)
 	}
 }

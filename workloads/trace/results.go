@@ -150,9 +150,11 @@ func (rf *ResultFile) Abort() error {
 
 // ReadResults parses a result CSV. Columns are matched by header name, as
 // the loader's CSV library does, so their order does not matter; all of
-// ResultColumns must be present. name labels errors.
+// ResultColumns must be present. name labels errors. A leading UTF-8
+// byte-order mark is skipped, as pandas skips it.
 func ReadResults(r io.Reader, name string) ([]Record, error) {
 	c := newCSVFile(name, r)
+	c.stripBOM = true
 	if err := c.readHeader(); err != nil {
 		return nil, err
 	}
@@ -201,7 +203,7 @@ func ReadResultsFile(path string) ([]Record, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return ReadResults(bufio.NewReaderSize(f, 1<<16), filepath.Base(path))
+	return ReadResults(bufio.NewReaderSize(f, 1<<16), path)
 }
 
 // resultParser keeps the first conversion error of a row.

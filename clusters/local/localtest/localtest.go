@@ -4,14 +4,15 @@
 package localtest
 
 import (
+	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/kdbench/kdbench/internal/k8sbin"
+	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
 var (
@@ -35,15 +36,11 @@ func Binary(t testing.TB) string {
 		}
 		built = filepath.Join(dir, "kdbench")
 		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-o", built, "./cmd/kdbench")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			built = string(out)
-		}
+		_, buildErr = supervisor.Output(context.Background(), supervisor.Command{Path: "go", Args: []string{"build", "-o", built, "./cmd/kdbench"},
+			Dir: filepath.Join(filepath.Dir(file), "..", "..", "..")})
 	})
 	if buildErr != nil {
-		t.Fatalf("building kdbench: %v: %s", buildErr, built)
+		t.Fatalf("building kdbench: %v", buildErr)
 	}
 	return built
 }

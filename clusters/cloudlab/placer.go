@@ -1,0 +1,247 @@
+package cloudlab
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/internal/supervisor"
+)
+
+// RemoteKdbench is where the bootstrap installs kdbench on every node.
+const RemoteKdbench = "/usr/local/bin/kdbench"
+
+// Placer runs kdbench components on the inventory's hosts over SSH: one
+// session per component running `kdbench internal supervise` on the host,
+// whose stdin is the lifeline (docs/placement.md). When the harness exits,
+// is killed, or loses the network, the sessions close and every remote
+// supervisor stops its component's group.
+type Placer struct {
+	inv  Inventory
+	dial func(context.Context, Node) (conn, error)
+	// Kdbench is the kdbench executable on the hosts (RemoteKdbench).
+	Kdbench string
+	// Root is the hosts' directory for components' files and logs,
+	// relative to the login's home unless absolute.
+	Root string
+
+	mu    sync.Mutex
+	conns map[string]conn // by node name: one connection, many sessions
+}
+
+// NewPlacer places components on inv's nodes through dial.
+func NewPlacer(inv Inventory, dial func(context.Context, Node) (conn, error), root string) *Placer {
+	return &Placer{inv: inv, dial: dial, Kdbench: RemoteKdbench, Root: root, conns: map[string]conn{}}
+}
+
+// Hosts are the inventory's nodes, control plane first.
+func (p *Placer) Hosts() []clusters.Host {
+	var out []clusters.Host
+	for _, n := range p.inv.Nodes {
+		out = append(out, clusters.Host{Name: n.Name, Roles: []clusters.Role{clusters.Role(n.Role)}, Addr: n.IP})
+	}
+	return out
+}
+
+func (p *Placer) node(h clusters.Host) (Node, error) {
+	for _, n := range p.inv.Nodes {
+		if n.Name == h.Name {
+			return n, nil
+		}
+	}
+	return Node{}, fmt.Errorf("no host %q in the inventory", h.Name)
+}
+
+func (p *Placer) conn(ctx context.Context, n Node) (conn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[n.Name]; ok {
+		return c, nil
+	}
+	c, err := p.dial(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	p.conns[n.Name] = c
+	return c, nil
+}
+
+// Close closes every connection: each remote supervisor then stops its
+// component.
+func (p *Placer) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for name, c := range p.conns {
+		c.Close()
+		delete(p.conns, name)
+	}
+	return nil
+}
+
+// Start writes c's files under Root/run/<name> on the host, then starts c
+// there under a remote supervisor and returns once it runs.
+func (p *Placer) Start(ctx context.Context, h clusters.Host, c clusters.Component) (clusters.Process, error) {
+	fail := func(err error) (clusters.Process, error) {
+		return nil, fmt.Errorf("%s on %s: %w", c.Name, h.Name, err)
+	}
+	n, err := p.node(h)
+	if err != nil {
+		return fail(err)
+	}
+	cn, err := p.conn(ctx, n)
+	if err != nil {
+		return fail(err)
+	}
+	dir := path.Join(p.Root, "run", c.Name)
+	log := path.Join(p.Root, "logs", c.Name+".log")
+	var script strings.Builder
+	fmt.Fprintf(&script, "umask 077 && mkdir -p %s %s", shellQuote(dir), shellQuote(path.Dir(log)))
+	if err := cn.run(ctx, script.String(), nil, io.Discard, io.Discard); err != nil {
+		return fail(fmt.Errorf("creating %s: %w", dir, err))
+	}
+	for _, f := range c.Files {
+		if path.IsAbs(f.Path) || strings.HasPrefix(path.Clean(f.Path), "..") {
+			return fail(fmt.Errorf("file %q: want a path inside the component's directory", f.Path))
+		}
+		fp := path.Join(dir, f.Path)
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o600
+		}
+		cmd := fmt.Sprintf("umask 077 && mkdir -p %s && cat > %s.tmp && chmod %o %s.tmp && mv -f %s.tmp %s",
+			shellQuote(path.Dir(fp)), shellQuote(fp), mode, shellQuote(fp), shellQuote(fp), shellQuote(fp))
+		var stderr bytes.Buffer
+		if err := cn.run(ctx, cmd, bytes.NewReader(f.Data), io.Discard, &stderr); err != nil {
+			return fail(fmt.Errorf("writing %s: %w: %s", fp, err, strings.TrimSpace(stderr.String())))
+		}
+	}
+	bin := c.Path
+	if bin == "" {
+		bin = p.Kdbench
+	}
+	args := supervisor.SuperviseArgs(supervisor.Spec{Name: c.Name, Path: bin, Args: c.Args, Dir: dir, Log: log}, 0)
+	line := []string{shellQuote(p.Kdbench), "internal", "supervise"}
+	for _, a := range args {
+		line = append(line, shellQuote(a))
+	}
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	rp := &remoteProcess{name: c.Name, host: h, log: log, placer: p, node: n, lifeline: inW, ended: make(chan struct{})}
+	rp.client = supervisor.NewClient(outR, inW)
+	go func() {
+		// The session outlives Start: it ends when the lifeline closes.
+		rp.err = cn.run(context.Background(), strings.Join(line, " "), inR, outW, &rp.stderr)
+		outW.Close()
+		inR.Close()
+		close(rp.ended)
+	}()
+	if rp.pid, err = rp.client.PID(ctx); err != nil {
+		rp.Stop(0)
+		<-rp.ended
+		return fail(fmt.Errorf("%w (%v): %s", err, rp.err, strings.TrimSpace(rp.stderr.String())))
+	}
+	return rp, nil
+}
+
+// remoteProcess is a component under a supervisor on another host.
+type remoteProcess struct {
+	name     string
+	host     clusters.Host
+	log      string
+	placer   *Placer
+	node     Node
+	client   *supervisor.Client
+	lifeline io.Closer
+	pid      int
+	ended    chan struct{} // the session ended
+	err      error
+	stderr   syncBuffer
+}
+
+func (r *remoteProcess) Name() string          { return r.name }
+func (r *remoteProcess) Host() clusters.Host   { return r.host }
+func (r *remoteProcess) PID() int              { return r.pid }
+func (r *remoteProcess) Done() <-chan struct{} { return r.client.Done() }
+func (r *remoteProcess) Log() string           { return r.host.Name + ":" + r.log }
+
+func (r *remoteProcess) Alive() bool {
+	select {
+	case <-r.client.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+func (r *remoteProcess) Signal(ctx context.Context, sig syscall.Signal) error {
+	if err := r.client.Signal(ctx, sig); err != nil {
+		return fmt.Errorf("%s on %s: %w", r.name, r.host.Name, err)
+	}
+	return nil
+}
+
+// Stop asks for SIGTERM, waits up to grace, then closes the lifeline: the
+// remote supervisor SIGKILLs what is left of the group.
+func (r *remoteProcess) Stop(grace time.Duration) {
+	if grace > 0 && r.Alive() {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		if r.client.Signal(ctx, syscall.SIGTERM) == nil {
+			select {
+			case <-r.client.Done():
+			case <-ctx.Done():
+			}
+		}
+		cancel()
+	}
+	if r.Alive() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = r.client.Signal(ctx, syscall.SIGKILL)
+		cancel()
+	}
+	r.lifeline.Close()
+	select {
+	case <-r.ended:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// LogTail fetches the log's last lines from the host.
+func (r *remoteProcess) LogTail(n int) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cn, err := r.placer.conn(ctx, r.node)
+	if err != nil {
+		return "    (no log: " + err.Error() + ")"
+	}
+	var out, stderr bytes.Buffer
+	if err := cn.run(ctx, "tail -n "+strconv.Itoa(4*n)+" "+shellQuote(r.log), nil, &out, &stderr); err != nil {
+		return "    (no log " + r.Log() + ": " + strings.TrimSpace(stderr.String()) + ")"
+	}
+	return supervisor.Tail(out.String(), n)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
