@@ -161,7 +161,7 @@ func matrix() []cell {
 
 // refusals are kdbench's own messages for a system that does not do an
 // experiment at all (not a failure of the cluster).
-var refusals = []string{"runs no Kubernetes pods", "has no FaaS front-end"}
+var refusals = []string{"runs no Kubernetes pods", "has no FaaS front-end", "cannot place components on its hosts"}
 
 func refusal(out string) bool {
 	for _, r := range refusals {
