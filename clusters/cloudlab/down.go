@@ -34,6 +34,9 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 		return err
 	}
 	plan := &Plan{Inventory: inv, Steps: resetSteps()}
+	if p.controlPlane(d) == ControlPlaneProcesses {
+		plan = &Plan{Inventory: inv, ControlPlane: ControlPlaneProcesses, Steps: processResetSteps()}
+	}
 	if err := p.run(ctx, d, name, plan); err != nil {
 		return err
 	}
@@ -42,9 +45,27 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 			return err
 		}
 	}
+	// The process control plane's certificates: the next up makes new ones.
+	for _, dir := range []string{d.File("hosts"), d.File("pki")} {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
 	// Keep the inventory so that `up` can run again without --inventory.
 	sf := &stateFile{path: d.State(), s: &State{Name: name, Inventory: inv}}
 	return sf.write()
+}
+
+// controlPlane is the mode of the cluster: --control-plane if given, else
+// the one its last up recorded.
+func (p *Provider) controlPlane(d workDir) string {
+	if p.opts.ControlPlane != "" {
+		return p.opts.ControlPlane
+	}
+	if s, err := readState(d.State()); err == nil && s != nil && s.ControlPlane != "" {
+		return s.ControlPlane
+	}
+	return ControlPlaneKubeadm
 }
 
 // Status reports from state.json how far each node got; it does not contact
@@ -64,6 +85,9 @@ func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, err
 		return st, nil
 	}
 	plan := &Plan{Inventory: s.Inventory, Steps: allStepNames()}
+	if s.ControlPlane == ControlPlaneProcesses {
+		plan.Steps = recordedSteps(s)
+	}
 	done := 0
 	for _, n := range s.Inventory.Nodes {
 		want := plan.StepsFor(n)
@@ -87,6 +111,18 @@ func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, err
 		st.Running, st.Kubeconfig = true, d.Kubeconfig()
 	}
 	return st, nil
+}
+
+// recordedSteps are the steps state.json records, for Status of a process
+// control plane (whose steps depend on the plan's inputs).
+func recordedSteps(s *State) []Step {
+	var out []Step
+	for _, n := range s.Inventory.Nodes {
+		for name := range s.Steps[n.Name] {
+			out = append(out, Step{Name: name, Roles: []Role{n.Role}, Node: n.Name})
+		}
+	}
+	return out
 }
 
 // allStepNames is the bootstrap's steps without their commands, for Status.

@@ -14,8 +14,12 @@ import (
 func WritePlan(w io.Writer, p *Plan) error {
 	cp := p.Inventory.ControlPlane()
 	bw := &errWriter{w: w}
-	bw.printf("# kdbench cloudlab bootstrap: %d nodes (control plane %s, %d workers), QPS profile %s\n",
-		len(p.Inventory.Nodes), cp.Name, len(p.Inventory.Nodes)-1, p.QPSProfile)
+	mode := ""
+	if p.ControlPlane == ControlPlaneProcesses {
+		mode = ", control plane as processes"
+	}
+	bw.printf("# kdbench cloudlab bootstrap: %d nodes (control plane %s, %d workers), QPS profile %s%s\n",
+		len(p.Inventory.Nodes), cp.Name, len(p.Inventory.Nodes)-1, p.QPSProfile, mode)
 	bw.printf("# Each command runs as `sudo bash -s` with `set -euo pipefail` and the node's variables exported;\n")
 	bw.printf("# a step's apply runs only when its check fails, and its check must pass afterwards.\n")
 	bw.printf("# Set while running: $%s (from the ca-cert-hash query), $%s (nodes not failed so far).\n\n", envCACertHash, envNodesExpected)
@@ -58,7 +62,11 @@ func WritePlan(w io.Writer, p *Plan) error {
 		for i, r := range s.Roles {
 			roles[i] = string(r)
 		}
-		bw.printf("\n### %s (phase %s; on %s; timeout %s; %d retries)\n", s.Name, s.Phase, strings.Join(roles, ", "), s.Timeout, s.Retries)
+		on := strings.Join(roles, ", ")
+		if s.Node != "" {
+			on = s.Node
+		}
+		bw.printf("\n### %s (phase %s; on %s; timeout %s; %d retries)\n", s.Name, s.Phase, on, s.Timeout, s.Retries)
 		switch {
 		case s.Export != "":
 			bw.printf("query, output exported to later steps as $%s:\n", s.Export)

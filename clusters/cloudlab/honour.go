@@ -32,6 +32,11 @@ func (p *Provider) Check(_ context.Context, spec clusters.Spec) (clusters.Spec, 
 			"%q is not a profile the bootstrap knows (known: %s)", spec.QPSProfile, strings.Join(local.ProfileNames(), ", "))})
 	}
 	workers := inv.Workers()
+	if d, err := p.workDir(spec.Name); err == nil && p.controlPlane(d) == ControlPlaneProcesses {
+		// kdbench's own node agents serve the workers: they simulate any
+		// number of nodes, with any sandbox delay.
+		return spec, out, nil
+	}
 	if spec.NodesExact && workers != spec.Nodes {
 		out = append(out, clusters.Refusal{Setting: clusters.SettingNodes, Why: fmt.Sprintf(
 			"the cloudlab provider cannot create nodes: cluster %s has %d workers, the experiment asks for %d (run that size on an experiment of that many, or on the local provider)", spec.Name, workers, spec.Nodes)})

@@ -24,7 +24,10 @@ type PlanOptions struct {
 type Plan struct {
 	Inventory  Inventory
 	QPSProfile string
-	Steps      []Step
+	// ControlPlane is how the control plane is made: kubeadm (default) or
+	// processes.
+	ControlPlane string `json:",omitempty"`
+	Steps        []Step
 }
 
 // Variables that steps see beyond the node's own. Secrets (the join token)
@@ -51,7 +54,7 @@ func (p *Plan) Env(n Node) [][2]string {
 func (p *Plan) StepsFor(n Node) []Step {
 	var out []Step
 	for _, s := range p.Steps {
-		if s.RunsOn(n.Role) {
+		if s.RunsOn(n.Role) && (s.Node == "" || s.Node == n.Name) {
 			out = append(out, s)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/existing"
+	"github.com/kdbench/kdbench/clusters/local"
 )
 
 // ProviderName is the provider's name on the command line.
@@ -45,6 +46,15 @@ type Options struct {
 	Progress io.Writer
 	// RetryDelay is the first backoff between attempts (default 5s).
 	RetryDelay time.Duration
+	// ControlPlane is how the control plane is made: ControlPlaneKubeadm
+	// (default: kubeadm, containerd and add-ons from the internet) or
+	// ControlPlaneProcesses (kdbench's own control plane and node agents,
+	// uploaded over SSH; for hosts without the internet, such as the
+	// multi-host testbed).
+	ControlPlane string
+	// K8sBinDir holds the Kubernetes binaries uploaded in processes mode
+	// (default: the local provider's).
+	K8sBinDir string
 	// ResetOnDown makes Down reset the nodes. Only `kdbench cluster down`
 	// sets it: experiment runners call Down after each group of runs, and a
 	// bare-metal cluster must not be wiped (and rebuilt) between them.
@@ -110,7 +120,26 @@ func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewPlan(inv, PlanOptions{QPSProfile: spec.QPSProfile, KdbenchBinary: bin})
+	switch p.opts.ControlPlane {
+	case "", ControlPlaneKubeadm:
+		return NewPlan(inv, PlanOptions{QPSProfile: spec.QPSProfile, KdbenchBinary: bin})
+	case ControlPlaneProcesses:
+		// Certificates and kubeconfigs for the hosts are made here, once:
+		// only this machine's work dir is written, even with --dry-run.
+		d, err := p.workDir(spec.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.mkdirs(); err != nil {
+			return nil, err
+		}
+		k8s := p.opts.K8sBinDir
+		if k8s == "" {
+			k8s = local.DefaultBinDir()
+		}
+		return processPlan(inv, spec, bin, k8s, d.File("hosts"), d.Kubeconfig())
+	}
+	return nil, fmt.Errorf("--control-plane %q: want %s or %s", p.opts.ControlPlane, ControlPlaneKubeadm, ControlPlaneProcesses)
 }
 
 func (p *Provider) inventory(name string) (Inventory, error) {
@@ -171,6 +200,10 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 	c.Provider = ProviderName
 	c.QPSProfile = plan.QPSProfile
 	c.QPSProfileSource = "set by the cloudlab bootstrap (its kubeadm configuration)"
+	if plan.ControlPlane == ControlPlaneProcesses {
+		// The simulated kubelets are the node agents this provider started.
+		c.SandboxDelay = spec.SandboxDelay
+	}
 	if c.Components == nil {
 		c.Components = map[string]string{}
 	}
@@ -209,7 +242,7 @@ func (p *Provider) run(ctx context.Context, d workDir, name string, plan *Plan) 
 	if err != nil {
 		return err
 	}
-	st := &State{Name: name, QPSProfile: plan.QPSProfile, Inventory: plan.Inventory}
+	st := &State{Name: name, QPSProfile: plan.QPSProfile, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory}
 	if prev != nil {
 		st.Steps = prev.Steps
 		if failed := failedSteps(prev); len(failed) > 0 {

@@ -47,11 +47,13 @@ func (d workDir) lock() (unlock func(), err error) {
 // holds no secret. A re-run still checks every step (a node may have been
 // reset meanwhile) but the state says where the last run stopped.
 type State struct {
-	Name       string                          `json:"name"`
-	QPSProfile string                          `json:"qpsProfile"`
-	Inventory  Inventory                       `json:"inventory"`
-	Steps      map[string]map[string]StepState `json:"steps"` // node → step → state
-	UpdatedAt  time.Time                       `json:"updatedAt"`
+	Name       string `json:"name"`
+	QPSProfile string `json:"qpsProfile"`
+	// ControlPlane is the mode of the last up: kubeadm or processes.
+	ControlPlane string                          `json:"controlPlane,omitempty"`
+	Inventory    Inventory                       `json:"inventory"`
+	Steps        map[string]map[string]StepState `json:"steps"` // node → step → state
+	UpdatedAt    time.Time                       `json:"updatedAt"`
 }
 
 // StepState is one step's outcome on one node.

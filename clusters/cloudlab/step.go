@@ -30,6 +30,9 @@ type Step struct {
 	Name  string
 	Phase Phase
 	Roles []Role
+	// Node, if set, limits the step to that node (a per-node command line,
+	// such as each worker's node agent with its share of the nodes).
+	Node string
 	// Check exits 0 when the step is already done. A step without Check is a
 	// read-only query that always runs (Export or Fetch says where its output
 	// goes).

@@ -44,18 +44,33 @@ type plan struct {
 	delay    time.Duration
 	noFsync  bool
 	tlsAdmin *tls.Config // admin client for health checks
+	// host is the address every component listens on: empty for loopback
+	// (this machine), a LAN address when the components run on the hosts
+	// of a real network (HostPlan).
+	host string
 	// extra are flags Reconfigure set, by component (Provider.mu).
 	extra map[string][]string
 }
 
-func (pl *plan) apiserverURL() string { return "https://127.0.0.1:" + strconv.Itoa(pl.p.APIServer) }
+// addr is the address the components listen on and are reached at.
+func (pl *plan) addr() string {
+	if pl.host == "" {
+		return "127.0.0.1"
+	}
+	return pl.host
+}
+
+// hostPort is pl.addr():port, as a URL's host.
+func (pl *plan) hostPort(port int) string { return net.JoinHostPort(pl.addr(), strconv.Itoa(port)) }
+
+func (pl *plan) apiserverURL() string { return "https://" + pl.hostPort(pl.p.APIServer) }
 
 func (pl *plan) etcd() component {
-	url := "http://127.0.0.1:" + strconv.Itoa(pl.p.EtcdClient)
+	url := "http://" + pl.hostPort(pl.p.EtcdClient)
 	args := []string{"internal", "etcd",
 		"--data-dir=" + pl.l.EtcdData(),
 		"--listen-client-url=" + url,
-		"--listen-peer-url=http://127.0.0.1:" + strconv.Itoa(pl.p.EtcdPeer),
+		"--listen-peer-url=http://" + pl.hostPort(pl.p.EtcdPeer),
 		"--quota-backend-bytes=" + strconv.FormatInt(pl.prof.EtcdQuotaBytes, 10),
 	}
 	if pl.prof.EtcdCompactionPeriod != "" {
@@ -65,7 +80,7 @@ func (pl *plan) etcd() component {
 		args = append(args, "--unsafe-no-fsync")
 	}
 	return component{
-		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent),
+		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent), URL: url + "/health",
 		Healthy: func(ctx context.Context, _ int) error {
 			return supervisor.HTTPOK(ctx, http.DefaultClient, url+"/health", 0)
 		},
@@ -75,9 +90,9 @@ func (pl *plan) etcd() component {
 func (pl *plan) apiserver() component {
 	pki := func(f string) string { return filepath.Join(pl.l.PKI(), f) }
 	base := map[string]string{
-		"etcd-servers":                     "http://127.0.0.1:" + strconv.Itoa(pl.p.EtcdClient),
-		"bind-address":                     "127.0.0.1",
-		"advertise-address":                "127.0.0.1",
+		"etcd-servers":                     "http://" + pl.hostPort(pl.p.EtcdClient),
+		"bind-address":                     pl.addr(),
+		"advertise-address":                pl.addr(),
 		"secure-port":                      strconv.Itoa(pl.p.APIServer),
 		"tls-cert-file":                    pki("kube-apiserver.crt"),
 		"tls-private-key-file":             pki("kube-apiserver.key"),
@@ -98,7 +113,7 @@ func (pl *plan) apiserver() component {
 	}
 	return component{
 		Name: apiserverComponent, Path: filepath.Join(pl.binDir, apiserverComponent),
-		Args: flagList(merge(base, pl.prof.APIServer)), Log: pl.l.Log(apiserverComponent),
+		Args: flagList(merge(base, pl.prof.APIServer)), Log: pl.l.Log(apiserverComponent), URL: pl.apiserverURL() + "/readyz",
 		Healthy: func(ctx context.Context, _ int) error {
 			return supervisor.HTTPOK(ctx, &http.Client{Transport: &http.Transport{TLSClientConfig: pl.tlsAdmin}}, pl.apiserverURL()+"/readyz", 0)
 		},
@@ -111,7 +126,7 @@ func (pl *plan) controllerManager() component {
 		"kubeconfig":                       kc,
 		"authentication-kubeconfig":        kc,
 		"authorization-kubeconfig":         kc,
-		"bind-address":                     "127.0.0.1",
+		"bind-address":                     pl.addr(),
 		"secure-port":                      strconv.Itoa(pl.p.KCM),
 		"cert-dir":                         filepath.Join(pl.l.PKI(), kcmComponent),
 		"leader-elect":                     "false",
@@ -124,11 +139,12 @@ func (pl *plan) controllerManager() component {
 		// RBAC roles (system:controller:*) apply, as on kubeadm clusters.
 		"use-service-account-credentials": "true",
 	}
+	url := "https://" + pl.hostPort(pl.p.KCM) + "/healthz"
 	return component{
 		Name: kcmComponent, Path: filepath.Join(pl.binDir, kcmComponent),
-		Args: flagList(merge(base, pl.prof.ControllerManager)), Log: pl.l.Log(kcmComponent),
+		Args: flagList(merge(base, pl.prof.ControllerManager)), Log: pl.l.Log(kcmComponent), URL: url,
 		Healthy: func(ctx context.Context, _ int) error {
-			return supervisor.HTTPOK(ctx, insecureClient, "https://127.0.0.1:"+strconv.Itoa(pl.p.KCM)+"/healthz", 0)
+			return supervisor.HTTPOK(ctx, insecureClient, url, 0)
 		},
 	}
 }
@@ -139,14 +155,15 @@ func (pl *plan) scheduler() component {
 		"config":                    pl.l.Config("kube-scheduler.yaml"),
 		"authentication-kubeconfig": kc,
 		"authorization-kubeconfig":  kc,
-		"bind-address":              "127.0.0.1",
+		"bind-address":              pl.addr(),
 		"secure-port":               strconv.Itoa(pl.p.Scheduler),
 		"cert-dir":                  filepath.Join(pl.l.PKI(), schedComponent),
 	})
+	url := "https://" + pl.hostPort(pl.p.Scheduler) + "/healthz"
 	return component{
-		Name: schedComponent, Path: filepath.Join(pl.binDir, schedComponent), Args: args, Log: pl.l.Log(schedComponent),
+		Name: schedComponent, Path: filepath.Join(pl.binDir, schedComponent), Args: args, Log: pl.l.Log(schedComponent), URL: url,
 		Healthy: func(ctx context.Context, _ int) error {
-			return supervisor.HTTPOK(ctx, insecureClient, "https://127.0.0.1:"+strconv.Itoa(pl.p.Scheduler)+"/healthz", 0)
+			return supervisor.HTTPOK(ctx, insecureClient, url, 0)
 		},
 	}
 }
@@ -170,7 +187,7 @@ parallelism: %d
 }
 
 func (pl *plan) nodeAgent() component {
-	url := "http://127.0.0.1:" + strconv.Itoa(pl.p.NodeAgentMetrics)
+	url := "http://" + pl.hostPort(pl.p.NodeAgentMetrics)
 	args := []string{"internal", "nodeagent",
 		"--kubeconfig=" + pl.l.ComponentKubeconfig(nodeAgentComponent),
 		"--nodes=" + itoa(pl.nodes),
@@ -178,10 +195,10 @@ func (pl *plan) nodeAgent() component {
 		"--pod-cidr=" + podCIDR,
 		"--kube-api-qps=" + strconv.FormatFloat(float64(pl.prof.NodeAgentQPS), 'f', -1, 32),
 		"--kube-api-burst=" + itoa(pl.prof.NodeAgentBurst),
-		"--metrics-addr=127.0.0.1:" + strconv.Itoa(pl.p.NodeAgentMetrics),
+		"--metrics-addr=" + pl.hostPort(pl.p.NodeAgentMetrics),
 	}
 	return component{
-		Name: nodeAgentComponent, Path: pl.self, Args: args, Log: pl.l.Log(nodeAgentComponent),
+		Name: nodeAgentComponent, Path: pl.self, Args: args, Log: pl.l.Log(nodeAgentComponent), URL: url + "/readyz",
 		// The agent names its pid (procid): a parallel run that took the
 		// port picked for it must not pass for it.
 		Healthy: func(ctx context.Context, pid int) error {

@@ -36,9 +36,10 @@ var clientIdentities = []identity{
 
 const nodeAgentUser = "kdbench:node-agent"
 
-// writePKI creates a CA, the API server's serving certificate, a client
-// certificate per identity and the service-account signing key under dir.
-func writePKI(dir string) error {
+// writePKI creates a CA, the API server's serving certificate (for loopback
+// and extraIPs), a client certificate per identity and the service-account
+// signing key under dir.
+func writePKI(dir string, extraIPs ...net.IP) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func writePKI(dir string) error {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames: []string{"localhost", "kubernetes", "kubernetes.default",
 			"kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP)},
+		IPAddresses: append([]net.IP{net.ParseIP("127.0.0.1"), net.ParseIP(serviceIP)}, extraIPs...),
 	}
 	if err := issue(dir, "kube-apiserver", serving, ca); err != nil {
 		return err

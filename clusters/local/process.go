@@ -10,6 +10,9 @@ type component struct {
 	Path string
 	Args []string
 	Log  string
+	// URL is the health endpoint Healthy polls (for hosts that poll it
+	// with curl).
+	URL string
 	// Healthy returns nil once the component, process pid, serves; it is
 	// polled.
 	Healthy supervisor.Check

@@ -53,6 +53,7 @@ kdbench cluster up --provider cloudlab --inventory manifest.xml.`,
 func (f *clusterFlags) cloudLabProvider(cmd *cobra.Command) *cloudlab.Provider {
 	o := f.cloudlab
 	o.Root = f.local.Root
+	o.K8sBinDir = f.local.BinDir
 	o.ResetOnDown = true // `cluster down` is the one place that resets nodes
 	if !f.quiet {
 		o.Progress = cmd.ErrOrStderr()

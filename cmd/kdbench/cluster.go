@@ -79,9 +79,9 @@ func newClusterCmd() *cobra.Command {
 			return nil
 		},
 	}
-	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local)")
+	up.Flags().IntVar(&f.spec.Nodes, "nodes", 80, "simulated worker nodes (local; cloudlab --control-plane processes: shared among the workers)")
 	up.Flags().StringVar(&f.spec.QPSProfile, "qps-profile", "default", fmt.Sprintf("control-plane QPS profile %v (local and cloudlab set it; existing reads it, and refuses one that contradicts the cluster)", local.ProfileNames()))
-	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local)")
+	up.Flags().DurationVar(&f.spec.SandboxDelay, "sandbox-delay", 0, "delay from binding to Ready in the simulated kubelet; 200ms is the paper's '+' lifecycle (local; cloudlab --control-plane processes)")
 	up.Flags().StringVar(&f.spec.Kubeconfig, "kubeconfig", "", "kubeconfig of the cluster (existing)")
 	up.Flags().StringVar(&f.local.BinDir, "bin-dir", "", "directory with kube-apiserver, kube-controller-manager, kube-scheduler (default $KDBENCH_K8S_BIN_DIR or the make k8s cache)")
 	up.Flags().IntVar(&f.local.APIServerPort, "apiserver-port", 0, "API server port on 127.0.0.1 (0 picks a free one)")
@@ -96,6 +96,7 @@ func newClusterCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.User, "user", "", "SSH user (cloudlab; default the manifest's, then ~/.ssh/config)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Key, "key", "", "SSH private key file (cloudlab; default ~/.ssh/config's IdentityFile, ssh-agent, ~/.ssh/id_*)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Jump, "jump", "", "SSH jump host [user@]host[:port] (cloudlab; default ~/.ssh/config's ProxyJump)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.ControlPlane, "control-plane", "", "cloudlab: kubeadm (default; needs the internet) or processes (kdbench's own control plane and node agents, uploaded over SSH; default for down and status: the mode of the last up)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.SSHConfig, "ssh-config", "", "ssh_config file to read (cloudlab; default ~/.ssh/config)")
 
 	down := &cobra.Command{
@@ -153,6 +154,23 @@ func newClusterCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(up, down, status)
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Connect to every node over SSH as up would, and change nothing (cloudlab)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.provider != cloudlab.ProviderName {
+				return fmt.Errorf("check is for --provider %s", cloudlab.ProviderName)
+			}
+			checks, err := f.cloudLabProvider(cmd).CheckNodes(cmd.Context(), f.spec.Name)
+			for _, c := range checks {
+				if c.Err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "%-12s %-14s %-22s ok: sudo runs as %s, LAN address %s is on it\n", c.Node.Name, c.Node.Role, c.Node.Addr(), c.User, c.Node.IP)
+				}
+			}
+			return err
+		},
+	}
+	cmd.AddCommand(up, down, status, check)
 	return cmd
 }

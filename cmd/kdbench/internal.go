@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/etcd"
 )
 
@@ -24,7 +25,17 @@ func newInternalCmd() *cobra.Command {
 		},
 	}
 	ec.AddFlags(etcdCmd.Flags())
-	cmd.AddCommand(etcdCmd, newNodeAgentCmd(), newSuperviseCmd())
+	var kubeconfig string
+	grant := &cobra.Command{
+		Use:   "grant-node-agent",
+		Short: "Bind the node agents' user to the system:node role (the CloudLab process control plane)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return local.GrantNodeAgent(cmd.Context(), kubeconfig)
+		},
+	}
+	grant.Flags().StringVar(&kubeconfig, "kubeconfig", "", "admin kubeconfig")
+	cmd.AddCommand(etcdCmd, newNodeAgentCmd(), newSuperviseCmd(), grant, newTestbedCmd())
 	cmd.AddCommand(newKubedirectCmds()...)
 	return cmd
 }
