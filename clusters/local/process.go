@@ -10,6 +10,8 @@ type component struct {
 	Path string
 	Args []string
 	Log  string
+	// Dir is its working directory, where Reconfigure writes its files.
+	Dir string
 	// Healthy returns nil once the component, process pid, serves; it is
 	// polled.
 	Healthy supervisor.Check
@@ -21,5 +23,5 @@ type proc = supervisor.Process
 // startProcess starts c under the supervisor; with attached set, the kernel
 // kills it if kdbench itself dies, even by SIGKILL.
 func startProcess(c component, attached bool) (*proc, error) {
-	return supervisor.Start(supervisor.Spec{Name: c.Name, Path: c.Path, Args: c.Args, Log: c.Log, Attached: attached})
+	return supervisor.Start(supervisor.Spec{Name: c.Name, Path: c.Path, Args: c.Args, Log: c.Log, Dir: c.Dir, Attached: attached})
 }
