@@ -160,7 +160,7 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	if !toolscache.WaitForCacheSync(ctx.Done(), rsInf.Informer().HasSynced, podInf.Informer().HasSynced) {
 		return nil // ctx done
 	}
-	initial, err := s.initial(podInf.Lister())
+	initial, unfinished, err := s.initial(podInf.Lister())
 	if err != nil {
 		return err
 	}
@@ -171,6 +171,11 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	}
 	s.hop, s.w = h, egress.New(h)
 	close(s.ready)
+	// The hop reports these pods as this agent's, so the scheduler will not
+	// send them again: start the ones whose sandbox a crash cut short.
+	for _, p := range unfinished {
+		sink.PodBound(p)
+	}
 	events, err := h.Store().Watch(ctx, wire.KindPod, 0)
 	if err != nil {
 		return err
@@ -197,13 +202,13 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 }
 
 // initial rebuilds the hop's truth from the managed pods this agent runs
-// (a restarted agent must not look empty to the scheduler).
-func (s *Source) initial(pods corelisters.PodLister) ([]wire.Record, error) {
+// (a restarted agent must not look empty to the scheduler); unfinished are
+// those of them not yet Running, whose sandbox the lifecycle must start.
+func (s *Source) initial(pods corelisters.PodLister) (out []wire.Record, unfinished []*corev1.Pod, err error) {
 	list, err := pods.List(labels.Everything())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []wire.Record
 	for _, p := range list {
 		uid := p.Annotations[UIDAnnotation]
 		if uid == "" || !s.ours(p.Spec.NodeName) || p.DeletionTimestamp != nil {
@@ -211,16 +216,18 @@ func (s *Source) initial(pods corelisters.PodLister) ([]wire.Record, error) {
 		}
 		r, err := egress.PodRecord(p)
 		if err != nil {
-			return nil, fmt.Errorf("nodeagent direct mode: pod %s/%s: %w", p.Namespace, p.Name, err)
+			return nil, nil, fmt.Errorf("nodeagent direct mode: pod %s/%s: %w", p.Namespace, p.Name, err)
 		}
 		r.UID = uid
 		if p.Status.Phase == corev1.PodRunning {
 			r.Phase = wire.PhaseRunning
+		} else {
+			unfinished = append(unfinished, p)
 		}
 		out = append(out, r)
 		s.created[r.Key()] = p.UID
 	}
-	return out, nil
+	return out, unfinished, nil
 }
 
 // arrive hands a pod newly bound to one of the agent's nodes to the
