@@ -85,9 +85,11 @@ type Placer interface {
 
 // Reconfigurer restarts one of the cluster's own components with extra
 // flags (each replacing a flag of the same name); nil restores its flags.
-// It returns once the component is healthy again.
+// files are written into the component's directory on its host first, the
+// process's working directory, so extra names them by relative path (as a
+// placed Component's Files). It returns once the component is healthy again.
 type Reconfigurer interface {
-	Reconfigure(ctx context.Context, component string, extra []string) error
+	Reconfigure(ctx context.Context, component string, extra []string, files []File) error
 }
 
 // HostsWith returns p's hosts that play role r.

@@ -19,6 +19,7 @@ import (
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
+	"github.com/kdbench/kdbench/kubedirect/egress"
 )
 
 type testCluster struct {
@@ -151,10 +152,13 @@ func TestKdScalesManagedAndUnmanaged(t *testing.T) {
 	t.Logf("0 → 100 managed pods Ready in the API server after %s", time.Since(start).Round(time.Millisecond))
 	pods, err := tc.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
+	own := tc.agentNodes(t, ctx)
 	for _, p := range pods.Items {
-		require.Regexp(t, "^"+NodePrefix, p.Spec.NodeName, p.Name)
+		require.Contains(t, own, p.Spec.NodeName, "%s runs on one of the cluster's own nodes, served by its agent in direct mode", p.Name)
+		require.NotEmpty(t, own[p.Spec.NodeName], "node %s of %s names its agent (%s)", p.Spec.NodeName, p.Name, egress.AgentAnnotation)
 		require.NotEmpty(t, p.Status.PodIP, p.Name)
 	}
+	require.Len(t, own, 10, "kd added no nodes of its own")
 
 	require.NoError(t, sys.Scale(ctx, tc.env, ns, "fn", 0))
 	tc.waitPods(t, ctx, ns, 0)
@@ -168,6 +172,22 @@ func TestKdScalesManagedAndUnmanaged(t *testing.T) {
 	require.Contains(t, tc.kcmArgs(t), kcmWithout, "kd runs the controller-manager without the controllers it replaces")
 	require.NoError(t, sys.Teardown(ctx, tc.env))
 	require.NotContains(t, tc.kcmArgs(t), "--controllers=", "teardown restores the controller-manager")
+	for n, agent := range tc.agentNodes(t, ctx) {
+		require.Empty(t, agent, "teardown restores the node agent to API mode, which removes %s from node %s", egress.AgentAnnotation, n)
+	}
+}
+
+// agentNodes maps the cluster's nodes to their kubedirect.io/agent
+// annotation ("" without).
+func (tc *testCluster) agentNodes(t testing.TB, ctx context.Context) map[string]string {
+	t.Helper()
+	nodes, err := tc.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, n := range nodes.Items {
+		out[n.Name] = n.Annotations[egress.AgentAnnotation]
+	}
+	return out
 }
 
 // TestKdPlusKillReplicaSetMidBurst: kd+ (200 ms sandboxes) scales 0 → 600

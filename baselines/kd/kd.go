@@ -1,13 +1,15 @@
 // Package kd is the bundled Kubedirect system: the upstream Deployment
 // controller, ReplicaSet controller and scheduler wrapped as Kubedirect hops
-// (kubedirect/controllers), each its own process, and a node agent in
-// direct mode; "kd+" is the same with the 200 ms sandbox lifecycle.
+// (kubedirect/controllers), each its own process, and the cluster's own
+// node agent in direct mode; "kd+" is the same with the 200 ms sandbox
+// lifecycle.
 //
-// Prepare starts, downstream first, through the cluster's placer
-// (docs/placement.md):
+// Prepare restarts the cluster's node agent in direct mode
+// (clusters.Reconfigurer, restored at Teardown: --direct-listen on the first
+// worker host, advertised on its nodes as kubedirect.io/agent), then starts,
+// downstream first, through the cluster's placer (docs/placement.md):
 //
-//	kdbench internal kd-nodeagent   on a worker host: own simulated nodes (prefix kd-direct-node-), pods from the link
-//	kdbench internal kd-scheduler   on the control-plane host: binds managed pods onto those nodes over the link
+//	kdbench internal kd-scheduler   on the control-plane host: binds managed pods over the link to the agent of each node
 //	kdbench internal kd-replicaset  on the control-plane host: creates/tombstones managed pods over the link
 //	kdbench internal kd-deployment  on the control-plane host: scales managed ReplicaSets over the link
 //
@@ -26,9 +28,7 @@
 // The cluster's kube-controller-manager runs without its deployment and
 // replicaset controllers while kd is prepared (clusters.Reconfigurer;
 // restored at Teardown): they must not act on managed ReplicaSets, and
-// kd's wrapped controllers serve unmanaged Deployments too. Until the
-// cluster's own node agent serves direct mode, kd's node agent is its own
-// process with its own nodes (nodeSide).
+// kd's wrapped controllers serve unmanaged Deployments too.
 package kd
 
 import (
@@ -38,7 +38,6 @@ import (
 	"net"
 	"os"
 	"path"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,12 +59,12 @@ import (
 // PlusSandboxDelay is the "+" lifecycle's sandbox delay (as k8s+).
 const PlusSandboxDelay = 200 * time.Millisecond
 
-// Node facts of kd's own direct-mode node agent.
+// nodeAgent is the cluster's node-agent component (clusters/local), which
+// kd reconfigures into direct mode, and nodeAgentProc the name kd gives it
+// among its processes (Endpoints; the failover experiment's target).
 const (
-	NodePrefix    = "kd-direct-node-"
-	NodeLabel     = "kubedirect.io/direct"
-	directPodCIDR = "10.0.0.0/10" // apart from the cluster agent's 10.128.0.0/9
-	directNodeIPs = "192.168.0.0/16"
+	nodeAgent     = "nodeagent"
+	nodeAgentProc = "kd-nodeagent"
 )
 
 func init() {
@@ -96,9 +95,10 @@ type System struct {
 	scaler *adapter.Hop
 	// scalerConfig restarts the autoscaler hop (Restart "kd-autoscaler").
 	scalerConfig adapter.HopConfig
-	// reconfigured is the cluster's Reconfigurer while its
-	// controller-manager runs without the controllers kd replaces.
-	reconfigured clusters.Reconfigurer
+	// reconfigurer restores the cluster's components kd reconfigured (the
+	// controller-manager, the node agent), in reconfigured.
+	reconfigurer clusters.Reconfigurer
+	reconfigured []string
 	proxies      map[string]*fault.Proxy // by the link's downstream hop
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
@@ -136,8 +136,9 @@ func Manage(d *appsv1.Deployment) {
 }
 
 // Endpoints returns the Kubedirect processes' base URLs by name
-// (kd-deployment, kd-replicaset, kd-scheduler, kd-nodeagent), each serving
-// /metrics and /hops (kd-nodeagent also /timings), for collectors.
+// (kd-deployment, kd-replicaset, kd-scheduler, and kd-nodeagent: the
+// cluster's node agent), each serving /metrics and /hops (kd-nodeagent also
+// /timings and /pods), for collectors.
 func (s *System) Endpoints() map[string]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,9 +149,9 @@ func (s *System) Endpoints() map[string]string {
 	return out
 }
 
-// NodeAgent is the base URL of kd's direct-mode node agent, which serves
-// /timings for the pods kd runs.
-func (s *System) NodeAgent() string { return s.Endpoints()["kd-nodeagent"] }
+// NodeAgent is the base URL of the cluster's node agent, in direct mode
+// while kd is prepared, which serves /timings and /pods for the pods kd runs.
+func (s *System) NodeAgent() string { return s.Endpoints()[nodeAgentProc] }
 
 // tuning is the client and concurrency settings of the components kd
 // replaces, per QPS profile (clusters/local.Profiles); pct is the
@@ -229,6 +230,9 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 	addr := map[string]string{}
 	for i, n := range linkHops {
 		for k, kind := range []string{"", "-metrics"} {
+			if n == nodeAgent && kind != "" {
+				continue // the cluster's agent serves its metrics where it did
+			}
 			if addr[n+kind], err = hostAddr(at[n], 2*i+k); err != nil {
 				return err
 			}
@@ -244,20 +248,23 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 			return err
 		}
 	}
+	if err := s.directMode(ctx, c, mtls, addr[nodeAgent], dial[nodeAgent]); err != nil {
+		return err
+	}
 	specs := []struct {
 		name string
 		args []string
 	}{
-		nodeSide(c, addr),
+		// No --nodeagent: the hop links to the agents its nodes' kubedirect.io/agent name.
 		{"kd-scheduler", []string{kc, "--listen=" + addr["scheduler"], "--metrics-addr=" + addr["scheduler-metrics"],
-			"--nodeagent=" + dial["nodeagent"], "--node-selector=" + NodeLabel + "=true", "--parallelism=" + par,
+			"--parallelism=" + par,
 			"--percentage-of-nodes-to-score=" + pct, "--kube-api-qps=" + sqps, "--kube-api-burst=" + sburst}},
 		{"kd-replicaset", []string{kc, "--listen=" + addr["replicaset"], "--metrics-addr=" + addr["replicaset-metrics"],
 			"--scheduler=" + dial["scheduler"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
 			"--replicaset=" + dial["replicaset"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 	}
-	s.endpoints = map[string]string{}
+	s.endpoints = map[string]string{nodeAgentProc: c.Endpoints[nodeAgent]}
 	for _, sp := range specs {
 		hop := strings.TrimPrefix(sp.name, "kd-") // process kd-<hop> runs hop <hop>
 		files, tlsArgs, err := mtls.files(hop)
@@ -296,36 +303,32 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		if mtls == nil {
 			sec = "plaintext"
 		}
-		env.Logf("%s: Kubedirect processes up (hops on %s, node agent with %d direct-mode nodes on %s, %s links); logs: %s",
-			s.name, cp.Name, c.Nodes, workers[0].Name, sec, path.Dir(s.procs[0].proc.Log()))
+		env.Logf("%s: Kubedirect processes up (hops on %s, the cluster's node agent in direct mode on %s for its %d nodes, link %s, %s links); logs: %s",
+			s.name, cp.Name, workers[0].Name, c.Nodes, dial[nodeAgent], sec, path.Dir(s.procs[0].proc.Log()))
 	}
 	return nil
 }
 
-// nodeSide is the process that serves kd's pods on a worker host, and
-// addr["nodeagent"] is where the scheduler hop dials it.
+// directMode restarts the cluster's node agent serving Kubedirect's direct
+// mode (docs/placement.md): its link on listen, advertised on its nodes as
+// advertise (where the scheduler hop dials it: the link's fault proxy with
+// LinkProxies), with the nodeagent hop's link identity as files in its
+// directory. Teardown (or a failed Prepare) restores it to API mode, which
+// removes the annotation.
 //
-// Until the cluster's own node agent serves direct mode, this is kd's own
-// node agent with its own simulated nodes, started like the hops. Switching
-// to the cluster's agents (docs/placement.md) replaces this spec, in
-// prepareLocked, with c.Reconfigurer.Reconfigure(ctx, "nodeagent",
-// directFlags(...)) (restored in stopLocked beside the controller-manager),
-// and the scheduler hop's --nodeagent with discovery from the nodes'
-// kubedirect.io/agent annotations.
-func nodeSide(c *clusters.Cluster, addr map[string]string) (spec struct {
-	name string
-	args []string
-}) {
-	spec.name = "kd-nodeagent"
-	spec.args = []string{"--kubeconfig=kubeconfig", "--listen=" + addr["nodeagent"], "--metrics-addr=" + addr["nodeagent-metrics"],
-		"--nodes=" + strconv.Itoa(max(c.Nodes, 1)), "--node-name-prefix=" + NodePrefix, "--node-labels=" + NodeLabel + "=true",
-		"--pod-cidr=" + directPodCIDR, "--node-ip-range=" + directNodeIPs, "--sandbox-delay=" + c.SandboxDelay.String()}
-	return spec
+// The Reconfigurer names one component, so this serves one worker host's
+// agent (the local cluster's one agent serves every node); a cluster with
+// an agent per host needs each reconfigured with its own addresses.
+func (s *System) directMode(ctx context.Context, c *clusters.Cluster, mtls *linkTLS, listen, advertise string) error {
+	files, tlsArgs, err := mtls.files(nodeAgent)
+	if err != nil {
+		return err
+	}
+	return s.reconfigure(ctx, c, nodeAgent, directFlags(listen, advertise, tlsArgs), files)
 }
 
 // directFlags are the flags that make the cluster's node agent serve
-// Kubedirect's direct mode (docs/placement.md), for Reconfigure once it
-// accepts them.
+// Kubedirect's direct mode (docs/placement.md).
 func directFlags(listen, advertise string, tlsArgs []string) []string {
 	return append([]string{"--direct-listen=" + listen, "--direct-advertise=" + advertise}, tlsArgs...)
 }
@@ -423,8 +426,9 @@ func (s *System) Restart(ctx context.Context, name string) error {
 }
 
 // Signal sends sig to a Kubedirect process (kd-deployment, kd-replicaset,
-// kd-scheduler, kd-nodeagent) and returns once it took effect: the failover
-// experiment stalls one with SIGSTOP (fault.Stall).
+// kd-scheduler) and returns once it took effect: the failover experiment
+// stalls one with SIGSTOP (fault.Stall). The node agent is the cluster's:
+// its provider crashes and stalls it.
 func (s *System) Signal(ctx context.Context, name string, sig syscall.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -471,7 +475,7 @@ func (s *System) stopLocked(ctx context.Context, env baselines.Env) error {
 	}
 	s.procs = nil
 	s.closeProxies()
-	return s.restoreKCM(ctx)
+	return s.restoreCluster(ctx)
 }
 
 // kcmComponent is the cluster's controller-manager, and kcmWithout the
@@ -487,24 +491,32 @@ const (
 // restores it.
 func (s *System) withoutKCMControllers(ctx context.Context, c *clusters.Cluster) error {
 	if c.Reconfigurer == nil {
-		return fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's",
+		return fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's, nor its node agent in direct mode",
 			s.name, c.Name, c.Provider, kcmComponent)
 	}
-	if err := c.Reconfigurer.Reconfigure(ctx, kcmComponent, []string{kcmWithout}); err != nil {
-		return fmt.Errorf("%s: restarting the %s with %s: %w", s.name, kcmComponent, kcmWithout, err)
+	return s.reconfigure(ctx, c, kcmComponent, []string{kcmWithout}, nil)
+}
+
+// reconfigure restarts the cluster's component with extra flags and files,
+// recorded first so that restoreCluster restores it even if the restart
+// failed halfway.
+func (s *System) reconfigure(ctx context.Context, c *clusters.Cluster, component string, extra []string, files []clusters.File) error {
+	s.reconfigurer = c.Reconfigurer
+	s.reconfigured = append(s.reconfigured, component)
+	if err := c.Reconfigurer.Reconfigure(ctx, component, extra, files); err != nil {
+		return fmt.Errorf("%s: restarting the cluster's %s with %q: %w", s.name, component, extra, err)
 	}
-	s.reconfigured = c.Reconfigurer
 	return nil
 }
 
-func (s *System) restoreKCM(ctx context.Context) error {
-	if s.reconfigured == nil {
-		return nil
+// restoreCluster restores the components kd reconfigured, last first.
+func (s *System) restoreCluster(ctx context.Context) error {
+	var errs []error
+	for i := len(s.reconfigured) - 1; i >= 0; i-- {
+		if err := s.reconfigurer.Reconfigure(ctx, s.reconfigured[i], nil, nil); err != nil {
+			errs = append(errs, fmt.Errorf("%s: restoring the cluster's %s: %w", s.name, s.reconfigured[i], err))
+		}
 	}
-	r := s.reconfigured
 	s.reconfigured = nil
-	if err := r.Reconfigure(ctx, kcmComponent, nil); err != nil {
-		return fmt.Errorf("%s: restoring the %s's controllers: %w", s.name, kcmComponent, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -80,10 +80,18 @@ func (p *fakePlacer) Start(_ context.Context, h clusters.Host, c clusters.Compon
 	return f, nil
 }
 
-type fakeReconfigurer struct{ calls [][]string }
+type fakeReconfigurer struct {
+	calls [][]string
+	files [][]string // paths, by call
+}
 
-func (r *fakeReconfigurer) Reconfigure(_ context.Context, component string, extra []string) error {
+func (r *fakeReconfigurer) Reconfigure(_ context.Context, component string, extra []string, files []clusters.File) error {
 	r.calls = append(r.calls, append([]string{component}, extra...))
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, f.Path)
+	}
+	r.files = append(r.files, paths)
 	return nil
 }
 
@@ -111,10 +119,11 @@ func TestPrepareRefusesWithoutPlacerOrReconfigurer(t *testing.T) {
 	}
 }
 
-// TestPreparePlacesAndRestoresOnFailure: the node agent goes to a worker
-// and the hops to the control plane, dialling each other at their hosts'
-// addresses with their link identities as files; a failed Prepare stops
-// what it started and restores the controller-manager.
+// TestPreparePlacesAndRestoresOnFailure: the cluster's node agent is
+// reconfigured into direct mode on a worker's address with its link
+// identity as files, the hops go to the control plane with theirs, the
+// scheduler discovering the agent; a failed Prepare stops what it started
+// and restores the node agent, then the controller-manager.
 func TestPreparePlacesAndRestoresOnFailure(t *testing.T) {
 	pl := &fakePlacer{fail: "kd-scheduler"}
 	r := &fakeReconfigurer{}
@@ -122,16 +131,26 @@ func TestPreparePlacesAndRestoresOnFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "kd-scheduler on cp: did not start") {
 		t.Fatalf("Prepare = %v, want the scheduler's start error", err)
 	}
-	if len(pl.started) != 2 || pl.on[0].Name != "w1" || pl.on[1].Name != "cp" {
-		t.Fatalf("started %d components on %v, want kd-nodeagent on w1, then kd-scheduler on cp", len(pl.started), pl.on)
+	if len(pl.started) != 1 || pl.on[0].Name != "cp" {
+		t.Fatalf("started %d components on %v, want kd-scheduler on cp", len(pl.started), pl.on)
 	}
-	agent, sched := pl.started[0], pl.started[1]
-	if !slices.ContainsFunc(agent.Args, func(a string) bool { return strings.HasPrefix(a, "--listen=127.0.0.2:") }) {
-		t.Errorf("the node agent does not listen on its worker's address: %q", agent.Args)
+	sched := pl.started[0]
+	if len(r.calls) != 4 || r.calls[1][0] != nodeAgent {
+		t.Fatalf("reconfigured %q, want the controller-manager, the node agent, then both restored", r.calls)
 	}
-	if !slices.ContainsFunc(sched.Args, func(a string) bool { return strings.HasPrefix(a, "--nodeagent=127.0.0.2:") }) ||
-		!slices.ContainsFunc(sched.Args, func(a string) bool { return strings.HasPrefix(a, "--listen=127.0.0.1:") }) {
-		t.Errorf("the scheduler does not listen on the control plane and dial the worker: %q", sched.Args)
+	agent := r.calls[1][1:]
+	for _, want := range []string{"--direct-listen=127.0.0.2:", "--direct-advertise=127.0.0.2:", "--tls-cert=" + tlsCertFile} {
+		if !slices.ContainsFunc(agent, func(a string) bool { return strings.HasPrefix(a, want) }) {
+			t.Errorf("the node agent's direct-mode flags %q lack %s…", agent, want)
+		}
+	}
+	if want := []string{tlsCAFile, tlsCertFile, tlsKeyFile}; !slices.Equal(r.files[1], want) {
+		t.Errorf("the node agent's files %q, want %q", r.files[1], want)
+	}
+	if slices.ContainsFunc(sched.Args, func(a string) bool {
+		return strings.HasPrefix(a, "--nodeagent") || strings.HasPrefix(a, "--node-selector")
+	}) || !slices.ContainsFunc(sched.Args, func(a string) bool { return strings.HasPrefix(a, "--listen=127.0.0.1:") }) {
+		t.Errorf("the scheduler does not listen on the control plane and discover the agents: %q", sched.Args)
 	}
 	var files []string
 	for _, f := range sched.Files {
@@ -143,12 +162,9 @@ func TestPreparePlacesAndRestoresOnFailure(t *testing.T) {
 	if !slices.Contains(sched.Args, "--tls-cert="+tlsCertFile) || !slices.Contains(sched.Args, "--kubeconfig=kubeconfig") {
 		t.Errorf("the scheduler's flags do not name its files: %q", sched.Args)
 	}
-	if pl.procs[0].Alive() {
-		t.Error("the node agent outlived the failed Prepare")
-	}
-	want := [][]string{{kcmComponent, kcmWithout}, {kcmComponent}}
-	if len(r.calls) != 2 || !slices.Equal(r.calls[0], want[0]) || !slices.Equal(r.calls[1], want[1]) {
-		t.Errorf("controller-manager reconfigured %q, want %q (without the controllers, then restored)", r.calls, want)
+	want := [][]string{{kcmComponent, kcmWithout}, {nodeAgent}, {kcmComponent}}
+	if !slices.Equal(r.calls[0], want[0]) || !slices.Equal(r.calls[2], want[1]) || !slices.Equal(r.calls[3], want[2]) {
+		t.Errorf("reconfigured %q, want the controller-manager %q, then the node agent and the controller-manager restored", r.calls, want[0])
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
 
-	"github.com/kdbench/kdbench/baselines/kd"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/nodeagent"
@@ -130,8 +129,8 @@ func TestCheck(t *testing.T) {
 		{"other experiments run on the nodes there are", realCluster, clusters.Spec{Nodes: 80}, "tuned", nil},
 		{"an untainted control plane is a worker (single-node cluster)", append([]runtime.Object{node("cp", map[string]string{"node-role.kubernetes.io/control-plane": ""}, nil)}, tuned...),
 			clusters.Spec{Nodes: 1, NodesExact: true}, "tuned", nil},
-		{"kd's own direct nodes, left by a kd run, are not workers", with(tuned, realW("w1"), node("kd-direct-node-0",
-			map[string]string{nodeagent.TypeLabel: nodeagent.TypeLabelValue, kd.NodeLabel: "true"}, map[string]string{nodeagent.SandboxDelayAnnotation: "200ms"})),
+		{"direct nodes left by an earlier kdbench's kd run are not workers", with(tuned, realW("w1"), node("kd-direct-node-0",
+			map[string]string{nodeagent.TypeLabel: nodeagent.TypeLabelValue, DirectNodeLabel: "true"}, map[string]string{nodeagent.SandboxDelayAnnotation: "200ms"})),
 			clusters.Spec{Nodes: 1, NodesExact: true}, "tuned", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,10 +178,6 @@ func TestControlPlanePodsMustAgree(t *testing.T) {
 	_, _, err := provider(objs...).Check(context.Background(), clusters.Spec{Name: "c", Kubeconfig: kubeconfig(t)})
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "kube-apiserver pods kube-system/kube-apiserver-cp and kube-system/kube-apiserver-cp2 run with different flags"), err.Error())
-}
-
-func TestDirectNodeLabelIsKds(t *testing.T) {
-	assert.Equal(t, kd.NodeLabel, DirectNodeLabel)
 }
 
 func TestParseFlags(t *testing.T) {

@@ -29,9 +29,9 @@ type workers struct {
 	BadDelay string
 }
 
-// DirectNodeLabel marks the nodes of kd's own direct-mode node agent
-// (baselines/kd.NodeLabel): they come and go with a kd run and are not
-// the cluster's workers.
+// DirectNodeLabel marked the nodes of the direct-mode node agent kd ran
+// beside the cluster's before the cluster's agents served direct mode; such
+// nodes, left by an earlier kdbench's kd run, are not the cluster's workers.
 const DirectNodeLabel = "kubedirect.io/direct"
 
 // isControlPlane tells a control-plane node kept free of workloads

@@ -13,6 +13,8 @@ type component struct {
 	// URL is the health endpoint Healthy polls (for hosts that poll it
 	// with curl).
 	URL string
+	// Dir is its working directory, where Reconfigure writes its files.
+	Dir string
 	// Healthy returns nil once the component, process pid, serves; it is
 	// polled.
 	Healthy supervisor.Check
@@ -24,5 +26,5 @@ type proc = supervisor.Process
 // startProcess starts c under the supervisor; with attached set, the kernel
 // kills it if kdbench itself dies, even by SIGKILL.
 func startProcess(c component, attached bool) (*proc, error) {
-	return supervisor.Start(supervisor.Spec{Name: c.Name, Path: c.Path, Args: c.Args, Log: c.Log, Attached: attached})
+	return supervisor.Start(supervisor.Spec{Name: c.Name, Path: c.Path, Args: c.Args, Log: c.Log, Dir: c.Dir, Attached: attached})
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
@@ -15,7 +16,10 @@ import (
 var Components = []string{etcdComponent, apiserverComponent, kcmComponent, schedComponent, nodeAgentComponent}
 
 func (pl *plan) component(name string) (c component, err error) {
-	defer func() { c.Args = withFlags(c.Args, pl.extra[name]) }()
+	defer func() {
+		c.Args = withFlags(c.Args, pl.extra[name])
+		c.Dir = pl.l.ComponentDir(name) // where Reconfigure writes its files
+	}()
 	switch name {
 	case etcdComponent:
 		return pl.etcd(), nil
@@ -71,10 +75,22 @@ func (p *Provider) Restart(ctx context.Context, cluster, component string) error
 
 // Reconfigure restarts a component (SIGTERM, as an operator would) with
 // extra flags, each replacing the flag of the same name; nil restores the
-// flags it started with. Later Restarts keep the extra flags. kd-family
-// systems run the controller-manager without its deployment and
-// replicaset controllers this way (docs/placement.md).
-func (p *Provider) Reconfigure(ctx context.Context, cluster, component string, extra []string) error {
+// flags it started with. files are written first into the component's
+// working directory (layout.ComponentDir), where extra names them by
+// relative path. Later Restarts keep the extra flags and the files.
+// kd-family systems run the controller-manager without its deployment and
+// replicaset controllers this way, and the node agent in direct mode
+// (docs/placement.md).
+func (p *Provider) Reconfigure(ctx context.Context, cluster, component string, extra []string, files []clusters.File) error {
+	if len(files) > 0 && slices.Contains(Components, component) { // replace refuses others
+		l, err := p.layout(cluster)
+		if err != nil {
+			return err
+		}
+		if err := WriteFiles(l.ComponentDir(component), files); err != nil {
+			return fmt.Errorf("reconfigure %s: %w", component, err)
+		}
+	}
 	return p.replace(ctx, "reconfigure", cluster, component, 10*time.Second, &extra)
 }
 
@@ -152,8 +168,8 @@ type reconfigurer struct {
 	cluster string
 }
 
-func (r reconfigurer) Reconfigure(ctx context.Context, component string, extra []string) error {
-	return r.p.Reconfigure(ctx, r.cluster, component, extra)
+func (r reconfigurer) Reconfigure(ctx context.Context, component string, extra []string, files []clusters.File) error {
+	return r.p.Reconfigure(ctx, r.cluster, component, extra, files)
 }
 
 // withFlags returns args with each of extra replacing the flag of the same

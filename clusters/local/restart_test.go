@@ -38,7 +38,7 @@ func TestReconfigureErrors(t *testing.T) {
 		{"mine", "kubelet", `reconfigure: no component "kubelet"`},
 		{"mine", kcmComponent, "not running"},
 	} {
-		err := reconfigurer{p, tc.cluster}.Reconfigure(context.Background(), tc.component, []string{"--v=2"})
+		err := reconfigurer{p, tc.cluster}.Reconfigure(context.Background(), tc.component, []string{"--v=2"}, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s/%s: got %v, want an error containing %q", tc.cluster, tc.component, err, tc.want)
 		}
@@ -74,6 +74,9 @@ func TestComponentKeepsReconfiguredFlags(t *testing.T) {
 	}
 	if !slices.Contains(c.Args, "--controllers=*,-deployment,-replicaset") {
 		t.Fatalf("args %v lack the reconfigured --controllers", c.Args)
+	}
+	if c.Dir != pl.l.ComponentDir(kcmComponent) {
+		t.Fatalf("runs in %q, want its directory %q, where Reconfigure writes its files", c.Dir, pl.l.ComponentDir(kcmComponent))
 	}
 	s, _ := pl.component(schedComponent)
 	if slices.ContainsFunc(s.Args, func(a string) bool { return strings.HasPrefix(a, "--controllers") }) {

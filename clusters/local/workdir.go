@@ -26,6 +26,12 @@ func (l layout) ComponentKubeconfig(component string) string {
 	return filepath.Join(l.root, "kubeconfigs", component+".kubeconfig")
 }
 
+// ComponentDir is a component's working directory, holding the files
+// Reconfigure gave it.
+func (l layout) ComponentDir(component string) string {
+	return filepath.Join(l.root, "components", component)
+}
+
 func (l layout) Log(component string) string {
 	return filepath.Join(l.Logs(), component+".log")
 }
@@ -37,6 +43,11 @@ func (l layout) Config(name string) string {
 func (l layout) mkdirs() error {
 	for _, d := range []string{l.root, l.PKI(), l.Logs(), filepath.Join(l.root, "kubeconfigs"), filepath.Join(l.root, "config")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, c := range Components { // 0700: Reconfigure writes keys there
+		if err := os.MkdirAll(l.ComponentDir(c), 0o700); err != nil {
 			return err
 		}
 	}

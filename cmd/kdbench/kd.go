@@ -10,7 +10,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/kdbench/kdbench/clusters/local/nodeagent"
 	"github.com/kdbench/kdbench/kubedirect/controllers/deployment"
 	"github.com/kdbench/kdbench/kubedirect/controllers/replicaset"
 	"github.com/kdbench/kdbench/kubedirect/controllers/scheduler"
@@ -144,24 +143,5 @@ func newKubedirectCmds() []*cobra.Command {
 	schedCmd.Flags().Int32Var(&sc.Parallelism, "parallelism", 16, "scheduler parallelism")
 	schedCmd.Flags().Int32Var(&sc.PercentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "percentageOfNodesToScore (0: the scheduler's adaptive default)")
 
-	return []*cobra.Command{depCmd, rsCmd, schedCmd, newKDNodeAgentCmd()}
-}
-
-// newKDNodeAgentCmd runs a node agent in direct mode: its own simulated
-// nodes, pods from the scheduler's link. It is `nodeagent --direct-listen`
-// with kd's flag names, kept until kd serves its pods from the cluster's
-// agent.
-func newKDNodeAgentCmd() *cobra.Command {
-	a := agentFlags{cfg: nodeagent.DefaultConfig()}
-	d := directFlags{unannounced: true}
-	cmd := &cobra.Command{
-		Use: "kd-nodeagent", Short: "Run simulated kubelets that take pods from the Kubedirect scheduler", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd.Context(), "kd-nodeagent", &d)
-		},
-	}
-	a.add(cmd.Flags(), "address serving /metrics, /timings, /pods, /hops and /readyz")
-	cmd.Flags().StringVar(&d.listen, "listen", "127.0.0.1:0", "address of the scheduler's link")
-	d.tls.add(cmd.Flags())
-	return cmd
+	return []*cobra.Command{depCmd, rsCmd, schedCmd}
 }

@@ -48,7 +48,7 @@ func newNodeAgentCmd() *cobra.Command {
 	return cmd
 }
 
-// agentFlags are what both node-agent commands take.
+// agentFlags are the node agent's flags besides direct mode.
 type agentFlags struct {
 	cfg                     nodeagent.Config
 	kubeconfig, metricsAddr string
@@ -66,10 +66,6 @@ func (a *agentFlags) add(fs *pflag.FlagSet, metricsHelp string) {
 type directFlags struct {
 	listen, advertise string
 	tls               linkTLSFlags
-	// unannounced leaves the nodes without kubedirect.io/agent: kd-nodeagent,
-	// which the scheduler reaches through --nodeagent, so that no scheduler
-	// discovering agents finds its address once it is gone.
-	unannounced bool
 }
 
 // run runs the agent, in direct mode too if d is set, until ctx ends.
@@ -139,9 +135,6 @@ func (d *directFlags) source(name string, cs kubernetes.Interface, cfg *nodeagen
 	cfg.DirectAddress = d.advertise
 	if cfg.DirectAddress == "" {
 		cfg.DirectAddress = ln.Addr().String()
-	}
-	if d.unannounced {
-		cfg.DirectAddress = ""
 	}
 	src, err := direct.New(cs, direct.Config{Listener: ln, NodePrefix: cfg.NamePrefix, Registerer: reg, TLS: creds})
 	if err != nil {

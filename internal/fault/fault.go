@@ -9,7 +9,7 @@
 // The systems supply the targets:
 //
 //	crash-restart a kd hop      Funcs{InjectFunc: kd.System.Restart("kd-scheduler")}
-//	stall the kd node agent     &Stall{Signal: func(ctx, sig) error { return sys.Signal(ctx, "kd-nodeagent", sig) }}
+//	stall a kd hop              &Stall{Signal: func(ctx, sig) error { return sys.Signal(ctx, "kd-scheduler", sig) }}
 //	cut/slow a kd link          &LinkCut{Proxy: sys.Link("scheduler")} (kd.System.LinkProxies)
 //	restart a K8s component     Funcs{InjectFunc: local.Provider.Restart(cluster, "kube-apiserver")}
 //	                            (also kube-controller-manager, kube-scheduler, nodeagent, etcd)

@@ -80,7 +80,9 @@ func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error)
 		return fault.Funcs{Name: "no fault"}, nil
 	}
 	hops, hasHops := sys.(hopProcesses)
-	if hasHops && c.Target != APIServer {
+	// kd's node agent is the cluster's (in direct mode): the provider crashes
+	// and stalls it, as for vanilla Kubernetes; only the link into it is kd's.
+	if hasHops && c.Target != APIServer && !(c.Target == NodeAgent && c.Kind != Cut) {
 		proc := "kd-" + string(c.Target)
 		switch {
 		case c.Target == Autoscaler && c.Kind == Cut:

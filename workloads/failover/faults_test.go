@@ -50,7 +50,9 @@ func TestInjectorMapsTargets(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "kd hop crash", hops: true, target: ReplicaSet, kind: Crash, wantFault: "crash kd-replicaset", restarted: "kd-replicaset"},
-		{name: "kd hop stall", hops: true, target: NodeAgent, kind: Stall, wantFault: "stall kd-nodeagent"},
+		{name: "kd hop stall", hops: true, target: Scheduler, kind: Stall, wantFault: "stall kd-scheduler"},
+		{name: "kd node agent stall is the cluster's", hops: true, target: NodeAgent, kind: Stall, wantFault: "stall nodeagent"},
+		{name: "kd node agent crash is the cluster's", hops: true, target: NodeAgent, kind: Crash, wantFault: "crash nodeagent", restarted: "c/nodeagent"},
 		{name: "kd link cut", hops: true, target: Scheduler, kind: Cut, wantFault: "cut →scheduler"},
 		{name: "kd link without proxy", hops: true, target: NodeAgent, kind: Cut, wantErr: "no fault proxy"},
 		{name: "kd autoscaler crash", hops: true, target: Autoscaler, kind: Crash, wantFault: "crash kd-autoscaler", restarted: "kd-autoscaler"},

@@ -9,7 +9,7 @@
 // per agent, named nodeagent@<address>), and routes a bound pod to its
 // node's agent; the KubedirectAgent filter keeps managed pods off nodes
 // without the annotation. Config.NodeAgent instead sends every pod to one
-// agent (a kd-nodeagent with its own nodes, chosen by NodeSelector).
+// agent (on the nodes NodeSelector chooses).
 package scheduler
 
 import (

@@ -160,7 +160,7 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	if !toolscache.WaitForCacheSync(ctx.Done(), rsInf.Informer().HasSynced, podInf.Informer().HasSynced) {
 		return nil // ctx done
 	}
-	initial, pending, err := s.initial(podInf.Lister())
+	initial, unfinished, err := s.initial(podInf.Lister())
 	if err != nil {
 		return err
 	}
@@ -171,11 +171,9 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 	}
 	s.hop, s.w = h, egress.New(h)
 	close(s.ready)
-	// Pods a previous incarnation created but had not made Ready yet (it
-	// crashed mid-burst) start again here: the link will not send them
-	// again (this hop reports them as held), and the API path leaves
-	// managed pods to this source.
-	for _, p := range pending {
+	// The hop reports these pods as this agent's, so the scheduler will not
+	// send them again: start the ones whose sandbox a crash cut short.
+	for _, p := range unfinished {
 		sink.PodBound(p)
 	}
 	events, err := h.Store().Watch(ctx, wire.KindPod, 0)
@@ -204,10 +202,9 @@ func (s *Source) Run(ctx context.Context, sink nodeagent.PodSink) error {
 }
 
 // initial rebuilds the hop's truth from the managed pods this agent runs
-// (a restarted agent must not look empty to the scheduler).
-//
-// pending are those of them not yet Running, whose sandboxes must start.
-func (s *Source) initial(pods corelisters.PodLister) (out []wire.Record, pending []*corev1.Pod, err error) {
+// (a restarted agent must not look empty to the scheduler); unfinished are
+// those of them not yet Running, whose sandbox the lifecycle must start.
+func (s *Source) initial(pods corelisters.PodLister) (out []wire.Record, unfinished []*corev1.Pod, err error) {
 	list, err := pods.List(labels.Everything())
 	if err != nil {
 		return nil, nil, err
@@ -225,12 +222,12 @@ func (s *Source) initial(pods corelisters.PodLister) (out []wire.Record, pending
 		if p.Status.Phase == corev1.PodRunning {
 			r.Phase = wire.PhaseRunning
 		} else {
-			pending = append(pending, p)
+			unfinished = append(unfinished, p)
 		}
 		out = append(out, r)
 		s.created[r.Key()] = p.UID
 	}
-	return out, pending, nil
+	return out, unfinished, nil
 }
 
 // arrive hands a pod newly bound to one of the agent's nodes to the

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kdbench/kdbench/clusters/local/nodeagent"
@@ -141,4 +142,33 @@ func TestSourceLifecycle(t *testing.T) {
 func TestNewRejectsEmptyPrefix(t *testing.T) {
 	_, err := New(fake.NewClientset(), Config{})
 	require.ErrorContains(t, err, "node prefix")
+}
+
+// TestRestartStartsUnfinishedPods: a restarted agent reports the managed
+// pods of its nodes to the scheduler, which will not send them again, so it
+// hands the ones not yet Running to the lifecycle to start; Running ones
+// are the informer's to restore, and other agents' pods are left alone.
+func TestRestartStartsUnfinishedPods(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pod := func(name, node string, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: "api-" + types.UID(name),
+			Labels:      map[string]string{egress.ManagedLabel: "true"},
+			Annotations: map[string]string{UIDAnnotation: "link-" + name}},
+			Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	api := fake.NewClientset(pod("pending", "kd-1", corev1.PodPending), pod("running", "kd-2", corev1.PodRunning),
+		pod("theirs", "elsewhere-0", corev1.PodPending))
+	src, err := New(api, Config{Listen: "127.0.0.1:0", NodePrefix: "kd-"})
+	require.NoError(t, err)
+	sk := &sink{bound: map[string]*corev1.Pod{}, arriving: map[string]*corev1.Pod{}}
+	go func() { _ = src.Run(ctx, sk) }()
+	_, err = src.Addr(ctx)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return sk.get("pending") != nil }, 10*time.Second, 5*time.Millisecond,
+		"the pod a crash cut short is started again")
+	require.Equal(t, types.UID("api-pending"), sk.get("pending").UID)
+	require.Nil(t, sk.get("running"), "a Running pod is the informer's to restore")
+	require.Nil(t, sk.get("theirs"), "another agent's pod is not this one's")
+	require.Nil(t, sk.getArriving("pending"), "nothing arrived over the link")
 }
