@@ -84,18 +84,7 @@ func TestSourceLifecycle(t *testing.T) {
 	addr, err := src.Addr(ctx)
 	require.NoError(t, err)
 
-	sched, err := hop.NewRuntime(hop.RuntimeConfig{
-		Core: hop.Config{Name: "scheduler", Downstreams: []string{HopName}, LogCap: 1024,
-			Router: hop.RouterFuncs{DownstreamFunc: func(r *wire.Record) string {
-				if r.Node != "" {
-					return HopName
-				}
-				return ""
-			}}},
-		Dialer: link.NewGRPCDialer(), Addrs: map[string]string{HopName: addr}})
-	require.NoError(t, err)
-	go func() { _ = sched.Run(ctx) }()
-	require.NoError(t, sched.WaitSynced(ctx))
+	sched := startScheduler(ctx, t, addr)
 	require.Eventually(t, src.HasSynced, 10*time.Second, 5*time.Millisecond)
 
 	key := wire.Key{Kind: wire.KindPod, Namespace: "ns", Name: "fn-abc-1"}
@@ -171,4 +160,23 @@ func TestRestartStartsUnfinishedPods(t *testing.T) {
 	require.Nil(t, sk.get("running"), "a Running pod is the informer's to restore")
 	require.Nil(t, sk.get("theirs"), "another agent's pod is not this one's")
 	require.Nil(t, sk.getArriving("pending"), "nothing arrived over the link")
+}
+
+// startScheduler runs a scheduler hop whose bound pods go to the agent at
+// addr, and returns once it has resynced with it.
+func startScheduler(ctx context.Context, t *testing.T, addr string) *hop.Runtime {
+	t.Helper()
+	sched, err := hop.NewRuntime(hop.RuntimeConfig{
+		Core: hop.Config{Name: "scheduler", Downstreams: []string{HopName}, LogCap: 1024,
+			Router: hop.RouterFuncs{DownstreamFunc: func(r *wire.Record) string {
+				if r.Node != "" {
+					return HopName
+				}
+				return ""
+			}}},
+		Dialer: link.NewGRPCDialer(), Addrs: map[string]string{HopName: addr}})
+	require.NoError(t, err)
+	go func() { _ = sched.Run(ctx) }()
+	require.NoError(t, sched.WaitSynced(ctx))
+	return sched
 }

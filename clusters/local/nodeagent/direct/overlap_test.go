@@ -18,8 +18,6 @@ import (
 
 	"github.com/kdbench/kdbench/clusters/local/nodeagent"
 	"github.com/kdbench/kdbench/kubedirect/egress"
-	"github.com/kdbench/kdbench/kubedirect/hop"
-	"github.com/kdbench/kdbench/kubedirect/link"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
 
@@ -85,18 +83,7 @@ func TestBindToReadyOverlapsCreate(t *testing.T) {
 			addr, err := src.Addr(ctx)
 			require.NoError(t, err)
 
-			sched, err := hop.NewRuntime(hop.RuntimeConfig{
-				Core: hop.Config{Name: "scheduler", Downstreams: []string{HopName}, LogCap: 1024,
-					Router: hop.RouterFuncs{DownstreamFunc: func(r *wire.Record) string {
-						if r.Node != "" {
-							return HopName
-						}
-						return ""
-					}}},
-				Dialer: link.NewGRPCDialer(), Addrs: map[string]string{HopName: addr}})
-			require.NoError(t, err)
-			go func() { _ = sched.Run(ctx) }()
-			require.NoError(t, sched.WaitSynced(ctx))
+			sched := startScheduler(ctx, t, addr)
 
 			sent := time.Now()
 			require.NoError(t, sched.Write(ctx, wire.Record{Kind: wire.KindPod, Phase: wire.PhaseBound, Namespace: "ns", Name: "fn-abc-1",
