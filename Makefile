@@ -49,12 +49,14 @@ k8s:
 # Builds knative.dev/serving $(KNATIVE_VERSION)'s controller, autoscaler,
 # activator and webhook once (about 3 minutes cold) from a throw-away module
 # that requires serving on top of kdbench's own requirements: the cloud SDKs
-# serving pulls in stay out of kdbench's go.sum. Skipped while every cached
-# binary's build info names knative.dev/serving $(KNATIVE_VERSION).
+# serving pulls in stay out of kdbench's go.sum. The modules' config/ trees
+# (CRDs, ConfigMaps) are copied beside bin/ as config/{serving,networking,caching}.
+# Skipped while every cached binary's build info names knative.dev/serving
+# $(KNATIVE_VERSION) and the config is there.
 knative:
 	@ok=1; for b in $(KNATIVE_CMDS); do \
 	  go version -m "$(KNATIVE_BIN_DIR)/$$b" 2>/dev/null | grep -Eq '^\s+mod\s+knative.dev/serving\s+$(KNATIVE_VERSION)\s' || ok=0; \
-	done; \
+	done; [ -d "$(KNATIVE_BIN_DIR)/../config/networking" ] || ok=0; \
 	if [ $$ok = 1 ]; then echo "Knative Serving $(KNATIVE_VERSION) binaries cached in $(KNATIVE_BIN_DIR)"; exit 0; fi; \
 	echo "building Knative Serving $(KNATIVE_VERSION) $(KNATIVE_CMDS) into $(KNATIVE_BIN_DIR) (once; a few minutes)"; \
 	tmp=$$(mktemp -d "$(CACHE_DIR).knbuild.XXXXXX" 2>/dev/null || { mkdir -p "$(CACHE_DIR)" && mktemp -d "$(CACHE_DIR)/.knbuild.XXXXXX"; }) && \
@@ -62,6 +64,10 @@ knative:
 	sed 's#^module .*#module kdbench.local/knative-build#' go.mod > "$$tmp/go.mod" && cp go.sum "$$tmp/go.sum" && \
 	cd "$$tmp" && go mod edit -require=knative.dev/serving@$(KNATIVE_VERSION) && \
 	GOFLAGS='-mod=mod -buildvcs=false' go build -trimpath -ldflags '-s -w' -o "$$tmp/out/" $(addprefix knative.dev/serving/cmd/,$(KNATIVE_CMDS)) && \
+	rm -rf "$(KNATIVE_BIN_DIR)/../config" && mkdir -p "$(KNATIVE_BIN_DIR)/../config" && \
+	for m in serving networking caching; do \
+	  cp -r "$$(go list -m -f '{{.Dir}}' knative.dev/$$m)/config" "$(KNATIVE_BIN_DIR)/../config/$$m" || exit 1; \
+	done && chmod -R u+w "$(KNATIVE_BIN_DIR)/../config" && \
 	mkdir -p "$(KNATIVE_BIN_DIR)" && for b in $(KNATIVE_CMDS); do mv -f "$$tmp/out/$$b" "$(KNATIVE_BIN_DIR)/$$b"; done
 
 # The main job: the kick-the-tires artifact evaluation on the embedded local
