@@ -1,0 +1,223 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/clusters/local/localtest"
+	"github.com/kdbench/kdbench/internal/netns"
+)
+
+// TestRealKnativeScalesFromZero installs real Knative Serving on a local
+// cluster, creates one Knative Service, checks Knative's own objects Ready,
+// and sends one request to the real activator: the KPA scales the revision
+// from zero, the node agent runs the pod, the activator learns its
+// endpoint, probes it and forwards the request to the stand-in queue-proxy
+// the test serves at the pod's IP.
+func TestRealKnativeScalesFromZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a real cluster and real Knative; skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("real Knative needs root (network namespaces); run as root")
+	}
+	if err := CheckBinaries(BinDir(), "controller", "autoscaler", "activator"); err != nil {
+		t.Skipf("skipping: %v", err)
+	}
+	localtest.RequireUpstream(t)
+	bin := localtest.Binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	// Logs stay after a failure, for the paths its message names.
+	root, err := os.MkdirTemp("", "kdbench-knative-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("logs kept in %s", root)
+		} else {
+			_ = os.RemoveAll(root)
+		}
+	})
+	p := local.New(local.Options{Root: root, Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
+	c, err := p.Up(ctx, clusters.Spec{Name: "kn", Nodes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Down(context.Background(), "kn") })
+	s, err := Install(ctx, c, Options{Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		for _, r := range roles {
+			if _, err := os.Stat(s.net.path(r)); err == nil {
+				t.Errorf("network namespace %s left after Close", s.net.path(r))
+			}
+		}
+	})
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("%s\ncomponent logs:\n%s%v\ncluster logs: %s", fmt.Sprintf(format, args...), s.Logs(), s.Exited(), filepath.Join(filepath.Dir(c.Kubeconfig), "logs"))
+	}
+
+	cs := kubernetes.NewForConfigOrDie(c.REST)
+	dc := dynamic.NewForConfigOrDie(c.REST)
+	const ns, fn = "kn-test", "fn-0"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateService(ctx, dc, NewService(ns, fn)); err != nil {
+		t.Fatal(err)
+	}
+	ready, err := WaitReady(ctx, dc, ns, fn, false, 2*time.Minute)
+	if err != nil {
+		fail("%v", err)
+	}
+	t.Logf("Service, Configuration, Revision %s Ready at zero pods; PodAutoscaler and ServerlessService idle behind the activator", ready.Revision)
+
+	qp := startStandIn(ctx, t, cs, s.PodNetns(), ns, ready.Revision)
+	defer qp.close()
+
+	start := time.Now()
+	var body string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.ActivatorURL()+"/", nil)
+		req.Header.Set("Knative-Serving-Revision", ready.Revision)
+		req.Header.Set("Knative-Serving-Namespace", ns)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Logf("request to the activator: %v", err)
+			return false, nil
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Logf("activator answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+			return false, nil
+		}
+		body = string(b)
+		return true, nil
+	})
+	if err != nil {
+		fail("no 200 through the activator: %v; stand-in served %v", err, qp.served())
+	}
+	if want := "hello from " + ready.Revision; !strings.HasPrefix(body, want) {
+		fail("response %q, want it from the stand-in queue-proxy (%q)", body, want)
+	}
+	t.Logf("200 through the real activator after %s (cold start from zero): %q", time.Since(start).Round(time.Millisecond), body)
+	if _, err := WaitReady(ctx, dc, ns, fn, true, time.Minute); err != nil {
+		fail("after the cold start: %v", err)
+	}
+	t.Logf("PodAutoscaler and ServerlessService Ready with a pod serving")
+
+	var real, modelled []string
+	for _, comp := range s.Components() {
+		if comp.Real {
+			real = append(real, comp.Name)
+		} else {
+			modelled = append(modelled, comp.Name)
+		}
+	}
+	if strings.Join(real, ",") != "controller,autoscaler,activator" || strings.Join(modelled, ",") != "webhook,ingress" {
+		t.Errorf("components real %v, modelled %v", real, modelled)
+	}
+}
+
+// standIn is a minimal queue-proxy for the test only (the node agent's
+// sandboxes serve the real stand-in): at each of the revision's pod IPs, in
+// the pod network namespace, it answers the activator's K-Network-Probe and
+// serves requests, on 8012 (HTTP/1) and 8013 (h2c, the revision's protocol).
+type standIn struct {
+	mu      sync.Mutex
+	ls      []net.Listener
+	srv     *http.Server
+	ips     map[string]bool
+	counted int
+	cancel  context.CancelFunc
+}
+
+func startStandIn(ctx context.Context, t *testing.T, cs kubernetes.Interface, podNetns, ns, rev string) *standIn {
+	ctx, cancel := context.WithCancel(ctx)
+	q := &standIn{ips: map[string]bool{}, cancel: cancel}
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	q.srv = &http.Server{Protocols: protos, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("K-Network-Probe") == "queue" {
+			_, _ = io.WriteString(w, "queue")
+			return
+		}
+		q.mu.Lock()
+		q.counted++
+		q.mu.Unlock()
+		fmt.Fprintf(w, "hello from %s via %s", rev, r.Host)
+	})}
+	go func() {
+		for ctx.Err() == nil {
+			pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "serving.knative.dev/revision=" + rev})
+			if err == nil {
+				for _, p := range pods.Items {
+					q.serve(t, podNetns, p.Status.PodIP)
+				}
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return q
+}
+
+func (q *standIn) serve(t *testing.T, podNetns, ip string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if ip == "" || q.ips[ip] {
+		return
+	}
+	q.ips[ip] = true
+	for _, port := range []string{"8012", "8013"} {
+		l, err := netns.Listen(podNetns, "tcp", net.JoinHostPort(ip, port))
+		if err != nil {
+			t.Errorf("stand-in queue-proxy: %v", err)
+			continue
+		}
+		q.ls = append(q.ls, l)
+		go func() { _ = q.srv.Serve(l) }()
+	}
+	t.Logf("stand-in queue-proxy serving pod IP %s", ip)
+}
+
+func (q *standIn) served() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return fmt.Sprintf("%d requests at pod IPs %v", q.counted, q.ips)
+}
+
+func (q *standIn) close() {
+	q.cancel()
+	_ = q.srv.Close()
+}

@@ -1,0 +1,170 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
+)
+
+var (
+	gvrService       = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "services"}
+	gvrConfiguration = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "configurations"}
+	gvrRevision      = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "revisions"}
+	gvrPodAutoscaler = schema.GroupVersionResource{Group: "autoscaling.internal.knative.dev", Version: "v1alpha1", Resource: "podautoscalers"}
+	gvrSKS           = schema.GroupVersionResource{Group: "networking.internal.knative.dev", Version: "v1alpha1", Resource: "serverlessservices"}
+)
+
+// FunctionImage is the image each function's ksvc names (never pulled).
+const FunctionImage = FunctionRegistry + "/function:v1"
+
+// NewService is a Knative Service for one function, as the artifact's
+// experiments/trace/config/kd.ksvc.template.yaml: the KPA on concurrency
+// with target 1, its windows and delays, containerConcurrency 1, one h2c
+// container port. Unlike the template it names the autoscaling class on
+// the revision template (the webhook that would default it is not run) and
+// selects kdbench's simulated nodes.
+func NewService(namespace, name string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "serving.knative.dev/v1",
+		"kind":       "Service",
+		"metadata": map[string]any{
+			"name": name, "namespace": namespace,
+			"labels": map[string]any{"app": name, "workload": "trace"},
+		},
+		"spec": map[string]any{"template": map[string]any{
+			"metadata": map[string]any{
+				"labels": map[string]any{"app": name, "workload": "trace"},
+				"annotations": map[string]any{
+					"autoscaling.knative.dev/class":                              "kpa.autoscaling.knative.dev",
+					"serving.knative.dev/no-gc":                                  "true",
+					"autoscaling.knative.dev/metric":                             "concurrency",
+					"autoscaling.knative.dev/target":                             "1",
+					"autoscaling.knative.dev/target-utilization-percentage":      "100",
+					"autoscaling.knative.dev/scale-down-delay":                   "30s",
+					"autoscaling.knative.dev/scale-to-zero-pod-retention-period": "5m",
+					"autoscaling.knative.dev/window":                             "60s",
+					"autoscaling.knative.dev/panic-window-percentage":            "10.0",
+					"autoscaling.knative.dev/panic-threshold-percentage":         "200.0",
+				},
+			},
+			"spec": map[string]any{
+				"containerConcurrency":         int64(1),
+				"automountServiceAccountToken": false,
+				"nodeSelector":                 map[string]any{nodeagent.TypeLabel: nodeagent.TypeLabelValue},
+				"containers": []any{map[string]any{
+					"name": name, "image": FunctionImage, "imagePullPolicy": "Never",
+					"ports": []any{map[string]any{"name": "h2c", "containerPort": int64(80)}},
+				}},
+			},
+		}},
+	}}
+}
+
+// CreateService creates svc (AlreadyExists is not an error).
+func CreateService(ctx context.Context, dc dynamic.Interface, svc *unstructured.Unstructured) error {
+	_, err := dc.Resource(gvrService).Namespace(svc.GetNamespace()).Create(ctx, svc, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating Knative Service %s/%s: %w", svc.GetNamespace(), svc.GetName(), err)
+	}
+	return nil
+}
+
+// Ready is what WaitReady found: the Service's latest ready revision.
+type Ready struct {
+	Revision string
+}
+
+// WaitReady waits until the Service, its Configuration and its latest
+// Revision are Ready, Knative's own controllers having said so, and the
+// revision's PodAutoscaler and ServerlessService exist. At zero pods
+// Knative itself reports the PodAutoscaler not Ready (NoTraffic) and the
+// ServerlessService's endpoints Unknown, so with active false those two need
+// only their idle conditions: the scale target initialized, the activator
+// backing the revision. With active true (pods serving) they must be Ready
+// too. On timeout the error names each object that is not, with its
+// conditions.
+func WaitReady(ctx context.Context, dc dynamic.Interface, namespace, name string, active bool, timeout time.Duration) (Ready, error) {
+	var r Ready
+	var pending []string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		var now []string
+		defer func() {
+			if ctx.Err() == nil { // a poll cut short by the deadline says nothing
+				pending = now
+			}
+		}()
+		check := func(gvr schema.GroupVersionResource, kind, obj string, conds ...string) *unstructured.Unstructured {
+			u, err := dc.Resource(gvr).Namespace(namespace).Get(ctx, obj, metav1.GetOptions{})
+			if err != nil {
+				now = append(now, fmt.Sprintf("%s %s/%s: %v", kind, namespace, obj, err))
+				return nil
+			}
+			if len(conds) == 0 {
+				conds = []string{"Ready"}
+			}
+			for _, c := range conds {
+				if !conditionTrue(u, c) {
+					now = append(now, fmt.Sprintf("%s %s/%s not %s: %s", kind, namespace, obj, c, conditions(u)))
+					break
+				}
+			}
+			return u
+		}
+		svc := check(gvrService, "Service", name)
+		check(gvrConfiguration, "Configuration", name)
+		if svc == nil {
+			return false, nil
+		}
+		rev, _, _ := unstructured.NestedString(svc.Object, "status", "latestCreatedRevisionName")
+		if rev == "" {
+			now = append(now, fmt.Sprintf("Service %s/%s: no revision yet", namespace, name))
+			return false, nil
+		}
+		r.Revision = rev
+		check(gvrRevision, "Revision", rev)
+		if active {
+			check(gvrPodAutoscaler, "PodAutoscaler", rev)
+			check(gvrSKS, "ServerlessService", rev)
+		} else {
+			check(gvrPodAutoscaler, "PodAutoscaler", rev, "ScaleTargetInitialized")
+			check(gvrSKS, "ServerlessService", rev, "ActivatorEndpointsPopulated")
+		}
+		return len(now) == 0, nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("Knative Service %s/%s not Ready after %s:\n  %s", namespace, name, timeout, strings.Join(pending, "\n  "))
+	}
+	return r, nil
+}
+
+// conditions summarises u's status conditions for an error message.
+func conditions(u *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	if len(conds) == 0 {
+		return "no conditions"
+	}
+	var parts []string
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		s := fmt.Sprintf("%v=%v", m["type"], m["status"])
+		if r, _ := m["reason"].(string); r != "" {
+			s += " (" + r
+			if msg, _ := m["message"].(string); msg != "" {
+				s += ": " + msg
+			}
+			s += ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
