@@ -64,6 +64,14 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Down(context.Background(), "kn") })
+
+	// A start-up that fails half-way (no component healthy within 1ms)
+	// removes what it made and names the component's log.
+	if _, err := Install(ctx, c, Options{Timeout: time.Millisecond}); err == nil || !strings.Contains(err.Error(), "controller.log") {
+		t.Fatalf("Install with a 1ms start-up: error %v, want one naming the controller's log", err)
+	}
+	checkNothingLeft(t)
+
 	s, err := Install(ctx, c, Options{Logf: t.Logf})
 	if err != nil {
 		t.Fatal(err)
@@ -72,11 +80,7 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 		if err := s.Close(context.Background()); err != nil {
 			t.Error(err)
 		}
-		for _, r := range roles {
-			if _, err := os.Stat(s.net.path(r)); err == nil {
-				t.Errorf("network namespace %s left after Close", s.net.path(r))
-			}
-		}
+		checkNothingLeft(t)
 	})
 	fail := func(format string, args ...any) {
 		t.Helper()
@@ -220,4 +224,32 @@ func (q *standIn) served() string {
 func (q *standIn) close() {
 	q.cancel()
 	_ = q.srv.Close()
+}
+
+// checkNothingLeft fails the test if a namespace or a Knative process of
+// this test process outlived the installation.
+func checkNothingLeft(t *testing.T) {
+	t.Helper()
+	ents, _ := os.ReadDir(netns.Dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), fmt.Sprintf("%s%d-", nsPrefix, os.Getpid())) {
+			t.Errorf("network namespace %s left behind", e.Name())
+		}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		exe, err := os.Readlink(filepath.Join("/proc", p.Name(), "exe"))
+		if err != nil || filepath.Dir(exe) != filepath.Clean(BinDir()) {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", p.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 1 && f[1] == fmt.Sprint(os.Getpid()) && f[0] != "Z" {
+			t.Errorf("Knative process %s (%s) left behind", p.Name(), exe)
+		}
+	}
 }
