@@ -87,20 +87,29 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 		t.Fatalf("%s\ncomponent logs:\n%s%v\ncluster logs: %s", fmt.Sprintf(format, args...), s.Logs(), s.Exited(), filepath.Join(filepath.Dir(c.Kubeconfig), "logs"))
 	}
 
-	cs := kubernetes.NewForConfigOrDie(c.REST)
-	dc := dynamic.NewForConfigOrDie(c.REST)
-	const ns, fn = "kn-test", "fn-0"
+	rc := *c.REST
+	rc.QPS, rc.Burst = 200, 400
+	cs := kubernetes.NewForConfigOrDie(&rc)
+	dc := dynamic.NewForConfigOrDie(&rc)
+	const ns, functions = "kn-test", 10
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := CreateService(ctx, dc, NewService(ns, fn)); err != nil {
-		t.Fatal(err)
+	var names []string
+	created := time.Now()
+	for i := range functions {
+		names = append(names, fmt.Sprintf("fn-%d", i))
+		if err := CreateService(ctx, dc, NewService(ns, names[i])); err != nil {
+			t.Fatal(err)
+		}
 	}
-	ready, err := WaitReady(ctx, dc, ns, fn, false, 2*time.Minute)
+	all, err := WaitAllReady(ctx, dc, ns, names, false, 2*time.Minute)
 	if err != nil {
 		fail("%v", err)
 	}
-	t.Logf("Service, Configuration, Revision %s Ready at zero pods; PodAutoscaler and ServerlessService idle behind the activator", ready.Revision)
+	fn, ready := names[0], all[names[0]]
+	t.Logf("%d Services, Configurations, Revisions Ready at zero pods %s after creation; PodAutoscalers and ServerlessServices idle behind the activator",
+		functions, time.Since(created).Round(time.Millisecond))
 
 	qp := startStandIn(ctx, t, cs, s.PodNetns(), ns, ready.Revision)
 	defer qp.close()

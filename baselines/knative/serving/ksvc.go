@@ -79,58 +79,95 @@ func CreateService(ctx context.Context, dc dynamic.Interface, svc *unstructured.
 	return nil
 }
 
-// Ready is what WaitReady found: the Service's latest ready revision.
+// Ready is what WaitReady found: the Service's latest revision.
 type Ready struct {
 	Revision string
 }
 
-// WaitReady waits until the Service, its Configuration and its latest
-// Revision are Ready, Knative's own controllers having said so, and the
-// revision's PodAutoscaler and ServerlessService exist. At zero pods
+// WaitReady is WaitAllReady for one Service.
+func WaitReady(ctx context.Context, dc dynamic.Interface, namespace, name string, active bool, timeout time.Duration) (Ready, error) {
+	r, err := WaitAllReady(ctx, dc, namespace, []string{name}, active, timeout)
+	return r[name], err
+}
+
+// WaitAllReady waits until each named Service, its Configuration and its
+// latest Revision are Ready, Knative's own controllers having said so, and
+// the revision's PodAutoscaler and ServerlessService exist. At zero pods
 // Knative itself reports the PodAutoscaler not Ready (NoTraffic) and the
 // ServerlessService's endpoints Unknown, so with active false those two need
 // only their idle conditions: the scale target initialized, the activator
 // backing the revision. With active true (pods serving) they must be Ready
-// too. On timeout the error names each object that is not, with its
-// conditions.
-func WaitReady(ctx context.Context, dc dynamic.Interface, namespace, name string, active bool, timeout time.Duration) (Ready, error) {
-	var r Ready
+// too. It lists each kind once per poll (hundreds of functions cost five
+// requests). On timeout the error names each object that is not ready, with
+// its conditions.
+func WaitAllReady(ctx context.Context, dc dynamic.Interface, namespace string, names []string, active bool, timeout time.Duration) (map[string]Ready, error) {
 	var pending []string
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		var now []string
-		defer func() {
-			if ctx.Err() == nil { // a poll cut short by the deadline says nothing
-				pending = now
-			}
-		}()
-		check := func(gvr schema.GroupVersionResource, kind, obj string, conds ...string) *unstructured.Unstructured {
-			u, err := dc.Resource(gvr).Namespace(namespace).Get(ctx, obj, metav1.GetOptions{})
+	var out map[string]Ready
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		objs := map[schema.GroupVersionResource]map[string]*unstructured.Unstructured{}
+		for _, gvr := range []schema.GroupVersionResource{gvrService, gvrConfiguration, gvrRevision, gvrPodAutoscaler, gvrSKS} {
+			l, err := dc.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
 			if err != nil {
-				now = append(now, fmt.Sprintf("%s %s/%s: %v", kind, namespace, obj, err))
-				return nil
-			}
-			if len(conds) == 0 {
-				conds = []string{"Ready"}
-			}
-			for _, c := range conds {
-				if !conditionTrue(u, c) {
-					now = append(now, fmt.Sprintf("%s %s/%s not %s: %s", kind, namespace, obj, c, conditions(u)))
-					break
+				if ctx.Err() == nil {
+					pending = []string{fmt.Sprintf("listing %s in %s: %v", gvr.Resource, namespace, err)}
 				}
+				return false, nil
 			}
-			return u
+			byName := map[string]*unstructured.Unstructured{}
+			for i := range l.Items {
+				byName[l.Items[i].GetName()] = &l.Items[i]
+			}
+			objs[gvr] = byName
 		}
+		var done bool
+		out, pending, done = readiness(objs, namespace, names, active)
+		return done, nil
+	})
+	if err != nil {
+		more := ""
+		if len(pending) > 20 {
+			more = fmt.Sprintf("\n  … and %d more", len(pending)-20)
+			pending = pending[:20]
+		}
+		return out, fmt.Errorf("Knative Services in %s not Ready after %s:\n  %s%s", namespace, timeout, strings.Join(pending, "\n  "), more)
+	}
+	return out, nil
+}
+
+// readiness evaluates one listing: each function's revision, what is not
+// ready yet, and whether all are.
+func readiness(objs map[schema.GroupVersionResource]map[string]*unstructured.Unstructured, namespace string, names []string, active bool) (map[string]Ready, []string, bool) {
+	out := map[string]Ready{}
+	var pending []string
+	check := func(gvr schema.GroupVersionResource, kind, obj string, conds ...string) *unstructured.Unstructured {
+		u := objs[gvr][obj]
+		if u == nil {
+			pending = append(pending, fmt.Sprintf("%s %s/%s: not found", kind, namespace, obj))
+			return nil
+		}
+		if len(conds) == 0 {
+			conds = []string{"Ready"}
+		}
+		for _, c := range conds {
+			if !conditionTrue(u, c) {
+				pending = append(pending, fmt.Sprintf("%s %s/%s not %s: %s", kind, namespace, obj, c, conditions(u)))
+				break
+			}
+		}
+		return u
+	}
+	for _, name := range names {
 		svc := check(gvrService, "Service", name)
 		check(gvrConfiguration, "Configuration", name)
 		if svc == nil {
-			return false, nil
+			continue
 		}
 		rev, _, _ := unstructured.NestedString(svc.Object, "status", "latestCreatedRevisionName")
 		if rev == "" {
-			now = append(now, fmt.Sprintf("Service %s/%s: no revision yet", namespace, name))
-			return false, nil
+			pending = append(pending, fmt.Sprintf("Service %s/%s: no revision yet", namespace, name))
+			continue
 		}
-		r.Revision = rev
+		out[name] = Ready{Revision: rev}
 		check(gvrRevision, "Revision", rev)
 		if active {
 			check(gvrPodAutoscaler, "PodAutoscaler", rev)
@@ -139,12 +176,8 @@ func WaitReady(ctx context.Context, dc dynamic.Interface, namespace, name string
 			check(gvrPodAutoscaler, "PodAutoscaler", rev, "ScaleTargetInitialized")
 			check(gvrSKS, "ServerlessService", rev, "ActivatorEndpointsPopulated")
 		}
-		return len(now) == 0, nil
-	})
-	if err != nil {
-		return r, fmt.Errorf("Knative Service %s/%s not Ready after %s:\n  %s", namespace, name, timeout, strings.Join(pending, "\n  "))
 	}
-	return r, nil
+	return out, pending, len(pending) == 0
 }
 
 // conditions summarises u's status conditions for an error message.
