@@ -102,6 +102,7 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
+	began := time.Now()
 	if err := CheckBinaries(o.BinDir, "controller", "autoscaler", "activator"); err != nil {
 		return nil, err
 	}
@@ -220,10 +221,9 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 		}
 		s.procs = append(s.procs, p)
 		s.comps = append(s.comps, Component{Name: comp.name, Real: true, Version: Version, Log: log})
-	}
-	for i, comp := range components {
-		if err := supervisor.WaitHealthy(ctx, s.procs[i], comp.healthy(s), o.Timeout); err != nil {
-			return nil, fmt.Errorf("knative: %w", errors.Join(err, supervisor.Exited(s.procs, s.procs[i])))
+		// In order: the activator's first dial to the autoscaler then finds it.
+		if err := supervisor.WaitHealthy(ctx, p, comp.healthy(s), o.Timeout); err != nil {
+			return nil, fmt.Errorf("knative: %w", errors.Join(err, supervisor.Exited(s.procs, p)))
 		}
 	}
 	if s.ingress, err = StartIngressStatusWriter(ctx, dc, o.Logf); err != nil {
@@ -233,7 +233,8 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 		Component{Name: "webhook", Real: false, Version: Version, Note: "not run: reconcilers default objects in memory; ksvcs carry the autoscaling class annotation the webhook would add"},
 		Component{Name: "ingress", Real: false, Note: "modelled: kdbench's IngressStatusWriter marks each KIngress Ready (no Envoy/Kourier); requests go straight to the activator"},
 	)
-	o.Logf("knative: Serving %s (Knative %s) running; activator at %s; logs in %s", Version, Release, s.ActivatorURL(), o.Dir)
+	o.Logf("knative: Serving %s (Knative %s) running %s after install began; activator at %s; logs in %s",
+		Version, Release, time.Since(began).Round(time.Millisecond), s.ActivatorURL(), o.Dir)
 	return s, nil
 }
 
