@@ -230,7 +230,7 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 		return nil, fmt.Errorf("knative: %w", err)
 	}
 	s.comps = append(s.comps,
-		Component{Name: "webhook", Real: false, Version: Version, Note: "not run: reconcilers default objects in memory; ksvcs carry the autoscaling class annotation the webhook would add"},
+		Component{Name: "webhook", Real: false, Version: Version, Note: "not run: the API server calls admission webhooks at their Service's ClusterIP and there is no kube-proxy; reconcilers default objects in memory and ksvcs carry the autoscaling class annotation the webhook would add"},
 		Component{Name: "ingress", Real: false, Note: "modelled: kdbench's IngressStatusWriter marks each KIngress Ready (no Envoy/Kourier); requests go straight to the activator"},
 	)
 	o.Logf("knative: Serving %s (Knative %s) running %s after install began; activator at %s; logs in %s",
