@@ -99,7 +99,7 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 	created := time.Now()
 	for i := range functions {
 		names = append(names, fmt.Sprintf("fn-%d", i))
-		if err := CreateService(ctx, dc, NewService(ns, names[i])); err != nil {
+		if err := CreateService(ctx, dc, NewService(ns, names[i], nil)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,9 +3,12 @@ package serving
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -32,8 +35,15 @@ const FunctionImage = FunctionRegistry + "/function:v1"
 // with target 1, its windows and delays, containerConcurrency 1, one h2c
 // container port. Unlike the template it names the autoscaling class on
 // the revision template (the webhook that would default it is not run) and
-// selects kdbench's simulated nodes.
-func NewService(namespace, name string) *unstructured.Unstructured {
+// selects kdbench's simulated nodes. podLabels are added to the revision
+// template's labels, which Knative copies onto the revision's Deployment
+// and its pods (DeploymentLabels: how kn-kd marks them Kubedirect-managed,
+// as the artifact's template does).
+func NewService(namespace, name string, podLabels map[string]string) *unstructured.Unstructured {
+	labels := map[string]any{"app": name, "workload": "trace"}
+	for k, v := range podLabels {
+		labels[k] = v
+	}
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "serving.knative.dev/v1",
 		"kind":       "Service",
@@ -43,7 +53,7 @@ func NewService(namespace, name string) *unstructured.Unstructured {
 		},
 		"spec": map[string]any{"template": map[string]any{
 			"metadata": map[string]any{
-				"labels": map[string]any{"app": name, "workload": "trace"},
+				"labels": labels,
 				"annotations": map[string]any{
 					"autoscaling.knative.dev/class":                              "kpa.autoscaling.knative.dev",
 					"serving.knative.dev/no-gc":                                  "true",
@@ -68,6 +78,28 @@ func NewService(namespace, name string) *unstructured.Unstructured {
 			},
 		}},
 	}}
+}
+
+// DeploymentLabels are the labels a system's DecorateDeployment puts on a
+// Deployment and its pod template, for NewService: Knative, not kdbench,
+// creates the revision's Deployment, and only labels pass through the
+// revision template. A decoration that changes anything else is refused.
+func DeploymentLabels(decorate func(*appsv1.Deployment)) (map[string]string, error) {
+	d := &appsv1.Deployment{}
+	decorate(d)
+	labels := map[string]string{}
+	maps.Copy(labels, d.Labels)
+	for k, v := range d.Spec.Template.Labels {
+		if w, ok := labels[k]; ok && w != v {
+			return nil, fmt.Errorf("label %s is %q on the Deployment but %q on its pods: a Knative revision gives both the same labels", k, w, v)
+		}
+		labels[k] = v
+	}
+	d.Labels, d.Spec.Template.Labels = nil, nil
+	if !equality.Semantic.DeepEqual(d, &appsv1.Deployment{}) {
+		return nil, fmt.Errorf("the decoration changes more than labels; a Knative Service passes only labels to its revisions' Deployments")
+	}
+	return labels, nil
 }
 
 // CreateService creates svc (AlreadyExists is not an error).

@@ -1,9 +1,11 @@
 package serving
 
 import (
+	"maps"
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -68,5 +70,43 @@ func TestReadiness(t *testing.T) {
 				t.Errorf("revision %q", got["f"].Revision)
 			}
 		})
+	}
+}
+
+func TestDeploymentLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		decorate func(*appsv1.Deployment)
+		want     map[string]string
+		err      string
+	}{
+		{"none", func(*appsv1.Deployment) {}, map[string]string{}, ""},
+		{"managed on both, as kd does", func(d *appsv1.Deployment) {
+			d.Labels = map[string]string{"kubedirect.io/managed": "true"}
+			d.Spec.Template.Labels = map[string]string{"kubedirect.io/managed": "true"}
+		}, map[string]string{"kubedirect.io/managed": "true"}, ""},
+		{"different values", func(d *appsv1.Deployment) {
+			d.Labels = map[string]string{"a": "1"}
+			d.Spec.Template.Labels = map[string]string{"a": "2"}
+		}, nil, "label a is"},
+		{"more than labels", func(d *appsv1.Deployment) { d.Spec.Template.Spec.SchedulerName = "x" }, nil, "changes more than labels"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DeploymentLabels(tc.decorate)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !maps.Equal(got, tc.want) {
+				t.Fatalf("got %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	svc := NewService("ns", "f", map[string]string{"kubedirect.io/managed": "true"})
+	labels, _, _ := unstructured.NestedStringMap(svc.Object, "spec", "template", "metadata", "labels")
+	if labels["kubedirect.io/managed"] != "true" || labels["app"] != "f" {
+		t.Errorf("revision template labels %v", labels)
 	}
 }
