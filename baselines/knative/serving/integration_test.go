@@ -19,18 +19,22 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/kd"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
+	"github.com/kdbench/kdbench/clusters/local/nodeagent"
 	"github.com/kdbench/kdbench/internal/netns"
 )
 
 // TestRealKnativeScalesFromZero installs real Knative Serving on a local
-// cluster, creates one Knative Service, checks Knative's own objects Ready,
-// and sends one request to the real activator: the KPA scales the revision
-// from zero, the node agent runs the pod, the activator learns its
-// endpoint, probes it and forwards the request to the stand-in queue-proxy
-// the test serves at the pod's IP.
+// cluster and, for kn-k8s and then kn-kd (Kubedirect's hops prepared),
+// creates ten Knative Services, checks Knative's own objects Ready, and
+// sends one request to the real activator: the KPA scales the revision from
+// zero, Kubernetes' or Kubedirect's controllers and the node agent run the
+// pod, the activator learns its endpoint and forwards the request to the
+// stand-in queue-proxy the test serves at the pod's IP.
 func TestRealKnativeScalesFromZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real cluster and real Knative; skipped with -short")
@@ -82,16 +86,71 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 		}
 		checkNothingLeft(t)
 	})
-	fail := func(format string, args ...any) {
-		t.Helper()
-		t.Fatalf("%s\ncomponent logs:\n%s%v\ncluster logs: %s", fmt.Sprintf(format, args...), s.Logs(), s.Exited(), filepath.Join(filepath.Dir(c.Kubeconfig), "logs"))
-	}
-
 	rc := *c.REST
 	rc.QPS, rc.Burst = 200, 400
 	cs := kubernetes.NewForConfigOrDie(&rc)
 	dc := dynamic.NewForConfigOrDie(&rc)
-	const ns, functions = "kn-test", 10
+
+	var real, modelled []string
+	for _, comp := range s.Components() {
+		if comp.Real {
+			real = append(real, comp.Name)
+		} else {
+			modelled = append(modelled, comp.Name)
+		}
+	}
+	if strings.Join(real, ",") != "controller,autoscaler,activator" || strings.Join(modelled, ",") != "webhook,ingress" {
+		t.Errorf("components real %v, modelled %v", real, modelled)
+	}
+
+	// kn-k8s: Kubernetes' controllers run the revisions' Deployments; kn-kd:
+	// Kubedirect's hops do (its labels on the revision template, as the
+	// artifact's kd.ksvc.template.yaml).
+	for _, tc := range []struct {
+		name  string
+		inner baselines.System
+	}{
+		{"kn-k8s", nil},
+		{"kn-kd", kd.New("kd", 0, bin)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var labels map[string]string
+			if tc.inner != nil {
+				env := baselines.Env{Cluster: c, Client: cs, Logf: t.Logf}
+				if err := tc.inner.Prepare(ctx, env); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := tc.inner.Teardown(context.Background(), env); err != nil {
+						t.Errorf("tearing down %s: %v", tc.inner.Name(), err)
+					}
+				}()
+				if d, ok := tc.inner.(baselines.DeploymentDecorator); ok {
+					if labels, err = DeploymentLabels(d.DecorateDeployment); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			pod := coldStart(ctx, t, s, c, cs, dc, tc.name, labels)
+			// Which path made the pod: Kubedirect's link identity, or none.
+			_, viaKd := pod.Annotations[nodeagent.IdentityAnnotation]
+			if viaKd != (tc.inner != nil) {
+				t.Errorf("pod %s/%s: Kubedirect identity annotation present %v, want %v (annotations %v)",
+					pod.Namespace, pod.Name, viaKd, tc.inner != nil, pod.Annotations)
+			}
+		})
+	}
+}
+
+// coldStart creates ten ksvcs in namespace ns, waits for Knative's objects,
+// and sends one request through the real activator to the first; it
+// returns the pod that served it.
+func coldStart(ctx context.Context, t *testing.T, s *Serving, c *clusters.Cluster, cs kubernetes.Interface, dc dynamic.Interface, ns string, labels map[string]string) *corev1.Pod {
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("%s\ncomponent logs:\n%s%v\ncluster logs: %s", fmt.Sprintf(format, args...), s.Logs(), s.Exited(), filepath.Join(filepath.Dir(c.Kubeconfig), "logs"))
+	}
+	const functions = 10
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +158,7 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 	created := time.Now()
 	for i := range functions {
 		names = append(names, fmt.Sprintf("fn-%d", i))
-		if err := CreateService(ctx, dc, NewService(ns, names[i], nil)); err != nil {
+		if err := CreateService(ctx, dc, NewService(ns, names[i], labels)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -145,18 +204,11 @@ func TestRealKnativeScalesFromZero(t *testing.T) {
 		fail("after the cold start: %v", err)
 	}
 	t.Logf("PodAutoscaler and ServerlessService Ready with a pod serving")
-
-	var real, modelled []string
-	for _, comp := range s.Components() {
-		if comp.Real {
-			real = append(real, comp.Name)
-		} else {
-			modelled = append(modelled, comp.Name)
-		}
+	pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "serving.knative.dev/revision=" + ready.Revision})
+	if err != nil || len(pods.Items) == 0 {
+		fail("the revision's pods: %v (%d)", err, len(pods.Items))
 	}
-	if strings.Join(real, ",") != "controller,autoscaler,activator" || strings.Join(modelled, ",") != "webhook,ingress" {
-		t.Errorf("components real %v, modelled %v", real, modelled)
-	}
+	return &pods.Items[0]
 }
 
 // standIn is a minimal queue-proxy for the test only (the node agent's
