@@ -138,6 +138,12 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 	if err := activatorService(ctx, cs); err != nil {
 		return nil, fmt.Errorf("knative: %w", err)
 	}
+	// Leader leases of an earlier installation killed without releasing them
+	// would hold back every reconciler until they expire. Install assumes it
+	// is the cluster's only Knative.
+	if err := cs.CoordinationV1().Leases(SystemNamespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		return nil, fmt.Errorf("knative: deleting stale leader leases in %s: %w", SystemNamespace, err)
+	}
 
 	s := &Serving{opts: o}
 	defer func() {
