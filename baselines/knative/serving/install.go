@@ -173,14 +173,6 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 		return netns.DialContext(s.net.path("pods"))(ctx, "tcp", activatorIP+":8012")
 	})
 
-	kubeconfig := filepath.Join(o.Dir, "kubeconfig")
-	data, err := os.ReadFile(c.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("knative: %w", err)
-	}
-	if err := os.WriteFile(kubeconfig, data, 0o600); err != nil {
-		return nil, fmt.Errorf("knative: %w", err)
-	}
 	// The activator dials the autoscaler by its cluster DNS name; there is no
 	// cluster DNS, so its own mount namespace sees this hosts file.
 	hosts := filepath.Join(o.Dir, "activator.hosts")
@@ -195,7 +187,7 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 
 	for _, comp := range components {
 		env := map[string]string{
-			"KUBECONFIG":                kubeconfig,
+			"KUBECONFIG":                c.Kubeconfig, // its server address works in every namespace (the bridges)
 			"SYSTEM_NAMESPACE":          SystemNamespace,
 			"POD_NAME":                  comp.name + "-kdbench",
 			"CONFIG_LOGGING_NAME":       "config-logging",
