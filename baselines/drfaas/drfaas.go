@@ -7,7 +7,7 @@
 // (target 1, a request arriving at zero pods scales to one at once) — over
 // the inner system's Scale. That is the knative FrontEnd with the Dirigent
 // profile, so the systems here are knative.Systems; only their names and
-// profile differ from kn-k8s and kn-kd.
+// profile differ from kn-model and kn-model-kd.
 package drfaas
 
 import (

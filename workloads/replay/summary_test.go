@@ -31,12 +31,12 @@ func TestSummaryGolden(t *testing.T) {
 		rec("fn2-cc", "min1.inv0", 500_000, 400_000, false), // singleton
 	}
 	acc := Accounting{Issued: 7, Completed: 6, Failed: map[string]int{"dispatch-timeout": 1}}
-	perFunction := metrics.NewAccumulator(metrics.Artifact, "kn-kd", 1)
+	perFunction := metrics.NewAccumulator(metrics.Artifact, "kn-model-kd", 1)
 	for i := range records {
 		perFunction.AddCSV(&records[i])
 	}
-	sum := Summarise("kn-kd", acc, perFunction, 3, 3, 1)
-	sum.ResultCSV = "kn-kd_duration_3.csv"
+	sum := Summarise("kn-model-kd", acc, perFunction, 3, 3, 1)
+	sum.ResultCSV = "kn-model-kd_duration_3.csv"
 	t0 := time.Unix(1_700_000_000, 0)
 	mem := SummariseMemory([]MemorySample{
 		{At: t0, RSS: 100 * mib, Heap: 40 * mib, Components: map[string]uint64{"kube-apiserver": 300 * mib}},
