@@ -25,7 +25,7 @@ func TestTraceReplayOnLocalCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	knK8s := New(ModelK8s, k8s.System{}, KnativeProfile())
+	knK8s := New(ModelK8s, k8s.New("k8s", 0), KnativeProfile())
 	knKd := New(ModelKd, kd.New("kd", 0, bin), KnativeProfile())
 	env := replaytest.LocalEnv(ctx, t, bin, knK8s.Cluster(clusters.Spec{Name: "kn", Nodes: 4}))
 	sums := replaytest.ReplayEach(ctx, t, env, replaytest.SmallSchedule(t, 10, 20, 11), knK8s, knKd)

@@ -13,6 +13,7 @@ package knative
 
 import (
 	"context"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 
@@ -38,7 +39,7 @@ func RealRefusal(model string) string {
 }
 
 func init() {
-	baselines.Register(New(ModelK8s, k8s.System{}, KnativeProfile()))
+	baselines.Register(New(ModelK8s, k8s.New("k8s", 0), KnativeProfile()))
 	baselines.Register(New(ModelKd, kd.New("kd", 0, ""), KnativeProfile()))
 	baselines.Refuse("kn-k8s", RealRefusal(ModelK8s))
 	baselines.Refuse("kn-kd", RealRefusal(ModelKd))
@@ -56,6 +57,7 @@ var (
 	_ baselines.Observable          = (*System)(nil)
 	_ baselines.Processes           = (*System)(nil)
 	_ replay.FrontEnder             = (*System)(nil)
+	_ replay.Describer              = (*System)(nil)
 )
 
 // New wraps inner under the name name.
@@ -126,6 +128,14 @@ func (s *System) FrontEnd(ctx context.Context, env baselines.Env, namespace stri
 	})
 	return Start(ctx, Options{Client: env.Client, Namespace: namespace, Functions: functions, Scale: scale,
 		Profile: s.profile, InProcessSandboxes: true, Logf: env.Logf})
+}
+
+// FrontEndFacts are the profile's, over the inner system.
+func (s *System) FrontEndFacts() replay.FrontEndFacts {
+	f := s.profile.Facts
+	f.Over = s.inner.Name()
+	f.Real, f.Modelled = slices.Clone(f.Real), slices.Clone(f.Modelled)
+	return f
 }
 
 // StartFrontEnd implements replay.FrontEnder.
