@@ -188,7 +188,7 @@ func (f *FrontEnd) localSandbox(p *corev1.Pod) (gateway.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.pool.Start(p.Namespace, p.Name, ip); err != nil {
+	if err := f.pool.Start(p, ip); err != nil {
 		return nil, err
 	}
 	addr, ok := f.pool.Addr(p.Namespace, p.Name)
