@@ -80,11 +80,13 @@ func TestKnativePodServesAtItsIP(t *testing.T) {
 	addr, ok := p.Addr("ns", "a")
 	require.True(t, ok)
 	require.Equal(t, "127.42.0.1:8080", addr.String())
-	for _, port := range []int{8012, 9090} {
-		resp, err := http.Get(fmt.Sprintf("http://127.42.0.1:%d/metrics", port))
-		require.NoError(t, err, "port %d", port)
-		_ = resp.Body.Close()
-	}
+	// An invocation through the queue-proxy shows in the Stat of the next
+	// reporting period, which the pool's ticker closes.
+	out, code := invokeVia(t, "http://127.42.0.1:8012", nil, 0)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ns/a", out.Pod)
+	require.Eventually(t, func() bool { return scrape(t, "http://127.42.0.1:9090/metrics").RequestCount == 1 },
+		3*ReportingPeriod, 50*time.Millisecond)
 	p.Stop("ns", "a")
 	// Its addresses are free at once for the pod that takes the IP next.
 	require.NoError(t, p.Start(knativePod("b", 8080, 1), ip))
