@@ -131,7 +131,8 @@ fuzz:
 # cold-start sweep (creations/s) and 500-function registration time, the Fig 9
 # burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS) with
 # each burst's pods Ready/s (the cold starts/s of k8s+ and kd+ beside
-# Dirigent's), the kn-kd/kn-k8s trace-replay ratios (Fig 12), the Fig 13
+# Dirigent's), the kn-model-kd/kn-model trace-replay ratios (Fig 12, kdbench's
+# model of Knative's front-end until real Knative is built in), the Fig 13
 # replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios, and recovery time per
 # hop after a crash mid-burst at two cluster sizes (pods and nodes).
 BENCH_REPS ?= 3
@@ -155,7 +156,7 @@ bench: build
 	bin/kdbench run scale-pods --system $(BENCH_SYSTEMS) --sizes $(BENCH_SIZES) --reps $(BENCH_REPS) --warmup 1 \
 	  --qps-profile $(BENCH_QPS) --results results/bench --no-plots --speedup kd/k8s,kd+/k8s+,kd-insecure/kd --print-rate
 	bin/kdbench trace synth --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) -o results/bench/trace-synth
-	bin/kdbench run azure-trace --system kn-k8s,kn-kd --trace results/bench/trace-synth \
+	bin/kdbench run azure-trace --system kn-model,kn-model-kd --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench
 	bin/kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench \
@@ -164,11 +165,11 @@ bench: build
 	  --pods-per-node $(FAILOVER_PODS_PER_NODE) --results results/bench --no-plots
 
 # The long replay, not part of test or bench: a 500-function synthetic trace
-# replayed for 30 minutes (10 of warm-up) through kn-kd, to show the harness's
+# replayed for 30 minutes (10 of warm-up) through kn-model-kd, to show the harness's
 # memory stays bounded. The table prints its peak RSS and RSS growth per
 # minute over the measured window; <system>_summary.json has the samples'
 # summary and each cluster component's peak RSS.
-SOAK_SYSTEMS ?= kn-kd
+SOAK_SYSTEMS ?= kn-model-kd
 SOAK_FUNCTIONS ?= 500
 SOAK_MINUTES ?= 30
 SOAK_WARMUP ?= 10

@@ -41,9 +41,10 @@ func KindOf(name string) (ExperimentKind, bool) {
 }
 
 // Systems are the systems of the papers: the bursts' k8s, k8s+, kd, kd+;
-// Knative on each (Fig 12); Dirigent and the Dirigent-style front-end on
-// k8s+ and kd+ (Fig 13).
-var Systems = []string{"k8s", "k8s+", "kd", "kd+", "kn-k8s", "kn-kd", "dirigent", "dr-k8s+", "dr-kd+"}
+// Knative on each (Fig 12: real Knative as kn-k8s, kn-kd, and kdbench's
+// model of its front-end as kn-model, kn-model-kd); Dirigent and the
+// Dirigent-style front-end on k8s+ and kd+ (Fig 13).
+var Systems = []string{"k8s", "k8s+", "kd", "kd+", "kn-k8s", "kn-kd", "kn-model", "kn-model-kd", "dirigent", "dr-k8s+", "dr-kd+"}
 
 func kindNames() []string {
 	out := make([]string, len(Kinds))

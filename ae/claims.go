@@ -90,7 +90,8 @@ var Claims = []Claim{
 		ID: "knative-scheduling-latency", Figure: "Fig 12",
 		Paper:      "Kubedirect gives 26.7× lower scheduling latency than Knative",
 		PaperValue: "26.7×",
-		Rule: fmt.Sprintf("azure-trace: median over functions of the per-function mean scheduling latency, kn-k8s / kn-kd, 95%% bootstrap CI over functions. "+
+		Rule: fmt.Sprintf("azure-trace: median over functions of the per-function mean scheduling latency, kn-k8s / kn-kd (real Knative), "+
+			"or kn-model / kn-model-kd (kdbench's modelled Knative front-end) when no real Knative result is given, 95%% bootstrap CI over functions. "+
 			"Reproduced if the CI lower bound is ≥ %.1f× (within a factor of 2 of the paper's %.1f×).", KnativeFactor/2, KnativeFactor),
 		Figures:  []string{"fig12-scheduling-latency", "fig12-slowdown"},
 		Evaluate: knativeClaim,
@@ -283,10 +284,38 @@ func traceRatio(ev *Evidence, num, den string, metric metrics.Metric, boot stats
 		stats.Median(vals[num]), stats.Median(vals[den]), len(vals[num]), len(vals[den]), ev.Rules.Name), nil
 }
 
+// knativeSystems are Fig 12's pairs, Knative over k8s and over kd: real
+// Knative first (the artifact's results, or kdbench's once it runs it),
+// then kdbench's model of its front-end.
+var knativeSystems = [][2]string{{"kn-k8s", "kn-kd"}, {"kn-model", "kn-model-kd"}}
+
+// knativePair is the first pair of knativeSystems with a trace result, else
+// the first the pipeline tried (a step that left none explains why), else
+// the real pair.
+func knativePair(ev *Evidence) [2]string {
+	for _, p := range knativeSystems {
+		if ev.Traces[p[0]] != nil || ev.Traces[p[1]] != nil {
+			return p
+		}
+	}
+	for _, p := range knativeSystems {
+		_, a := ev.Missing["azure-trace/"+p[0]]
+		_, b := ev.Missing["azure-trace/"+p[1]]
+		if a || b {
+			return p
+		}
+	}
+	return knativeSystems[0]
+}
+
 func knativeClaim(ev *Evidence, boot stats.BootstrapOptions) Outcome {
-	iv, measured, err := traceRatio(ev, "kn-k8s", "kn-kd", metrics.SchedulingLatency, boot)
+	pair := knativePair(ev)
+	iv, measured, err := traceRatio(ev, pair[0], pair[1], metrics.SchedulingLatency, boot)
 	if err != nil {
 		return notRun(err.Error())
+	}
+	if pair != knativeSystems[0] {
+		measured += "; kdbench's modelled Knative front-end, not real Knative"
 	}
 	out := Outcome{Measured: measured, Verdict: Reproduced,
 		Reason: fmt.Sprintf("the CI lower bound %.2f× is ≥ %.1f×", iv.Lo, KnativeFactor/2)}

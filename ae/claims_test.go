@@ -69,14 +69,16 @@ func evaluate(t *testing.T, id string, ev *Evidence) Outcome {
 	return Outcome{}
 }
 
-func TestClaimVerdicts(t *testing.T) {
-	withTraces := func(tr map[string][]trace.Record) *Evidence {
-		ev := newEvidence()
-		for sys, recs := range tr {
-			ev.Traces[sys] = &metrics.Source{System: sys, Format: metrics.CSV, CSV: recs}
-		}
-		return ev
+// withTraces is evidence of the given systems' trace records.
+func withTraces(tr map[string][]trace.Record) *Evidence {
+	ev := newEvidence()
+	for sys, recs := range tr {
+		ev.Traces[sys] = &metrics.Source{System: sys, Format: metrics.CSV, CSV: recs}
 	}
+	return ev
+}
+
+func TestClaimVerdicts(t *testing.T) {
 	withRuns := func(runs ...*results.Run) *Evidence {
 		ev := newEvidence()
 		ev.Runs = runs
@@ -140,6 +142,38 @@ func TestClaimVerdicts(t *testing.T) {
 			require.Contains(t, out.Reason, tt.reason)
 		})
 	}
+}
+
+// TestKnativeClaimPair: Fig 12's claim is real Knative's when a kn-k8s or
+// kn-kd result is given, else the model's, and then says so.
+func TestKnativeClaimPair(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		traces   map[string][]trace.Record
+		measured string
+		model    bool
+	}{
+		{"real", map[string][]trace.Record{"kn-k8s": traceRecords(8, 2000, 1), "kn-kd": traceRecords(8, 50, 1)}, "kn-k8s/kn-kd 40.00×", false},
+		{"model", map[string][]trace.Record{"kn-model": traceRecords(8, 500, 1), "kn-model-kd": traceRecords(8, 50, 1)}, "kn-model/kn-model-kd 10.00×", true},
+		{"both: real wins", map[string][]trace.Record{"kn-k8s": traceRecords(8, 2000, 1), "kn-kd": traceRecords(8, 50, 1),
+			"kn-model": traceRecords(8, 500, 1), "kn-model-kd": traceRecords(8, 50, 1)}, "kn-k8s/kn-kd 40.00×", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := evaluate(t, "knative-scheduling-latency", withTraces(tc.traces))
+			require.Contains(t, out.Measured, tc.measured)
+			if tc.model {
+				require.Contains(t, out.Measured, "kdbench's modelled Knative front-end, not real Knative")
+			} else {
+				require.NotContains(t, out.Measured, "modelled")
+			}
+		})
+	}
+	// Without results, the reason is the step's the pipeline tried.
+	ev := newEvidence()
+	ev.Missing["azure-trace/kn-model"] = "step azure-trace/kn-model failed without results: boom"
+	out := evaluate(t, "knative-scheduling-latency", ev)
+	require.Equal(t, NotRun, out.Verdict)
+	require.Equal(t, "step azure-trace/kn-model failed without results: boom", out.Reason)
 }
 
 // A step the pipeline could not run explains the missing claim.

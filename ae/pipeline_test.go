@@ -53,7 +53,7 @@ cost: {clusterUp: 10s, perRep: 1s, perPod: {"*": 10ms}}
 experiments:
   - {name: scale-pods, systems: [k8s, kd], sizes: [100], reps: 3}
   - {name: scale-funcs, systems: [k8s, kd], sizes: [10], reps: 3}
-  - {name: azure-trace, systems: [kn-k8s, kn-kd], sizes: [5], reps: 3}
+  - {name: azure-trace, systems: [kn-model, kn-model-kd], sizes: [5], reps: 3}
 `
 
 func newPipeline(t *testing.T, out string, r *fakeRunner) *Pipeline {
@@ -98,10 +98,10 @@ func TestPipelineResumesAfterInterruption(t *testing.T) {
 	require.Equal(t, []string{"scale-funcs/k8s", "scale-funcs/kd"}, second.ran, "only the unfinished steps run again")
 	require.Equal(t, map[string]Status{
 		"scale-pods/k8s": StatusDone, "scale-pods/kd": StatusDone, "scale-funcs/k8s": StatusDone, "scale-funcs/kd": StatusDone,
-		"azure-trace/kn-k8s": StatusNotRun, "azure-trace/kn-kd": StatusNotRun,
+		"azure-trace/kn-model": StatusNotRun, "azure-trace/kn-model-kd": StatusNotRun,
 	}, statuses(st))
 	require.Equal(t, []string{"results/scale-funcs_k8s/run"}, st.Steps["scale-funcs/k8s"].Earlier, "the interrupted attempt's results stay listed")
-	require.Equal(t, "experiment azure-trace is not available in this build", st.Steps["azure-trace/kn-kd"].Error)
+	require.Equal(t, "experiment azure-trace is not available in this build", st.Steps["azure-trace/kn-model-kd"].Error)
 	require.Equal(t, Duration(time.Second), st.Steps["scale-pods/kd"].Duration)
 
 	third := &fakeRunner{}

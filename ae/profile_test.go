@@ -142,7 +142,7 @@ func TestEstimate(t *testing.T) {
 		{"scale-nodes: a cluster per size, 5 pods per node", Experiment{Name: "scale-nodes", Sizes: []int{20}, Reps: 3}, "kd", 12*time.Second + 3*1100*time.Millisecond},
 		// 4 reps × (1 s + 50 × (10 ms per pod + 90 ms per function))
 		{"cost per unit of size", Experiment{Name: "scale-funcs", Sizes: []int{50}, Reps: 3, Warmup: 1, PerUnit: Duration(90 * time.Millisecond)}, "k8s", 11*time.Second + 4*6*time.Second},
-		{"fixed repetition length", Experiment{Name: "azure-trace", Sizes: []int{500}, Reps: 3, RepDuration: Duration(time.Minute)}, "kn-kd", 11*time.Second + 3*61*time.Second},
+		{"fixed repetition length", Experiment{Name: "azure-trace", Sizes: []int{500}, Reps: 3, RepDuration: Duration(time.Minute)}, "kn-model-kd", 11*time.Second + 3*61*time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,7 +62,7 @@ nodes: 10
 cost: {clusterUp: 10s, perRep: 2s, perPod: {"*": 10ms, kd: 2ms, kd+: 2ms}}
 experiments:
   - {name: scale-pods, systems: [k8s, k8s+, kd, kd+], sizes: [20, 40], reps: 3, warmup: 1}
-  - {name: azure-trace, systems: [kn-k8s, kn-kd, dirigent, dr-k8s+, dr-kd+], sizes: [6], reps: 3, repDuration: 1m}
+  - {name: azure-trace, systems: [kn-model, kn-model-kd, dirigent, dr-k8s+, dr-kd+], sizes: [6], reps: 3, repDuration: 1m}
   - {name: failover, systems: [kd+, k8s+], sizes: [20, 40], reps: 3}
 `
 
@@ -194,13 +194,14 @@ var traceHeader = []string{"phase", "instance", "invocationID", "startTime", "re
 
 func TestTraceSystem(t *testing.T) {
 	for path, want := range map[string]string{
-		"x/kn-kd/exp_duration_30.csv":  "kn-kd",
-		"x/dr-kd+_duration_30.csv":     "dr-kd+",
-		"x/dr-kd-plus_duration_30.csv": "dr-kd+",
-		"x/dr-kdplus_duration_30.csv":  "dr-kd+", // before baselines.Slug
-		"x/dirigent.csv":               "dirigent",
-		"x/run1/exp_duration_30.csv":   "",
-		"x/kn-kdd_duration_30.csv":     "",
+		"x/kn-kd/exp_duration_30.csv":   "kn-kd",
+		"x/kn-model-kd_duration_30.csv": "kn-model-kd",
+		"x/dr-kd+_duration_30.csv":      "dr-kd+",
+		"x/dr-kd-plus_duration_30.csv":  "dr-kd+",
+		"x/dr-kdplus_duration_30.csv":   "dr-kd+", // before baselines.Slug
+		"x/dirigent.csv":                "dirigent",
+		"x/run1/exp_duration_30.csv":    "",
+		"x/kn-kdd_duration_30.csv":      "",
 	} {
 		require.Equal(t, want, traceSystem(filepath.FromSlash(path)), path)
 	}

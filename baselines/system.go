@@ -25,7 +25,7 @@ type Env struct {
 	Logf   func(format string, args ...any)
 }
 
-// System is one system under test (k8s, k8s+, kd, kd+, kn-k8s, …).
+// System is one system under test (k8s, k8s+, kd, kd+, kn-model, …).
 type System interface {
 	// Name is the system's name on the command line and in results.
 	Name() string
@@ -81,6 +81,8 @@ var KubernetesStages = []string{"deployment_ctrl", "replicaset_ctrl", "scheduler
 var (
 	mu      sync.Mutex
 	systems = map[string]System{}
+	// refused are names this build knows and will not run, with why.
+	refused = map[string]string{}
 )
 
 // Register makes a system available by name; system packages call it from init.
@@ -90,7 +92,31 @@ func Register(s System) {
 	if _, dup := systems[s.Name()]; dup {
 		panic(fmt.Sprintf("baselines: system %q registered twice", s.Name()))
 	}
+	// A real system replaces a refusal of its name (the package that runs
+	// it registers it).
+	delete(refused, s.Name())
 	systems[s.Name()] = s
+}
+
+// Refuse reserves name for a system this build may not run (kn-k8s and
+// kn-kd, real Knative, until its package is built in): Get and Parse refuse
+// it with why, rather than calling it unknown or running something else
+// under its name. A system registered under the name, before or after,
+// takes precedence, so the package that runs it needs no change here.
+func Refuse(name, why string) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, ok := systems[name]; ok {
+		return
+	}
+	refused[name] = why
+}
+
+// Refusal is why this build refuses the named system, "" if it does not.
+func Refusal(name string) string {
+	mu.Lock()
+	defer mu.Unlock()
+	return refused[name]
 }
 
 // Get returns the named system, or an error listing the known ones.
@@ -98,6 +124,9 @@ func Get(name string) (System, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	s, ok := systems[name]
+	if why := refused[name]; !ok && why != "" {
+		return nil, fmt.Errorf("system %q is refused in this build: %s", name, why)
+	}
 	if !ok {
 		return nil, fmt.Errorf("unknown system %q (known: %s)", name, strings.Join(namesLocked(), ", "))
 	}

@@ -11,7 +11,7 @@ import (
 var TableColumns = []string{"system", "metric", "functions", "p50", "p99"}
 
 // figureOrder is the systems' order in Figs 12–13; others follow by name.
-var figureOrder = []string{"kn-k8s", "kn-kd", "dirigent", "dr-k8s+", "dr-kd+"}
+var figureOrder = []string{"kn-k8s", "kn-kd", "kn-model", "kn-model-kd", "dirigent", "dr-k8s+", "dr-kd+"}
 
 // WriteTable writes, per system and metric, the number of functions and
 // the p50 and p99 over functions of the per-function values, percentiles

@@ -91,7 +91,7 @@ func TestCDFGolden(t *testing.T) {
 		a = append(a, math.Exp(3*u))
 		b = append(b, math.Exp(0.8*u*u))
 	}
-	p, err := CDF("per-function slowdown", "slowdown (geometric mean)", []Sample{{"kn-k8s", a}, {"kn-kd", b}}, true)
+	p, err := CDF("per-function slowdown", "slowdown (geometric mean)", []Sample{{"kn-model", a}, {"kn-model-kd", b}}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,9 @@ func Register(reg ae.Registry, base Runner) {
 // Check reports a system this build does not include as not available.
 func (r *Runner) Check(s ae.Step) error {
 	if _, err := baselines.Get(s.System); err != nil {
+		if why := baselines.Refusal(s.System); why != "" {
+			return ae.NotAvailable("system %s is refused in this build: %s", s.System, why)
+		}
 		return ae.NotAvailable("system %s is not built into this kdbench (it has %s)", s.System, strings.Join(baselines.Names(), ", "))
 	}
 	return nil

@@ -37,7 +37,7 @@ func TestCheck(t *testing.T) {
 		{step("scale-pods", "kd"), ""},
 		{step("scale-nodes", "k8s+"), ""},
 		{step("scale-pods", "kn-k8s"), "system kn-k8s is not built into this kdbench"},
-		{step("azure-trace", "kn-kd"), "experiment azure-trace is not available in this build"},
+		{step("azure-trace", "kn-model-kd"), "experiment azure-trace is not available in this build"},
 		{step("failover", "kd+"), "experiment failover is not available in this build"},
 	} {
 		err := reg.Check(tt.step)

@@ -24,7 +24,7 @@ nodes: 5
 cost: {clusterUp: 20s, perRep: 3s, perPod: {"*": 10ms}}
 experiments:
   - {name: scale-pods, systems: [kd], sizes: [10], reps: 3}
-  - {name: azure-trace, systems: [kn-k8s, kn-kd], sizes: [5], reps: 3}
+  - {name: azure-trace, systems: [kn-model, kn-model-kd], sizes: [5], reps: 3}
 `
 
 // The whole ae path on a real local cluster: a pipeline step through
@@ -51,7 +51,7 @@ func TestPipelineOnLocalCluster(t *testing.T) {
 	require.NoError(t, err, kd.Error)
 	require.Equal(t, ae.StatusDone, kd.Status)
 	require.Positive(t, kd.Duration.D())
-	require.Equal(t, ae.StatusNotRun, st.Steps["azure-trace/kn-kd"].Status)
+	require.Equal(t, ae.StatusNotRun, st.Steps["azure-trace/kn-model-kd"].Status)
 	run, err := results.Open(filepath.Join(out, kd.ResultsDir))
 	require.NoError(t, err)
 	reps, err := run.Reps()

@@ -97,6 +97,9 @@ func podsPerNode(s ae.Step) int {
 // bad params are an error.
 func (r *Runner) Check(s ae.Step) error {
 	if _, err := baselines.Get(s.System); err != nil {
+		if why := baselines.Refusal(s.System); why != "" {
+			return ae.NotAvailable("system %s is refused in this build: %s", s.System, why)
+		}
 		return ae.NotAvailable("system %s is not built into this kdbench (it has %s)", s.System, strings.Join(baselines.Names(), ", "))
 	}
 	if _, err := config(s); err != nil {

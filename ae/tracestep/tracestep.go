@@ -101,6 +101,9 @@ func parse(p map[string]string) (settings, error) {
 func (r *Runner) Check(s ae.Step) error {
 	sys, err := baselines.Get(s.System)
 	if err != nil {
+		if why := baselines.Refusal(s.System); why != "" {
+			return ae.NotAvailable("system %s is refused in this build: %s", s.System, why)
+		}
 		return ae.NotAvailable("system %s is not built into this kdbench (it has %s)", s.System, strings.Join(baselines.Names(), ", "))
 	}
 	if _, ok := sys.(replay.FrontEnder); !ok {

@@ -32,13 +32,14 @@ func TestCheck(t *testing.T) {
 		notAvailable string
 		err          string
 	}{
-		{"knative on kd", step("kn-kd", []int{10}, 3, 0, map[string]string{ParamGranularity: "second", ParamMinutes: "6", ParamWarmupMinutes: "0"}), "", ""},
+		{"knative model on kd", step("kn-model-kd", []int{10}, 3, 0, map[string]string{ParamGranularity: "second", ParamMinutes: "6", ParamWarmupMinutes: "0"}), "", ""},
 		{"dirigent, paper defaults", step("dirigent", []int{500}, 3, 0, nil), "", ""},
 		{"a burst system has no front-end", step("k8s", []int{10}, 3, 0, nil), "system k8s has no FaaS front-end", ""},
 		{"not built in", step("kn-kd-next", []int{10}, 3, 0, nil), "system kn-kd-next is not built into this kdbench", ""},
-		{"misspelt param", step("kn-kd", []int{10}, 3, 0, map[string]string{"minute": "6"}), "", `param "minute": unknown`},
-		{"bad granularity", step("kn-kd", []int{10}, 3, 0, map[string]string{ParamGranularity: "hour"}), "", "param granularity \"hour\": want minute or second"},
-		{"warm-up as long as the clip", step("kn-kd", []int{10}, 3, 0, map[string]string{ParamMinutes: "5", ParamWarmupMinutes: "5"}), "", "5 warm-up columns must be within the 5-column clip"},
+		{"real knative refused", step("kn-kd", []int{10}, 3, 0, nil), "system kn-kd is refused in this build: it names real Knative Serving 1.15", ""},
+		{"misspelt param", step("kn-model-kd", []int{10}, 3, 0, map[string]string{"minute": "6"}), "", `param "minute": unknown`},
+		{"bad granularity", step("kn-model-kd", []int{10}, 3, 0, map[string]string{ParamGranularity: "hour"}), "", "param granularity \"hour\": want minute or second"},
+		{"warm-up as long as the clip", step("kn-model-kd", []int{10}, 3, 0, map[string]string{ParamMinutes: "5", ParamWarmupMinutes: "5"}), "", "5 warm-up columns must be within the 5-column clip"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := (&Runner{}).Check(tt.step)
@@ -140,7 +141,7 @@ func TestRunKeepsWhatWasMeasured(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := &fakeReplay{fail: tt.fail}
-			s := step("kn-kd", []int{3}, 3, 0, map[string]string{ParamTrace: "testdata-none", ParamMinutes: "4", ParamWarmupMinutes: "0"})
+			s := step("kn-model-kd", []int{3}, 3, 0, map[string]string{ParamTrace: "testdata-none", ParamMinutes: "4", ParamWarmupMinutes: "0"})
 			out := t.TempDir()
 			dir, err := (&Runner{replay: fake.run}).Run(context.Background(), s, out)
 			require.ErrorContains(t, err, "3 functions, repetition 0: cluster did not come up")

@@ -13,7 +13,17 @@ import (
 	"github.com/kdbench/kdbench/workloads/replay"
 )
 
-var _ replay.FrontEnder = (*System)(nil)
+var (
+	_ replay.FrontEnder = (*System)(nil)
+	_ replay.Describer  = (*System)(nil)
+)
+
+// FrontEndFacts: all of it is kdbench's implementation of Dirigent's design.
+func (s *System) FrontEndFacts() replay.FrontEndFacts {
+	return replay.FrontEndFacts{Real: []string{}, Modelled: []string{
+		"control plane, data plane, autoscaler, worker daemons: kdbench's implementation of Dirigent's design (baselines/dirigent), not Dirigent's code",
+	}}
+}
 
 // FrontEnd is a running deployment as the trace replay's front-end: the
 // replay's functions registered with Dirigent's autoscaler on, and every

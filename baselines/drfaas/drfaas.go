@@ -7,7 +7,7 @@
 // (target 1, a request arriving at zero pods scales to one at once) — over
 // the inner system's Scale. That is the knative FrontEnd with the Dirigent
 // profile, so the systems here are knative.Systems; only their names and
-// profile differ from kn-k8s and kn-kd.
+// profile differ from kn-model and kn-model-kd.
 package drfaas
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/kdbench/kdbench/baselines/k8s"
 	"github.com/kdbench/kdbench/baselines/kd"
 	"github.com/kdbench/kdbench/baselines/knative"
+	"github.com/kdbench/kdbench/workloads/replay"
 )
 
 func init() {
@@ -27,7 +28,13 @@ func init() {
 // Profile is Dirigent's front-end: its data plane's gateway settings and its
 // KPA port.
 func Profile() knative.Profile {
-	return knative.Profile{Autoscaler: autoscaler.Dirigent(), Gateway: gateway.Dirigent()}
+	return knative.Profile{Autoscaler: autoscaler.Dirigent(), Gateway: gateway.Dirigent(), Facts: replay.FrontEndFacts{
+		Real: []string{},
+		Modelled: []string{
+			"data plane: kdbench's gateway (baselines/faas/gateway) with Dirigent's settings: one in-flight request per Ready pod, 30 s dispatch timeout",
+			"autoscaler: Dirigent's KPA-like policy as Knative's KPA decider (" + knative.ServingModule + " pkg/autoscaler/scaling) with Dirigent's parameters",
+		},
+	}}
 }
 
 // K8sPlus is dr-k8s+: Dirigent's front-end over inner (k8s+).

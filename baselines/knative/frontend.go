@@ -14,18 +14,44 @@ import (
 	"github.com/kdbench/kdbench/baselines/faas/gateway"
 	"github.com/kdbench/kdbench/baselines/faas/sandbox"
 	"github.com/kdbench/kdbench/collectors/timeline"
+	"github.com/kdbench/kdbench/workloads/replay"
 )
 
-// Profile is a front-end's settings: its autoscaler and its gateway.
+// Profile is a front-end's settings: its autoscaler and its gateway, and
+// what it stands for (the result's replay.FrontEndFacts, less the inner
+// system).
 type Profile struct {
 	Autoscaler autoscaler.Config
 	Gateway    gateway.Config
+	Facts      replay.FrontEndFacts
 }
 
 // KnativeProfile is the Kubedirect artifact's Knative (see the autoscaler
-// and gateway packages' Knative()).
+// and gateway packages' Knative()), as kdbench models it.
 func KnativeProfile() Profile {
-	return Profile{Autoscaler: autoscaler.Knative(), Gateway: gateway.Knative()}
+	return Profile{Autoscaler: autoscaler.Knative(), Gateway: gateway.Knative(), Facts: ModelFacts()}
+}
+
+// ServingModule is the Knative Serving module whose code kdbench runs (its
+// KPA decider here), the paper's Knative Serving 1.15.
+const ServingModule = "knative.dev/serving v0.42.2"
+
+// ModelFacts are kn-model's components: only the KPA's decider is Knative's
+// code; the rest is kdbench's stand-in or absent.
+func ModelFacts() replay.FrontEndFacts {
+	return replay.FrontEndFacts{
+		Knative: "model",
+		Real: []string{
+			"autoscaler/kpa-decider: " + ServingModule + " pkg/autoscaler/scaling with pkg/autoscaler/aggregation windows, the artifact's config-autoscaler",
+		},
+		Modelled: []string{
+			"activator: kdbench's gateway (baselines/faas/gateway), always in the path, containerConcurrency 1; learns Ready pods from a pod watch, not Endpoints and probes",
+			"autoscaler/kpa-reconciler: scale to and from zero reimplemented in the harness (baselines/faas/autoscaler), fed the gateway's concurrency, not queue-proxy stats",
+			"controller: not run; a Deployment per function stands for Service, Configuration, Revision, PodAutoscaler and ServerlessService",
+			"queue-proxy: not run; kdbench's sandbox (baselines/faas/sandbox) executes invocations",
+			"webhook: not run",
+		},
+	}
 }
 
 // FrontEnd is a running FaaS front-end for the functions of one namespace:
@@ -162,7 +188,7 @@ func (f *FrontEnd) localSandbox(p *corev1.Pod) (gateway.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := f.pool.Start(p.Namespace, p.Name, ip); err != nil {
+	if err := f.pool.Start(p, ip); err != nil {
 		return nil, err
 	}
 	addr, ok := f.pool.Addr(p.Namespace, p.Name)

@@ -1,7 +1,10 @@
-// Package knative holds the FaaS systems kn-k8s and kn-kd: Knative-style
-// front-ends (an activator-like gateway always in the request path and a KPA
-// autoscaler, baselines/faas) over an inner cluster manager — upstream
-// Kubernetes, or Kubedirect, whose Scale goes over the direct link.
+// Package knative holds the FaaS systems kn-model and kn-model-kd: kdbench's
+// model of Knative's front-end (an activator-like gateway always in the
+// request path and Knative's KPA decider in the harness, baselines/faas)
+// over an inner cluster manager — upstream Kubernetes, or Kubedirect, whose
+// Scale goes over the direct link. They are not Knative: none of Knative's
+// controllers, its activator or queue-proxy run. The names kn-k8s and kn-kd
+// are kept for real Knative Serving and refused until it is built in.
 //
 // As baselines.System the kn systems behave as their inner system (the
 // bursts scale Deployments directly); the trace replay starts a FrontEnd per
@@ -10,6 +13,7 @@ package knative
 
 import (
 	"context"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 
@@ -21,9 +25,24 @@ import (
 	"github.com/kdbench/kdbench/workloads/replay"
 )
 
+// The modelled front-end's names, over k8s and over kd.
+const (
+	ModelK8s = "kn-model"
+	ModelKd  = "kn-model-kd"
+)
+
+// RealRefusal is why this build refuses kn-k8s and kn-kd.
+func RealRefusal(model string) string {
+	return "it names real Knative Serving 1.15 (knative.dev/serving v0.42.2: its controller, autoscaler and activator), " +
+		"which is being wired into the local cluster (branch kncp) and is not in this build; " +
+		model + " is kdbench's modelled Knative-style front-end (activator-like gateway and KPA decider in the harness) over the same cluster manager"
+}
+
 func init() {
-	baselines.Register(New("kn-k8s", k8s.System{}, KnativeProfile()))
-	baselines.Register(New("kn-kd", kd.New("kd", 0, ""), KnativeProfile()))
+	baselines.Register(New(ModelK8s, k8s.New("k8s", 0), KnativeProfile()))
+	baselines.Register(New(ModelKd, kd.New("kd", 0, ""), KnativeProfile()))
+	baselines.Refuse("kn-k8s", RealRefusal(ModelK8s))
+	baselines.Refuse("kn-kd", RealRefusal(ModelKd))
 }
 
 // System is a front-end over an inner system.
@@ -38,6 +57,7 @@ var (
 	_ baselines.Observable          = (*System)(nil)
 	_ baselines.Processes           = (*System)(nil)
 	_ replay.FrontEnder             = (*System)(nil)
+	_ replay.Describer              = (*System)(nil)
 )
 
 // New wraps inner under the name name.
@@ -108,6 +128,14 @@ func (s *System) FrontEnd(ctx context.Context, env baselines.Env, namespace stri
 	})
 	return Start(ctx, Options{Client: env.Client, Namespace: namespace, Functions: functions, Scale: scale,
 		Profile: s.profile, InProcessSandboxes: true, Logf: env.Logf})
+}
+
+// FrontEndFacts are the profile's, over the inner system.
+func (s *System) FrontEndFacts() replay.FrontEndFacts {
+	f := s.profile.Facts
+	f.Over = s.inner.Name()
+	f.Real, f.Modelled = slices.Clone(f.Real), slices.Clone(f.Modelled)
+	return f
 }
 
 // StartFrontEnd implements replay.FrontEnder.

@@ -12,8 +12,9 @@ package cloudlab
 // rather than Docker's containerd.io (the artifact also installed
 // docker-ce, which nothing of kdbench uses). The artifact's add-ons that no
 // kdbench system uses are not installed: Knative Serving and Kourier
-// (kn-k8s and kn-kd are Knative's KPA with the artifact's config-patch
-// settings in front of k8s or kd, baselines/knative), KWOK (scale-nodes
+// (kn-model and kn-model-kd are Knative's KPA with the artifact's
+// config-patch settings in front of k8s or kd, baselines/knative; kn-k8s
+// and kn-kd, real Knative, are refused until it is built in), KWOK (scale-nodes
 // needs nodes the cloudlab provider cannot create), kube-prometheus and
 // metrics-server (collectors scrape components directly), and Dirigent's
 // own binaries (dirigent is kdbench's implementation, baselines/dirigent).

@@ -147,10 +147,10 @@ type cell struct {
 // systems on a 2-minute azure-trace clip, one failover case per hop on kd+.
 func matrix() []cell {
 	var out []cell
-	for _, s := range []string{"k8s", "k8s+", "kd", "kd+", "kd-insecure", "kn-k8s", "kn-kd", "dirigent", "dr-k8s+", "dr-kd+"} {
+	for _, s := range []string{"k8s", "k8s+", "kd", "kd+", "kd-insecure", "kn-model", "kn-model-kd", "dirigent", "dr-k8s+", "dr-kd+"} {
 		out = append(out, cell{s, "scale-pods", "scale-pods 100", []string{"--sizes", "100", "--reps", "1", "--warmup", "0"}})
 	}
-	for _, s := range []string{"kn-k8s", "kn-kd", "dirigent", "dr-k8s+", "dr-kd+"} {
+	for _, s := range []string{"kn-model", "kn-model-kd", "dirigent", "dr-k8s+", "dr-kd+"} {
 		out = append(out, cell{s, "azure-trace", "azure-trace 2 min", []string{"--functions", "20", "--minutes", "2", "--warmup", "0"}})
 	}
 	for _, hop := range []string{"autoscaler", "deployment", "replicaset", "scheduler", "nodeagent"} {

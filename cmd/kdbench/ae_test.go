@@ -25,7 +25,7 @@ func TestAEDryRun(t *testing.T) {
 	out, err := runAE("--dry-run")
 	require.NoError(t, err, out)
 	for _, want := range []string{"profile kick-the-tires", "scale-pods/k8s", "will run",
-		"azure-trace/kn-kd", "failover/kd+", "estimated time:"} {
+		"azure-trace/kn-model-kd", "failover/kd+", "estimated time:"} {
 		require.Contains(t, out, want)
 	}
 	require.NotContains(t, out, "not available", "every step of kick-the-tires runs in this build")

@@ -13,7 +13,7 @@ type sandboxFlag struct{ on bool }
 
 func (f *sandboxFlag) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.on, "function-sandboxes", false,
-		"Serve function invocations for every Ready pod on the loopback address mapped from its IP (FaaS experiments).")
+		"Serve function invocations for every Ready pod on the loopback address mapped from its IP (FaaS experiments); a Knative pod at its own IP, behind a queue-proxy on Knative's ports.")
 }
 
 // options returns the agent options the flag asks for, and what closes them.

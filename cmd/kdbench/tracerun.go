@@ -27,20 +27,22 @@ func (f *traceFlags) add(cmd *cobra.Command) {
 	fs.IntVar(&f.functions, "functions", 500, "azure-trace: functions to replay (a KS-matched sample if the trace has more)")
 	fs.IntVar(&f.minutes, "minutes", 30, "azure-trace: minutes of the trace to replay, warm-up included")
 	fs.Int64Var(&f.seed, "seed", 42, "azure-trace: loader seed for sampling and inter-arrival times")
-	fs.StringVar(&f.pairs, "ratio", "kn-kd/kn-k8s,dr-kd+/dirigent,dr-kd+/dr-k8s+",
+	fs.StringVar(&f.pairs, "ratio", "kn-kd/kn-k8s,kn-model-kd/kn-model,dr-kd+/dirigent,dr-kd+/dr-k8s+",
 		"azure-trace: system pairs FAST/BASE whose scheduling-latency ratios are printed when both ran")
 	fs.StringVar(&f.rules, "rules", metrics.Artifact.Name, "azure-trace: metric rules of the summaries and figures: "+metrics.RulesNames()+" (docs/metrics.md)")
 }
 
 // runAzureTrace is `kdbench run azure-trace`: the paper's Fig 12 replay
-// (kn-k8s, kn-kd) and Fig 13 replay (dirigent, dr-k8s+, dr-kd+).
+// (kn-k8s, kn-kd: real Knative, refused until it is built in; kn-model,
+// kn-model-kd, kdbench's model of its front-end, by default) and Fig 13
+// replay (dirigent, dr-k8s+, dr-kd+).
 func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmupMinutes int,
 	base clusters.Spec, provider, home, resultsRoot string, noPlots bool) error {
 	if f.dir == "" {
 		return fmt.Errorf("azure-trace: --trace <dir> is required (kdbench trace synth -o <dir> makes one offline)")
 	}
 	if !cmd.Flags().Changed("system") {
-		systemNames = []string{"kn-k8s", "kn-kd"}
+		systemNames = []string{"kn-model", "kn-model-kd"}
 	}
 	if !cmd.Flags().Changed("warmup") {
 		warmupMinutes = 10

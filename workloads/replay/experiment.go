@@ -23,8 +23,8 @@ import (
 // command line.
 const ExperimentName = "azure-trace"
 
-// FrontEnder is a system with a FaaS front-end (kn-k8s, kn-kd, dirigent,
-// dr-k8s+, dr-kd+).
+// FrontEnder is a system with a FaaS front-end (kn-model, kn-model-kd,
+// dirigent, dr-k8s+, dr-kd+).
 type FrontEnder interface {
 	baselines.System
 	StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (FrontEnd, error)
@@ -97,7 +97,7 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 	for _, s := range e.Systems {
 		fe, ok := s.(FrontEnder)
 		if !ok {
-			return nil, fmt.Errorf("%s: system %s has no FaaS front-end (try kn-k8s, kn-kd, dirigent, dr-k8s+, dr-kd+)", ExperimentName, s.Name())
+			return nil, fmt.Errorf("%s: system %s has no FaaS front-end (try kn-model, kn-model-kd, dirigent, dr-k8s+, dr-kd+)", ExperimentName, s.Name())
 		}
 		fes = append(fes, fe)
 	}
@@ -288,7 +288,7 @@ func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
 		rules = sums[0].Rules
 	}
 	fmt.Fprintf(w, "per-function metrics under the %s rules; percentiles over functions: %s\n", rules, metrics.PercentileRule)
-	fmt.Fprintf(w, "%-10s %9s %9s %7s  %s\n", "system", "issued", "completed", "failed", "per-function scheduling latency ms p50/p99, slowdown p50/p99; harness peak RSS MiB, growth MiB/min")
+	fmt.Fprintf(w, "%-12s %9s %9s %7s  %s\n", "system", "issued", "completed", "failed", "per-function scheduling latency ms p50/p99, slowdown p50/p99; harness peak RSS MiB, growth MiB/min")
 	by := map[string]Summary{}
 	for _, s := range sums {
 		by[s.System] = s
@@ -300,7 +300,7 @@ func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
 		if m := s.Memory; m != nil {
 			mem = fmt.Sprintf("%.0f, %+.2f", float64(m.PeakRSSBytes)/mib, m.RSSGrowthBytesPerMinute/mib)
 		}
-		fmt.Fprintf(w, "%-10s %9d %9d %7d  %.1f/%.1f, %.2f/%.2f; %s\n", s.System, s.Issued, s.Completed, failed,
+		fmt.Fprintf(w, "%-12s %9d %9d %7d  %.1f/%.1f, %.2f/%.2f; %s\n", s.System, s.Issued, s.Completed, failed,
 			s.SchedulingLatencyMs.P50, s.SchedulingLatencyMs.P99, s.Slowdown.P50, s.Slowdown.P99, mem)
 	}
 	for _, p := range pairs {

@@ -11,7 +11,8 @@ import (
 // DrawFigures draws a run directory's result CSVs as CDFs on a log x axis of
 // per-function scheduling latency and slowdown, one line per system, into
 // dir/figures/azure-trace-*. They are named after the experiment, not a
-// figure of the paper: with kn-k8s and kn-kd they are its Fig 12, with
+// figure of the paper: with kn-k8s and kn-kd (or kn-model and kn-model-kd,
+// kdbench's model of Knative's front-end) they are its Fig 12, with
 // dirigent, dr-k8s+ and dr-kd+ its Fig 13. Non-positive values cannot sit on a log
 // axis and are left out (with their count in the legend).
 func DrawFigures(dir string, sums []Summary, formats []string) ([]string, error) {

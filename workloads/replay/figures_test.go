@@ -12,7 +12,7 @@ import (
 func TestDrawFigures(t *testing.T) {
 	dir := t.TempDir()
 	var sums []Summary
-	for k, sys := range []string{"kn-k8s", "kn-kd"} {
+	for k, sys := range []string{"kn-model", "kn-model-kd"} {
 		name := sys + "_duration_2.csv"
 		f, err := trace.CreateResultFile(filepath.Join(dir, name))
 		if err != nil {

@@ -227,7 +227,7 @@ func TestMemorySamplerOnPeak(t *testing.T) {
 }
 
 func TestHeapProfilerWritesAProfile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kn-kd_heap.pprof")
+	path := filepath.Join(t.TempDir(), "kn-model-kd_heap.pprof")
 	var log strings.Builder
 	heapProfiler(path, &log)(MemorySample{})
 	b, err := os.ReadFile(path)

@@ -35,6 +35,9 @@ type Summary struct {
 	// Cluster is the cluster the replay ran on, as the burst manifests
 	// record it (QPS profile and how it is known, sandbox delay, nodes).
 	Cluster *results.ClusterFacts `json:"cluster,omitempty"`
+	// FrontEnd is what the system's front-end was made of: the Knative
+	// version and which components were real or modelled.
+	FrontEnd *FrontEndFacts `json:"frontEnd"`
 }
 
 // Distribution summarises per-function values and what was left out.

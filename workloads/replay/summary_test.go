@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -31,12 +32,14 @@ func TestSummaryGolden(t *testing.T) {
 		rec("fn2-cc", "min1.inv0", 500_000, 400_000, false), // singleton
 	}
 	acc := Accounting{Issued: 7, Completed: 6, Failed: map[string]int{"dispatch-timeout": 1}}
-	perFunction := metrics.NewAccumulator(metrics.Artifact, "kn-kd", 1)
+	perFunction := metrics.NewAccumulator(metrics.Artifact, "kn-model-kd", 1)
 	for i := range records {
 		perFunction.AddCSV(&records[i])
 	}
-	sum := Summarise("kn-kd", acc, perFunction, 3, 3, 1)
-	sum.ResultCSV = "kn-kd_duration_3.csv"
+	sum := Summarise("kn-model-kd", acc, perFunction, 3, 3, 1)
+	sum.ResultCSV = "kn-model-kd_duration_3.csv"
+	sum.FrontEnd = &FrontEndFacts{Knative: "model", Over: "kd", Real: []string{"autoscaler/kpa-decider: knative.dev/serving v0.42.2"},
+		Modelled: []string{"activator: kdbench's gateway"}}
 	t0 := time.Unix(1_700_000_000, 0)
 	mem := SummariseMemory([]MemorySample{
 		{At: t0, RSS: 100 * mib, Heap: 40 * mib, Components: map[string]uint64{"kube-apiserver": 300 * mib}},
@@ -65,5 +68,30 @@ func TestSummaryGolden(t *testing.T) {
 	}
 	if string(b) != string(want) {
 		t.Errorf("summary:\n%s\nwant (%s):\n%s", b, golden, want)
+	}
+}
+
+type describedSystem struct{ facts FrontEndFacts }
+
+func (d describedSystem) FrontEndFacts() FrontEndFacts { return d.facts }
+
+// TestFactsOf: a system's own facts go into the summary; one that states
+// none is recorded as unknown, never as real.
+func TestFactsOf(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sys  any
+		want FrontEndFacts
+	}{
+		{"described", describedSystem{FrontEndFacts{Knative: "v0.42.2 (Knative Serving 1.15)", Real: []string{"activator"}, Modelled: []string{}}},
+			FrontEndFacts{Knative: "v0.42.2 (Knative Serving 1.15)", Real: []string{"activator"}, Modelled: []string{}}},
+		{"silent", struct{}{}, FrontEndFacts{Modelled: []string{"unknown: the system does not state its components (replay.Describer)"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := factsOf(tc.sys)
+			if !reflect.DeepEqual(*got, tc.want) {
+				t.Errorf("factsOf = %+v, want %+v", *got, tc.want)
+			}
+		})
 	}
 }

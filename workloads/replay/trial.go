@@ -136,6 +136,7 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), acc)
 	sum = Summarise(t.System.Name(), acc, perFunction, len(fns), minutes, t.WarmupMinutes)
 	sum.ResultCSV, sum.Memory = csvName, mem
+	sum.FrontEnd = factsOf(t.System)
 	if mem != nil {
 		fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), mem)
 	}

@@ -87,6 +87,10 @@ func TestRunTrialWritesResultsAndSummary(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || back.Issued != sum.Issued || back.SchedulingLatencyMs.Warmup == 0 {
 		t.Errorf("summary file %s: %v", b, err)
 	}
+	// k8s states no front-end: the summary says its components are unknown.
+	if f := back.FrontEnd; f == nil || f.Knative != "" || len(f.Real) != 0 || len(f.Modelled) != 1 {
+		t.Errorf("front-end facts %+v", f)
+	}
 	if m := back.Memory; m == nil || m.Samples < 2 || m.PeakRSSBytes != 64<<20 || m.PeakHeapBytes != 8<<20 || m.RSSGrowthBytesPerMinute != 0 {
 		t.Errorf("memory summary %+v", m)
 	}

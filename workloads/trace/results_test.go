@@ -53,8 +53,8 @@ func TestResultWriterMatchesLoader(t *testing.T) {
 
 func TestResultFileIsRenamedOnClose(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, ResultFileName("kn-kd", 30))
-	if filepath.Base(path) != "kn-kd_duration_30.csv" {
+	path := filepath.Join(dir, ResultFileName("kn-model-kd", 30))
+	if filepath.Base(path) != "kn-model-kd_duration_30.csv" {
 		t.Fatalf("name %s", path)
 	}
 	rf, err := CreateResultFile(path)

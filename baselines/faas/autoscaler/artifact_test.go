@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// TestKnativeIsTheArtifactsConfigPatch: kn-k8s and kn-kd run Knative's KPA
+// TestKnativeIsTheArtifactsConfigPatch: kn-model and kn-model-kd run Knative's KPA
 // with the settings the Kubedirect artifact gives Knative Serving 1.15, in
 // manifests/knative/config-patch.yaml (config-autoscaler) and, where a
 // revision overrides it, experiments/trace/config/kd.ksvc.template.yaml.

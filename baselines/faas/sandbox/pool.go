@@ -2,9 +2,12 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"syscall"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Pool runs the sandboxes of many pods: the node agent starts one when it is
@@ -15,47 +18,98 @@ type Pool struct {
 	// or test) listen on a free port of the same address; Addr tells which.
 	// Only for pools whose callers learn the address from Addr (the
 	// in-process front-end): a node agent's pool stays strict, since
-	// gateways elsewhere compute the address from the pod IP.
+	// gateways elsewhere compute the address from the pod IP. Knative pods
+	// are always strict: the activator dials their IP and Knative's ports.
 	AnyPort bool
 
 	mu      sync.Mutex
-	servers map[string]*Server // by namespace/name
+	servers map[string]*podSandbox // by namespace/name
+}
+
+// podSandbox is one pod's: its user container, and for a Knative pod its
+// queue-proxy in front.
+type podSandbox struct {
+	user  *Server
+	queue *QueueProxy
+}
+
+func (s *podSandbox) drain() {
+	if s.queue != nil {
+		s.queue.Drain(DrainGrace)
+	}
+	s.user.Drain(DrainGrace)
+}
+
+func (s *podSandbox) close() {
+	if s.queue != nil {
+		s.queue.Close()
+	}
+	_ = s.user.Close()
 }
 
 // NewPool returns an empty pool.
-func NewPool() *Pool { return &Pool{servers: map[string]*Server{}} }
+func NewPool() *Pool { return &Pool{servers: map[string]*podSandbox{}} }
 
-// Start serves the sandbox of pod namespace/name with pod IP ip. Starting a
-// pod that already serves on the same address is a no-op.
-func (p *Pool) Start(namespace, name string, ip netip.Addr) error {
-	addr, err := Addr(ip)
-	if err != nil {
-		return err
+// Start serves the sandbox of pod with pod IP ip. A Knative pod
+// (KnativeQueue) is served at ip itself: its user container on its user
+// port and its queue-proxy on Knative's ports, and an ip this machine cannot
+// bind is an error. Any other pod is served on ip's loopback address (Addr).
+// Starting a pod that already serves on the same address is a no-op.
+func (p *Pool) Start(pod *corev1.Pod, ip netip.Addr) error {
+	qc, knative := KnativeQueue(pod)
+	var addr netip.AddrPort
+	if knative {
+		addr = netip.AddrPortFrom(ip, uint16(qc.UserPort))
+	} else {
+		var err error
+		if addr, err = Addr(ip); err != nil {
+			return err
+		}
 	}
-	key := namespace + "/" + name
+	key := pod.Namespace + "/" + pod.Name
 	p.mu.Lock()
 	old := p.servers[key]
 	p.mu.Unlock()
 	if old != nil {
-		if old.Addr() == addr || p.AnyPort && old.Addr().Addr() == addr.Addr() {
+		if old.user.Addr() == addr || !knative && p.AnyPort && old.user.Addr().Addr() == addr.Addr() {
 			return nil
 		}
-		p.Stop(namespace, name)
+		p.Stop(pod.Namespace, pod.Name)
 	}
-	s, err := Start(key, addr)
-	if err != nil && p.AnyPort && errors.Is(err, syscall.EADDRINUSE) {
-		s, err = Start(key, netip.AddrPortFrom(addr.Addr(), 0))
-	}
+	s, err := p.start(key, addr, knative, qc)
 	if err != nil {
 		return err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if cur := p.servers[key]; cur != nil { // lost a race with another Start
-		return s.Close()
+		s.close()
+		return nil
 	}
 	p.servers[key] = s
 	return nil
+}
+
+func (p *Pool) start(key string, addr netip.AddrPort, knative bool, qc QueueConfig) (*podSandbox, error) {
+	user, err := Start(key, addr)
+	if err != nil && !knative && p.AnyPort && errors.Is(err, syscall.EADDRINUSE) {
+		user, err = Start(key, netip.AddrPortFrom(addr.Addr(), 0))
+	}
+	if knative && errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return nil, fmt.Errorf("sandbox: Knative pod %s (revision %q): its IP %s is not an address of this machine, and Knative's activator and autoscaler dial pods at their own IPs: "+
+			"make the pod CIDR local first (e.g. `ip route add local 10.128.0.0/9 dev lo` in the cluster's network namespace): %w", key, qc.Revision, addr.Addr(), err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &podSandbox{user: user}
+	if knative {
+		if s.queue, err = StartQueueProxy(key, addr.Addr(), qc); err != nil {
+			_ = user.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // DrainGrace bounds how long a stopped sandbox finishes its running
@@ -63,7 +117,7 @@ func (p *Pool) Start(namespace, name string, ip netip.Addr) error {
 const DrainGrace = maxRuntime
 
 // Stop stops the sandbox of pod namespace/name, if it runs: it takes no new
-// invocations and its address is free at once, while running ones finish.
+// invocations and its addresses are free at once, while running ones finish.
 func (p *Pool) Stop(namespace, name string) {
 	key := namespace + "/" + name
 	p.mu.Lock()
@@ -71,11 +125,12 @@ func (p *Pool) Stop(namespace, name string) {
 	delete(p.servers, key)
 	p.mu.Unlock()
 	if s != nil {
-		s.Drain(DrainGrace)
+		s.drain()
 	}
 }
 
-// Addr is where the sandbox of pod namespace/name listens, if it runs.
+// Addr is where the user container of pod namespace/name listens, if it
+// runs.
 func (p *Pool) Addr(namespace, name string) (netip.AddrPort, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -83,7 +138,7 @@ func (p *Pool) Addr(namespace, name string) (netip.AddrPort, bool) {
 	if s == nil {
 		return netip.AddrPort{}, false
 	}
-	return s.Addr(), true
+	return s.user.Addr(), true
 }
 
 // Len is the number of running sandboxes.
@@ -97,9 +152,9 @@ func (p *Pool) Len() int {
 func (p *Pool) Close() {
 	p.mu.Lock()
 	all := p.servers
-	p.servers = map[string]*Server{}
+	p.servers = map[string]*podSandbox{}
 	p.mu.Unlock()
 	for _, s := range all {
-		_ = s.Close()
+		s.close()
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/kdbench/kdbench/baselines/faas/gateway"
 )
 
@@ -62,11 +65,11 @@ func TestPoolServesPodsOnTheirLoopbackAddresses(t *testing.T) {
 	defer p.Close()
 	ips := []netip.Addr{netip.MustParseAddr("10.201.3.4"), netip.MustParseAddr("10.201.3.5")}
 	for i, ip := range ips {
-		if err := p.Start("ns", []string{"a", "b"}[i], ip); err != nil {
+		if err := p.Start(testPod("ns", []string{"a", "b"}[i]), ip); err != nil {
 			t.Fatalf("start: %v", err)
 		}
 	}
-	if err := p.Start("ns", "a", ips[0]); err != nil || p.Len() != 2 {
+	if err := p.Start(testPod("ns", "a"), ips[0]); err != nil || p.Len() != 2 {
 		t.Fatalf("restarting a running sandbox: %v, %d running", err, p.Len())
 	}
 	a, err := NewInstance("a", ips[0], nil, false)
@@ -97,7 +100,7 @@ func TestStopLetsRunningInvocationsFinish(t *testing.T) {
 	p := NewPool()
 	defer p.Close()
 	ip := netip.MustParseAddr("10.202.0.9")
-	if err := p.Start("ns", "old", ip); err != nil {
+	if err := p.Start(testPod("ns", "old"), ip); err != nil {
 		t.Fatal(err)
 	}
 	in, _ := NewInstance("old", ip, nil, false)
@@ -109,7 +112,7 @@ func TestStopLetsRunningInvocationsFinish(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	p.Stop("ns", "old")
 	// The address is free at once for a new pod (the node agent reuses IPs).
-	if err := p.Start("ns", "new", ip); err != nil {
+	if err := p.Start(testPod("ns", "new"), ip); err != nil {
 		t.Fatalf("new pod on a stopped pod's address: %v", err)
 	}
 	if err := <-done; err != nil {
@@ -140,21 +143,21 @@ func TestPoolAnyPortSharesAddressesWithOtherProcesses(t *testing.T) {
 
 	strict := NewPool()
 	defer strict.Close()
-	if err := strict.Start("ns", "a", ip); err == nil || !strings.Contains(err.Error(), "address already in use") {
+	if err := strict.Start(testPod("ns", "a"), ip); err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("strict pool on a taken address: %v, want address already in use", err)
 	}
 
 	p := NewPool()
 	p.AnyPort = true
 	defer p.Close()
-	if err := p.Start("ns", "a", ip); err != nil {
+	if err := p.Start(testPod("ns", "a"), ip); err != nil {
 		t.Fatalf("AnyPort pool: %v", err)
 	}
 	got, ok := p.Addr("ns", "a")
 	if !ok || got.Addr() != want.Addr() || got.Port() == want.Port() || got.Port() == 0 {
 		t.Fatalf("Addr = %v, %v; want %s on another, bound port", got, ok, want.Addr())
 	}
-	if err := p.Start("ns", "a", ip); err != nil || p.Len() != 1 {
+	if err := p.Start(testPod("ns", "a"), ip); err != nil || p.Len() != 1 {
 		t.Fatalf("restarting a running sandbox: %v, %d running", err, p.Len())
 	}
 	reply, err := NewInstanceAt("a", got, nil, false).Invoke(context.Background(), gateway.Call{ID: "min0.inv0", Runtime: time.Millisecond})
@@ -164,4 +167,9 @@ func TestPoolAnyPortSharesAddressesWithOtherProcesses(t *testing.T) {
 	if _, ok := p.Addr("ns", "missing"); ok {
 		t.Fatal("Addr of a pod without a sandbox")
 	}
+}
+
+// testPod is a plain (not Knative) pod namespace/name.
+func testPod(namespace, name string) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 }

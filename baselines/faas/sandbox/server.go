@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Server struct {
 	ln   net.Listener
 	srv  *http.Server
 	done chan error
+	// running counts invocations being executed.
+	running atomic.Int64
 }
 
 // Start serves invocations for pod (namespace/name) on addr until Close.
@@ -39,6 +42,9 @@ func Start(pod string, addr netip.AddrPort) (*Server, error) {
 	go func() { s.done <- s.srv.Serve(ln) }()
 	return s, nil
 }
+
+// inflight is the number of invocations being executed.
+func (s *Server) inflight() int64 { return s.running.Load() }
 
 // Addr is where the sandbox listens.
 func (s *Server) Addr() netip.AddrPort { return s.addr }
@@ -78,7 +84,9 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("sandbox %s: runtime %dµs or memory %d MiB out of range", s.pod, req.RuntimeUs, req.MemoryMiB), http.StatusBadRequest)
 		return
 	}
+	s.running.Add(1)
 	d, mem, err := Execute(r.Context(), req)
+	s.running.Add(-1)
 	if err != nil {
 		return // the caller went away
 	}

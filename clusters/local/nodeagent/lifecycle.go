@@ -41,10 +41,12 @@ func (f ObserverFunc) PodReady(t PodTiming) { f(t) }
 
 // Sandboxes runs what executes a pod's invocations. Start is called once the
 // pod has its IP and before it is marked Ready, so a Ready pod is invocable;
-// an error retries the pod with backoff. Stop is called when the agent
-// forgets the pod (deleted, or its node gone) and must not block.
+// an error retries the pod with backoff. It gets the pod itself, whose spec
+// says what to serve (a Knative pod's queue-proxy: sandbox.KnativeQueue).
+// Stop is called when the agent forgets the pod (deleted, or its node gone)
+// and must not block.
 type Sandboxes interface {
-	Start(namespace, name string, podIP netip.Addr) error
+	Start(pod *corev1.Pod, podIP netip.Addr) error
 	Stop(namespace, name string)
 }
 
@@ -217,7 +219,7 @@ func (l *lifecycle) bound(pod *corev1.Pod, existingOnly bool) {
 	idle := pod.DeletionTimestamp == nil && (!st.readyAt.IsZero() || isTerminal(pod))
 	l.mu.Unlock()
 	if restored && l.sandboxes != nil {
-		if err := l.sandboxes.Start(key.Namespace, key.Name, st.ip); err != nil {
+		if err := l.sandboxes.Start(pod, st.ip); err != nil {
 			l.logger.Error(err, "Restarting the sandbox of a running pod", "pod", key)
 		}
 	}
@@ -394,7 +396,7 @@ func (l *lifecycle) sync(ctx context.Context, key types.NamespacedName) (time.Du
 	boundAt, ip := st.boundAt, st.ip
 	l.mu.Unlock()
 	if l.sandboxes != nil && ip.IsValid() {
-		if err := l.sandboxes.Start(key.Namespace, key.Name, ip); err != nil {
+		if err := l.sandboxes.Start(pod, ip); err != nil {
 			return 0, fmt.Errorf("starting the sandbox of %s: %w", key, err)
 		}
 	}

@@ -22,8 +22,8 @@ type fakeSandboxes struct {
 	stopped   []string
 }
 
-func (f *fakeSandboxes) Start(ns, name string, ip netip.Addr) error {
-	p, err := f.h.getPod(ns, name)
+func (f *fakeSandboxes) Start(pod *corev1.Pod, ip netip.Addr) error {
+	p, err := f.h.getPod(pod.Namespace, pod.Name)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err == nil && isRunningAndReady(p) {

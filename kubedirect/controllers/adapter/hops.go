@@ -30,7 +30,7 @@ type HopEvent struct {
 // JSON lines on /hops (?since=<ns> keeps later ones). Its ring grows as
 // events arrive: a hop that sees few (the autoscaler's) holds few, where a
 // ring allocated whole held 34 MB per hop from the start (the larger Go
-// heap of kn-kd's harness, which runs the autoscaler hop, in the soak).
+// heap of kn-model-kd's harness, which runs the autoscaler hop, in the soak).
 type HopLog struct {
 	Cap  int
 	mu   sync.Mutex
