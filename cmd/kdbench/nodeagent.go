@@ -81,7 +81,10 @@ func (a *agentFlags) run(ctx context.Context, name string, d *directFlags) error
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	timings := nodeagent.NewTimingLog(0)
-	opts, closeSandboxes := a.sandboxes.options()
+	opts, closeSandboxes, err := a.sandboxes.options()
+	if err != nil {
+		return err
+	}
 	defer closeSandboxes()
 	var observer nodeagent.Observer = timings
 	gatherers := prometheus.Gatherers{reg}

@@ -21,7 +21,14 @@ type Pool struct {
 	// gateways elsewhere compute the address from the pod IP. Knative pods
 	// are always strict: the activator dials their IP and Knative's ports.
 	AnyPort bool
+	// Netns, if set, is the network namespace (a path under /run/netns)
+	// where Knative pods are served: there the pod CIDR is local (real
+	// Knative's pods namespace, docs/knative.md), while the pool's owner
+	// stays in its own. Set before the first Start.
+	Netns string
 
+	netOnce sync.Once
+	knNet   *podNet
 	mu      sync.Mutex
 	servers map[string]*podSandbox // by namespace/name
 }
@@ -90,21 +97,40 @@ func (p *Pool) Start(pod *corev1.Pod, ip netip.Addr) error {
 	return nil
 }
 
+// knativeNet is where Knative pods are served.
+func (p *Pool) knativeNet() *podNet {
+	p.netOnce.Do(func() {
+		p.knNet = hostNet
+		if p.Netns != "" {
+			p.knNet = newPodNet(p.Netns)
+		}
+	})
+	return p.knNet
+}
+
 func (p *Pool) start(key string, addr netip.AddrPort, knative bool, qc QueueConfig) (*podSandbox, error) {
-	user, err := Start(key, addr)
+	n := hostNet
+	if knative {
+		n = p.knativeNet()
+	}
+	user, err := startWith(key, addr, n.listen)
 	if err != nil && !knative && p.AnyPort && errors.Is(err, syscall.EADDRINUSE) {
 		user, err = Start(key, netip.AddrPortFrom(addr.Addr(), 0))
 	}
 	if knative && errors.Is(err, syscall.EADDRNOTAVAIL) {
-		return nil, fmt.Errorf("sandbox: Knative pod %s (revision %q): its IP %s is not an address of this machine, and Knative's activator and autoscaler dial pods at their own IPs: "+
-			"make the pod CIDR local first (e.g. `ip route add local 10.128.0.0/9 dev lo` in the cluster's network namespace): %w", key, qc.Revision, addr.Addr(), err)
+		where := "this machine's own network namespace"
+		if p.Netns != "" {
+			where = "network namespace " + p.Netns
+		}
+		return nil, fmt.Errorf("sandbox: Knative pod %s (revision %q): its IP %s is not an address in %s, and Knative's activator and autoscaler dial pods at their own IPs: "+
+			"serve Knative pods in real Knative's pods namespace (node agent --pod-netns, docs/knative.md), where the pod CIDR is local: %w", key, qc.Revision, addr.Addr(), where, err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	s := &podSandbox{user: user}
 	if knative {
-		if s.queue, err = StartQueueProxy(key, addr.Addr(), qc); err != nil {
+		if s.queue, err = startQueueProxy(key, addr.Addr(), qc, n, true); err != nil {
 			_ = user.Close()
 			return nil, err
 		}

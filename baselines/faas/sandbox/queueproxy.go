@@ -15,6 +15,7 @@ import (
 	"knative.dev/pkg/network/handlers"
 	"knative.dev/serving/pkg/activator"
 	pkghttp "knative.dev/serving/pkg/http"
+	"knative.dev/serving/pkg/networking"
 	"knative.dev/serving/pkg/queue"
 	"knative.dev/serving/pkg/queue/health"
 )
@@ -22,10 +23,6 @@ import (
 // ReportingPeriod is the real queue-proxy's stats period
 // (pkg/queue/sharedmain: reportingPeriod).
 const ReportingPeriod = time.Second
-
-// queueTransport carries every queue-proxy's requests to its user container.
-var queueTransport = &http.Transport{MaxIdleConnsPerHost: 100, IdleConnTimeout: 90 * time.Second,
-	DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext}
 
 // QueueProxy is the queue-proxy side of one Knative pod, built from serving's
 // own pkg/queue as its sharedmain wires it: requests (and the activator's
@@ -48,18 +45,18 @@ type QueueProxy struct {
 // StartQueueProxy serves pod's queue-proxy on ip, in front of its user
 // container at ip:cfg.UserPort.
 func StartQueueProxy(pod string, ip netip.Addr, cfg QueueConfig) (*QueueProxy, error) {
-	return startQueueProxy(pod, ip, cfg, true)
+	return startQueueProxy(pod, ip, cfg, hostNet, true)
 }
 
-// startQueueProxy is StartQueueProxy; tick false leaves reporting to the
-// caller (tests call report).
-func startQueueProxy(pod string, ip netip.Addr, cfg QueueConfig, tick bool) (*QueueProxy, error) {
+// startQueueProxy is StartQueueProxy in network n; tick false leaves
+// reporting to the caller (tests call report).
+func startQueueProxy(pod string, ip netip.Addr, cfg QueueConfig, n *podNet, tick bool) (*QueueProxy, error) {
 	user := net.JoinHostPort(ip.String(), strconv.Itoa(cfg.UserPort))
 	q := &QueueProxy{pod: pod, stats: netstats.NewRequestStats(time.Now()),
 		reporter: queue.NewProtobufStatsReporter(pod, ReportingPeriod), stop: make(chan struct{})}
 
 	proxy := pkghttp.NewHeaderPruningReverseProxy(user, pkghttp.NoHostOverride, activator.RevisionHeaders, false)
-	proxy.Transport = queueTransport
+	proxy.Transport = n.transport
 	var breaker *queue.Breaker
 	if cc := cfg.ContainerConcurrency; cc > 0 {
 		// sharedmain's buildBreaker: a queue of 10× the concurrency.
@@ -69,7 +66,9 @@ func startQueueProxy(pod string, ip netip.Addr, cfg QueueConfig, tick bool) (*Qu
 	// The default readiness probe of a revision is a TCP dial of the user
 	// port, as the queue-proxy makes it.
 	ready := func() bool {
-		c, err := net.DialTimeout("tcp", user, time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		c, err := n.dial(ctx, "tcp", user)
 		if err != nil {
 			return false
 		}
@@ -84,17 +83,30 @@ func startQueueProxy(pod string, ip netip.Addr, cfg QueueConfig, tick bool) (*Qu
 	metrics := http.NewServeMux()
 	metrics.Handle("/metrics", queue.NewStatsHandler(q.reporter))
 
-	for _, s := range []struct {
+	// Requests come on both of Knative's serving ports, HTTP/1 or h2c (prior
+	// knowledge): the activator uses 8013 and h2c for a revision whose port
+	// is named h2c (the artifact's ksvc), else 8012; QUEUE_SERVING_PORT, if
+	// another, is served too.
+	type port struct {
 		port int
 		h    http.Handler
-	}{{cfg.ServingPort, drainer}, {cfg.MetricsPort, metrics}} {
+	}
+	ports := []port{{networking.BackendHTTPPort, drainer}, {networking.BackendHTTP2Port, drainer}}
+	if cfg.ServingPort != networking.BackendHTTPPort && cfg.ServingPort != networking.BackendHTTP2Port {
+		ports = append(ports, port{cfg.ServingPort, drainer})
+	}
+	ports = append(ports, port{cfg.MetricsPort, metrics})
+	protos := new(http.Protocols)
+	protos.SetHTTP1(true)
+	protos.SetUnencryptedHTTP2(true)
+	for _, s := range ports {
 		addr := netip.AddrPortFrom(ip, uint16(s.port))
-		ln, err := net.Listen("tcp", addr.String())
+		ln, err := n.listen("tcp", addr.String())
 		if err != nil {
 			q.Close()
 			return nil, fmt.Errorf("queue-proxy of %s: listen on %s: %w", pod, addr, err)
 		}
-		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: time.Minute}
+		srv := &http.Server{Handler: s.h, ReadHeaderTimeout: time.Minute, Protocols: protos}
 		q.lns, q.servers = append(q.lns, ln), append(q.servers, srv)
 		q.wg.Add(1)
 		go func() { defer q.wg.Done(); _ = srv.Serve(ln) }()

@@ -93,7 +93,7 @@ func TestKnativePodServesAtItsIP(t *testing.T) {
 
 	err := p.Start(knativePod("far", 8080, 1), netip.MustParseAddr("192.0.2.1")) // TEST-NET-1, never local
 	require.Error(t, err)
-	for _, want := range []string{"ns/far", `revision "fn-00001"`, "192.0.2.1", "ip route add local"} {
+	for _, want := range []string{"ns/far", `revision "fn-00001"`, "192.0.2.1", "--pod-netns"} {
 		require.ErrorContains(t, err, want)
 	}
 	// A plain pod keeps the loopback mapping.
@@ -230,7 +230,7 @@ func TestQueueProxyStats(t *testing.T) {
 	user, err := Start("ns/a", netip.AddrPortFrom(ip, 8080))
 	require.NoError(t, err)
 	defer user.Close()
-	q, err := startQueueProxy("ns/a", ip, QueueConfig{ServingPort: 8012, MetricsPort: 9090, UserPort: 8080, ContainerConcurrency: 1}, false)
+	q, err := startQueueProxy("ns/a", ip, QueueConfig{ServingPort: 8012, MetricsPort: 9090, UserPort: 8080, ContainerConcurrency: 1}, hostNet, false)
 	require.NoError(t, err)
 	defer q.Close()
 	const metricsURL = "http://127.42.3.1:9090/metrics"

@@ -29,7 +29,13 @@ type Server struct {
 
 // Start serves invocations for pod (namespace/name) on addr until Close.
 func Start(pod string, addr netip.AddrPort) (*Server, error) {
-	ln, err := net.Listen("tcp", addr.String())
+	return startWith(pod, addr, net.Listen)
+}
+
+// startWith is Start listening with listen (inside a network namespace:
+// Pool.Netns).
+func startWith(pod string, addr netip.AddrPort, listen listenFunc) (*Server, error) {
+	ln, err := listen("tcp", addr.String())
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %s: listen on %s: %w", pod, addr, err)
 	}
