@@ -1,14 +1,15 @@
-// Package knative holds the FaaS systems kn-model and kn-model-kd: kdbench's
-// model of Knative's front-end (an activator-like gateway always in the
-// request path and Knative's KPA decider in the harness, baselines/faas)
-// over an inner cluster manager — upstream Kubernetes, or Kubedirect, whose
-// Scale goes over the direct link. They are not Knative: none of Knative's
-// controllers, its activator or queue-proxy run. The names kn-k8s and kn-kd
-// are kept for real Knative Serving and refused until it is built in.
+// Package knative holds Knative's FaaS systems. kn-k8s and kn-kd (Real)
+// are real Knative Serving 1.15 (baselines/knative/serving) over upstream
+// Kubernetes and over Kubedirect, on the local cluster. kn-model and
+// kn-model-kd (System) are kdbench's model of Knative's front-end (an
+// activator-like gateway always in the request path and Knative's KPA
+// decider in the harness, baselines/faas) over the same cluster managers —
+// Kubedirect's Scale going over the direct link — for fast runs and as a
+// control; none of Knative's controllers, activator or queue-proxy run in
+// them.
 //
-// As baselines.System the kn systems behave as their inner system (the
-// bursts scale Deployments directly); the trace replay starts a FrontEnd per
-// run whose autoscaler calls the inner system's Scale.
+// As baselines.System all four behave as their inner system (the bursts
+// scale Deployments directly); the trace replay starts a front-end per run.
 package knative
 
 import (
@@ -31,18 +32,11 @@ const (
 	ModelKd  = "kn-model-kd"
 )
 
-// RealRefusal is why this build refuses kn-k8s and kn-kd.
-func RealRefusal(model string) string {
-	return "it names real Knative Serving 1.15 (knative.dev/serving v0.42.2: its controller, autoscaler and activator), " +
-		"which is being wired into the local cluster (branch kncp) and is not in this build; " +
-		model + " is kdbench's modelled Knative-style front-end (activator-like gateway and KPA decider in the harness) over the same cluster manager"
-}
-
 func init() {
 	baselines.Register(New(ModelK8s, k8s.New("k8s", 0), KnativeProfile()))
 	baselines.Register(New(ModelKd, kd.New("kd", 0, ""), KnativeProfile()))
-	baselines.Refuse("kn-k8s", RealRefusal(ModelK8s))
-	baselines.Refuse("kn-kd", RealRefusal(ModelKd))
+	baselines.Register(NewReal(RealK8s, k8s.New("k8s", 0)))
+	baselines.Register(NewReal(RealKd, kd.New("kd", 0, "")))
 }
 
 // System is a front-end over an inner system.

@@ -11,34 +11,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/workloads/replay"
 )
 
-// TestNames: the model runs under its own names; kn-k8s and kn-kd, real
-// Knative's names, are refused with a reason naming the model to use.
+// TestNames: the model runs under its own names; kn-k8s and kn-kd are
+// real Knative over k8s and kd, stating so.
 func TestNames(t *testing.T) {
 	for _, tc := range []struct {
-		name, err string
+		name, over, knative string
+		real                bool
 	}{
-		{ModelK8s, ""},
-		{ModelKd, ""},
-		{"kn-k8s", "is refused in this build: it names real Knative Serving 1.15"},
-		{"kn-kd", "is refused in this build: it names real Knative Serving 1.15"},
+		{ModelK8s, "k8s", "model", false},
+		{ModelKd, "kd", "model", false},
+		{RealK8s, "k8s", "v0.42.2 (Knative Serving 1.15)", true},
+		{RealKd, "kd", "v0.42.2 (Knative Serving 1.15)", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := baselines.Get(tc.name)
-			if tc.err == "" {
-				require.NoError(t, err)
-				require.Equal(t, tc.name, s.Name())
-				return
-			}
-			require.ErrorContains(t, err, tc.err)
-			require.ErrorContains(t, err, "branch kncp")
+			require.NoError(t, err)
+			require.Equal(t, tc.name, s.Name())
+			_, isReal := s.(*Real)
+			require.Equal(t, tc.real, isReal)
+			f := s.(interface{ FrontEndFacts() replay.FrontEndFacts }).FrontEndFacts()
+			require.Equal(t, tc.over, f.Over)
+			require.Equal(t, tc.knative, f.Knative)
 		})
 	}
-	_, err := baselines.Get("kn-k8s")
-	require.ErrorContains(t, err, ModelK8s+" is kdbench's modelled")
-	_, err = baselines.Get("kn-kd")
-	require.ErrorContains(t, err, ModelKd+" is kdbench's modelled")
 }
 
 // TestServingModuleIsGoMod: the version every result records is the one

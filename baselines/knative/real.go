@@ -1,0 +1,305 @@
+package knative
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/dynamic"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/knative/serving"
+	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/workloads/replay"
+)
+
+// The real Knative systems' names, over k8s and over kd.
+const (
+	RealK8s = "kn-k8s"
+	RealKd  = "kn-kd"
+)
+
+// nodeAgent is the cluster component whose sandboxes serve Knative's pods.
+const nodeAgent = "nodeagent"
+
+// Real is real Knative Serving 1.15 (baselines/knative/serving: its
+// controller, autoscaler and activator) over an inner cluster manager, on
+// the local cluster. Prepare installs Serving and restarts the cluster's
+// node agent serving each Knative pod's queue-proxy at the pod's IP inside
+// Serving's pods namespace (--function-sandboxes --pod-netns); the trace
+// replay's front-end makes a Knative Service per function and sends every
+// invocation to the real activator. As baselines.System (the bursts) it
+// behaves as its inner system: Scale sets the Deployment's replicas
+// directly, Knative installed but idle.
+type Real struct {
+	name  string
+	inner baselines.System
+
+	mu         sync.Mutex
+	serving    *serving.Serving
+	reconf     clusters.Reconfigurer
+	agentFlags []string
+	namespaces []string
+}
+
+var (
+	_ baselines.Observable = (*Real)(nil)
+	_ baselines.Processes  = (*Real)(nil)
+	_ replay.FrontEnder    = (*Real)(nil)
+	_ replay.Describer     = (*Real)(nil)
+)
+
+// NewReal wraps inner under name.
+func NewReal(name string, inner baselines.System) *Real { return &Real{name: name, inner: inner} }
+
+func (s *Real) Name() string                             { return s.name }
+func (s *Real) Inner() baselines.System                  { return s.inner }
+func (s *Real) Cluster(spec clusters.Spec) clusters.Spec { return s.inner.Cluster(spec) }
+func (s *Real) Stages() []string                         { return s.inner.Stages() }
+
+func (s *Real) Scale(ctx context.Context, env baselines.Env, namespace, function string, replicas int32) error {
+	return s.inner.Scale(ctx, env, namespace, function, replicas)
+}
+
+// RealOnlyLocal is why kn-k8s and kn-kd refuse a cluster of another
+// provider.
+func RealOnlyLocal(name, provider string) string {
+	return fmt.Sprintf("%s runs real Knative Serving on the local cluster only (its components in network namespaces of this machine); "+
+		"on %s clusters it needs Knative Serving installed by the cluster's bootstrap, which is not wired yet: use %s there", name, provider, modelOf(name))
+}
+
+func modelOf(name string) string {
+	if name == RealKd {
+		return ModelKd
+	}
+	return ModelK8s
+}
+
+// Prepare installs Serving, restarts the node agent serving Knative pods in
+// Serving's pods namespace, then prepares the inner system; every restart
+// of the node agent the inner system asks for keeps those flags.
+func (s *Real) Prepare(ctx context.Context, env baselines.Env) (err error) {
+	c := env.Cluster
+	if c == nil {
+		return fmt.Errorf("%s: no cluster", s.name)
+	}
+	if c.Provider != local.ProviderName {
+		return errors.New(RealOnlyLocal(s.name, c.Provider))
+	}
+	if c.Reconfigurer == nil {
+		return fmt.Errorf("%s: cluster %q cannot restart its node agent, which must serve Knative's pods in Serving's pods namespace", s.name, c.Name)
+	}
+	sv, err := serving.Install(ctx, c, serving.Options{Logf: env.Logf})
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	s.mu.Lock()
+	s.serving, s.reconf = sv, c.Reconfigurer
+	s.agentFlags = []string{"--function-sandboxes", "--pod-netns=" + sv.PodNetns()}
+	s.mu.Unlock()
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.restore(context.Background()))
+		}
+	}()
+	if err := c.Reconfigurer.Reconfigure(ctx, nodeAgent, s.agentFlags, nil); err != nil {
+		return fmt.Errorf("%s: restarting the cluster's node agent with %q: %w", s.name, s.agentFlags, err)
+	}
+	if err := s.inner.Prepare(ctx, s.innerEnv(env)); err != nil {
+		return err
+	}
+	if env.Logf != nil {
+		env.Logf("%s: real Knative Serving %s over %s; node agent serving Knative pods in %s", s.name, serving.Version, s.inner.Name(), sv.PodNetns())
+	}
+	return nil
+}
+
+// innerEnv is env with a Reconfigurer that adds the node-agent flags
+// Knative needs to every restart of the node agent, restores included.
+func (s *Real) innerEnv(env baselines.Env) baselines.Env {
+	c := *env.Cluster
+	c.Reconfigurer = keepFlags{inner: env.Cluster.Reconfigurer, component: nodeAgent, flags: s.agentFlags}
+	env.Cluster = &c
+	return env
+}
+
+// keepFlags is a Reconfigurer that keeps flags on component.
+type keepFlags struct {
+	inner     clusters.Reconfigurer
+	component string
+	flags     []string
+}
+
+func (k keepFlags) Reconfigure(ctx context.Context, component string, extra []string, files []clusters.File) error {
+	if component == k.component {
+		extra = append(slices.Clone(extra), k.flags...)
+	}
+	return k.inner.Reconfigure(ctx, component, extra, files)
+}
+
+// Teardown tears down the inner system, deletes the Knative Services the
+// front-ends made (while Knative's controllers still run to finalize
+// them), restores the node agent and stops Serving.
+func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
+	var errs []error
+	if env.Cluster != nil && env.Cluster.Reconfigurer != nil {
+		if err := s.inner.Teardown(ctx, s.innerEnv(env)); err != nil {
+			errs = append(errs, err)
+		}
+	} else if err := s.inner.Teardown(ctx, env); err != nil {
+		errs = append(errs, err)
+	}
+	if env.Cluster != nil {
+		if err := s.deleteServices(ctx, env); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(append(errs, s.restore(ctx))...)
+}
+
+// restore restarts the node agent with its own flags and stops Serving.
+func (s *Real) restore(ctx context.Context) error {
+	s.mu.Lock()
+	sv, reconf := s.serving, s.reconf
+	s.serving, s.reconf, s.agentFlags, s.namespaces = nil, nil, nil, nil
+	s.mu.Unlock()
+	var errs []error
+	if reconf != nil {
+		if err := reconf.Reconfigure(ctx, nodeAgent, nil, nil); err != nil {
+			errs = append(errs, fmt.Errorf("%s: restoring the cluster's node agent: %w", s.name, err))
+		}
+	}
+	if sv != nil {
+		if err := sv.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// deleteServices deletes the Knative Services of the front-ends' namespaces
+// and waits (30 s at most) for Knative's objects to go.
+func (s *Real) deleteServices(ctx context.Context, env baselines.Env) error {
+	s.mu.Lock()
+	nss := slices.Clone(s.namespaces)
+	s.mu.Unlock()
+	if len(nss) == 0 {
+		return nil
+	}
+	dc, err := dynamic.NewForConfig(env.Cluster.REST)
+	if err != nil {
+		return err
+	}
+	for _, ns := range nss {
+		if err := serving.DeleteServices(ctx, dc, ns, 30*time.Second); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return nil
+}
+
+// Endpoints are the inner system's components.
+func (s *Real) Endpoints() map[string]string {
+	if o, ok := s.inner.(baselines.Observable); ok {
+		return o.Endpoints()
+	}
+	return nil
+}
+
+// NodeAgent is the inner system's node agent ("" for the cluster's).
+func (s *Real) NodeAgent() string {
+	if o, ok := s.inner.(baselines.Observable); ok {
+		return o.NodeAgent()
+	}
+	return ""
+}
+
+// Processes are the inner system's own processes.
+func (s *Real) Processes() map[string]int {
+	if p, ok := s.inner.(baselines.Processes); ok {
+		return p.Processes()
+	}
+	return nil
+}
+
+// StartFrontEnd creates a Knative Service per function in namespace (kn-kd:
+// the inner system's Deployment labels on the revision template, as the
+// artifact's kd.ksvc.template.yaml), waits until Knative's controllers have
+// made each Ready (idle behind the activator), and returns a front-end that
+// sends each invocation to the real activator, routed by revision.
+func (s *Real) StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (replay.FrontEnd, error) {
+	s.mu.Lock()
+	sv := s.serving
+	if sv != nil {
+		s.namespaces = append(s.namespaces, namespace)
+	}
+	s.mu.Unlock()
+	if sv == nil {
+		return nil, fmt.Errorf("%s: the front-end starts after Prepare, which installs Knative", s.name)
+	}
+	var labels map[string]string
+	if d, ok := s.inner.(baselines.DeploymentDecorator); ok {
+		var err error
+		if labels, err = serving.DeploymentLabels(d.DecorateDeployment); err != nil {
+			return nil, fmt.Errorf("%s: %s's Deployment labels for the revision template: %w", s.name, s.inner.Name(), err)
+		}
+	}
+	rc := *env.Cluster.REST
+	rc.QPS, rc.Burst = 200, 400
+	dc, err := dynamic.NewForConfig(&rc)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	for _, fn := range functions {
+		if err := serving.CreateService(ctx, dc, serving.NewService(namespace, fn, labels)); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	// Seen here: ten Ready in 6–8 s, a hundred in about a minute.
+	timeout := time.Minute + time.Duration(len(functions))*time.Second
+	ready, err := serving.WaitAllReady(ctx, dc, namespace, functions, false, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w\ncomponent logs:\n%s%v", s.name, err, sv.Logs(), sv.Exited())
+	}
+	revisions := make(map[string]string, len(ready))
+	for fn, r := range ready {
+		revisions[fn] = r.Revision
+	}
+	if env.Logf != nil {
+		env.Logf("%s: %d Knative Services Ready (idle behind the activator) %s after creation", s.name, len(functions), time.Since(began).Round(time.Millisecond))
+	}
+	return &replay.HTTPFrontEnd{URL: sv.ActivatorURL(),
+		Headers: replay.ActivatorHeaders(namespace, func(fn string) string { return revisions[fn] }),
+		Client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, IdleConnTimeout: 90 * time.Second}},
+	}, nil
+}
+
+// FrontEndFacts: what of Knative runs for real.
+func (s *Real) FrontEndFacts() replay.FrontEndFacts {
+	return RealFacts(s.inner.Name())
+}
+
+// RealFacts are kn-k8s's and kn-kd's components, over the named system.
+func RealFacts(over string) replay.FrontEndFacts {
+	return replay.FrontEndFacts{
+		Knative: serving.Version + " (Knative Serving " + serving.Release + ")",
+		Over:    over,
+		Real: []string{
+			"controller: " + ServingModule + " cmd/controller (Service, Configuration, Revision, Route, PodAutoscaler, ServerlessService reconcilers)",
+			"autoscaler: " + ServingModule + " cmd/autoscaler (KPA, the artifact's config-autoscaler), scraping each pod's queue-proxy on 9090",
+			"activator: " + ServingModule + " cmd/activator, always in the path (target-burst-capacity -1); every invocation goes through it",
+			"queue-proxy: " + ServingModule + " pkg/queue (ProxyHandler, breaker at containerConcurrency 1, ProtobufStatsReporter) hosted by kdbench's node-agent sandbox at each pod's IP in Serving's pods namespace",
+		},
+		Modelled: []string{
+			"ingress: kdbench's KIngress status writer marks each KIngress Ready; Envoy/Kourier absent, requests go straight to the activator",
+			"webhook: not run (no kube-proxy for its ClusterIP); each ksvc carries the autoscaling class annotation it would add",
+			"user container: kdbench's sandbox executes each invocation's runtime (no image is pulled)",
+		},
+	}
+}

@@ -1,0 +1,45 @@
+package serving
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+)
+
+var gvrRoute = schema.GroupVersionResource{Group: "serving.knative.dev", Version: "v1", Resource: "routes"}
+
+// DeleteServices deletes every Knative Service in namespace and waits
+// until Knative's controllers have let their objects go (finalizers
+// included): Serving must still run, or a namespace with its objects never
+// finishes deleting.
+func DeleteServices(ctx context.Context, dc dynamic.Interface, namespace string, timeout time.Duration) error {
+	err := dc.Resource(gvrService).Namespace(namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting the Knative Services in %s: %w", namespace, err)
+	}
+	var left string
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		for _, gvr := range []schema.GroupVersionResource{gvrService, gvrRoute, gvrConfiguration, gvrRevision, gvrPodAutoscaler, gvrSKS} {
+			l, err := dc.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				left = fmt.Sprintf("listing %s: %v", gvr.Resource, err)
+				return false, nil
+			}
+			if err == nil && len(l.Items) > 0 {
+				left = fmt.Sprintf("%d %s (first %s, finalizers %v)", len(l.Items), gvr.Resource, l.Items[0].GetName(), l.Items[0].GetFinalizers())
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("Knative objects in %s not gone %s after deleting their Services: %s", namespace, timeout, left)
+	}
+	return nil
+}
