@@ -132,7 +132,7 @@ fuzz:
 # burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS) with
 # each burst's pods Ready/s (the cold starts/s of k8s+ and kd+ beside
 # Dirigent's), the kn-model-kd/kn-model trace-replay ratios (Fig 12, kdbench's
-# model of Knative's front-end until real Knative is built in), the Fig 13
+# model of Knative's front-end: the real one, kn-k8s/kn-kd, needs root), the Fig 13
 # replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios, and recovery time per
 # hop after a crash mid-burst at two cluster sizes (pods and nodes).
 BENCH_REPS ?= 3

@@ -14,7 +14,8 @@ package cloudlab
 // kdbench system uses are not installed: Knative Serving and Kourier
 // (kn-model and kn-model-kd are Knative's KPA with the artifact's
 // config-patch settings in front of k8s or kd, baselines/knative; kn-k8s
-// and kn-kd, real Knative, are refused until it is built in), KWOK (scale-nodes
+// and kn-kd, real Knative, run it on the local cluster only and refuse
+// cloudlab until this bootstrap's Knative is wired), KWOK (scale-nodes
 // needs nodes the cloudlab provider cannot create), kube-prometheus and
 // metrics-server (collectors scrape components directly), and Dirigent's
 // own binaries (dirigent is kdbench's implementation, baselines/dirigent).

@@ -45,13 +45,16 @@ directory (manifest.json, pods.csv, summary.json, selfchecks.json, metrics/,
 figures/). Ctrl-C stops the cluster and keeps what was measured.
 
 azure-trace replays a loader trace through each FaaS system's front-end
-(kn-model, kn-model-kd by default: kdbench's model of Knative's front-end,
-since real Knative, kn-k8s and kn-kd, is not built in yet; dirigent, dr-k8s+, dr-kd+ for Fig 13) and writes loader-format per-invocation CSVs and
-summaries; there --warmup is in minutes (default 10) of the --minutes clip.
+(kn-k8s, kn-kd by default: real Knative Serving 1.15 over k8s and kd, on the
+local cluster, as root; kn-model, kn-model-kd: kdbench's faster model of
+Knative's front-end; dirigent, dr-k8s+, dr-kd+ for Fig 13) and writes
+loader-format per-invocation CSVs and summaries; there --warmup is in
+minutes (default 10) of the --minutes clip.
 
 failover crashes, stalls or cuts each hop during a burst or at steady state
 and records recovery time and invariant violations (recovery.csv).`,
 		Example: `  kdbench run scale-pods --system k8s,k8s+ --sizes 100,600 --reps 5 --qps-profile tuned
+  kdbench run azure-trace --system kn-k8s,kn-kd --trace <dir> --functions 100 --minutes 30 --warmup 10
   kdbench run azure-trace --system kn-model,kn-model-kd --trace <dir> --functions 500 --minutes 30 --warmup 10
   kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace <dir> --functions 500 --minutes 30 --warmup 10
   kdbench run failover --system kd,k8s --sizes 100,300 --reps 3 --targets replicaset,scheduler --kinds crash,cut`,

@@ -33,16 +33,16 @@ func (f *traceFlags) add(cmd *cobra.Command) {
 }
 
 // runAzureTrace is `kdbench run azure-trace`: the paper's Fig 12 replay
-// (kn-k8s, kn-kd: real Knative, refused until it is built in; kn-model,
-// kn-model-kd, kdbench's model of its front-end, by default) and Fig 13
-// replay (dirigent, dr-k8s+, dr-kd+).
+// (kn-k8s, kn-kd by default: real Knative Serving on the local cluster;
+// kn-model, kn-model-kd, kdbench's model of its front-end) and Fig 13 replay
+// (dirigent, dr-k8s+, dr-kd+).
 func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmupMinutes int,
 	base clusters.Spec, provider, home, resultsRoot string, noPlots bool) error {
 	if f.dir == "" {
 		return fmt.Errorf("azure-trace: --trace <dir> is required (kdbench trace synth -o <dir> makes one offline)")
 	}
 	if !cmd.Flags().Changed("system") {
-		systemNames = []string{"kn-model", "kn-model-kd"}
+		systemNames = []string{"kn-k8s", "kn-kd"}
 	}
 	if !cmd.Flags().Changed("warmup") {
 		warmupMinutes = 10
