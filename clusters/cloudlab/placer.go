@@ -82,6 +82,16 @@ func (p *Placer) conn(ctx context.Context, n Node) (conn, error) {
 	return c, nil
 }
 
+// forget drops c, node's connection, if it still is: the next use redials.
+func (p *Placer) forget(node string, c conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns[node] == c {
+		delete(p.conns, node)
+		c.Close()
+	}
+}
+
 // Close closes every connection: each remote supervisor then stops its
 // component.
 func (p *Placer) Close() error {
@@ -234,15 +244,24 @@ func (r *remoteProcess) Stop(grace time.Duration) {
 func (r *remoteProcess) LogTail(n int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cn, err := r.placer.conn(ctx, r.node)
-	if err != nil {
-		return fmt.Sprintf("    (host %s unreachable, so no log tail: %v; the log stays on %s at %s)", r.host.Name, err, r.host.Name, r.log)
+	for attempt := 0; ; attempt++ {
+		cn, err := r.placer.conn(ctx, r.node)
+		if err != nil {
+			return fmt.Sprintf("    (host %s unreachable, so no log tail: %v; the log stays on %s at %s)", r.host.Name, err, r.host.Name, r.log)
+		}
+		var out, stderr bytes.Buffer
+		err = cn.run(ctx, "tail -n "+strconv.Itoa(4*n)+" "+shellQuote(r.log), nil, &out, &stderr)
+		if _, exited := exitStatus(err); err != nil && !exited && attempt == 0 {
+			// The connection broke (the host's sshd died) before its
+			// keepalive noticed: try a new one, which says why not.
+			r.placer.forget(r.node.Name, cn)
+			continue
+		}
+		if err != nil {
+			return fmt.Sprintf("    (no log tail from %s: %v: %s; the log is at %s)", r.host.Name, err, strings.TrimSpace(stderr.String()), r.Log())
+		}
+		return supervisor.Tail(out.String(), n)
 	}
-	var out, stderr bytes.Buffer
-	if err := cn.run(ctx, "tail -n "+strconv.Itoa(4*n)+" "+shellQuote(r.log), nil, &out, &stderr); err != nil {
-		return fmt.Sprintf("    (no log tail from %s: %v: %s; the log is at %s)", r.host.Name, err, strings.TrimSpace(stderr.String()), r.Log())
-	}
-	return supervisor.Tail(out.String(), n)
 }
 
 // Err says why the component no longer runs, naming it, its host and its
@@ -256,8 +275,17 @@ func (r *remoteProcess) Err() error {
 		return nil
 	}
 	how := "exited (" + r.client.Exit() + ")"
-	if lost := r.conn.lost(); lost != nil && !r.reportedExit() {
-		how = fmt.Sprintf("lost: the connection to its host ended: %v", lost)
+	if !r.reportedExit() {
+		// The session ended first: give its connection a moment to end
+		// too and say why.
+		select {
+		case <-r.conn.ended():
+		case <-time.After(2 * time.Second):
+		}
+		how = "lost: its supervisor's session ended without reporting an exit (" + r.client.Exit() + ")"
+		if lost := r.conn.lost(); lost != nil {
+			how = fmt.Sprintf("lost: the connection to its host ended: %v", lost)
+		}
 	}
 	return fmt.Errorf("%s on %s %s; log %s:\n%s", r.name, r.host.Name, how, r.Log(), r.LogTail(15))
 }

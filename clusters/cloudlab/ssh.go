@@ -35,6 +35,8 @@ type conn interface {
 	run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error
 	// lost says why the connection ended (nil while it is usable).
 	lost() error
+	// ended closes when the connection did.
+	ended() <-chan struct{}
 	Close() error
 }
 
@@ -309,6 +311,8 @@ func (s *sshConn) lost() error {
 		return nil
 	}
 }
+
+func (s *sshConn) ended() <-chan struct{} { return s.done }
 
 // keepalive asks the server for an answer every interval and closes the
 // connection when none comes within timeout; its sessions then end.
