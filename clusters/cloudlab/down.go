@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/kdbench/kdbench/clusters"
@@ -84,7 +85,7 @@ func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, err
 		st.Problems = []string{fmt.Sprintf("no cloudlab cluster %q under %s", name, d.root)}
 		return st, nil
 	}
-	plan := &Plan{Inventory: s.Inventory, Steps: allStepNames()}
+	plan := &Plan{Inventory: s.Inventory, Steps: allStepNames(s.Addons)}
 	if s.ControlPlane == ControlPlaneProcesses {
 		plan.Steps = recordedSteps(s)
 	}
@@ -126,9 +127,13 @@ func recordedSteps(s *State) []Step {
 }
 
 // allStepNames is the bootstrap's steps without their commands, for Status.
-func allStepNames() []Step {
+func allStepNames(addons []string) []Step {
 	var out []Step
-	for _, s := range append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps("")...), addonSteps()...) {
+	steps := append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps("")...), addonSteps()...)
+	if slices.Contains(addons, AddonKnative) {
+		steps = append(steps, knativeSteps()...)
+	}
+	for _, s := range steps {
 		out = append(out, Step{Name: s.Name, Phase: s.Phase, Roles: s.Roles})
 	}
 	return out
