@@ -4,7 +4,9 @@ package cloudlab
 
 import (
 	"context"
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -186,4 +188,123 @@ func waitDone(t *testing.T, ctx context.Context, rp clusters.Process) {
 	case <-ctx.Done():
 		t.Fatal(ctx.Err())
 	}
+}
+
+// TestTestbedRunLosesAWorker: a scale-pods run on the testbed's cluster
+// (`cluster up --provider cloudlab --control-plane processes`, run from the
+// control-plane host) whose worker host w2 dies once the run has started.
+// The run ends failed, and keeps what it measured: pods.csv holds the
+// burst's pods (those of w1 Ready), the manifest the failure. `cluster
+// down` names the dead host; the testbed leaves nothing behind.
+//
+//	KDBENCH_BIN=$PWD/bin/kdbench KDBENCH_K8S_BIN_DIR=... go test -tags e2e -run TestTestbedRunLosesAWorker ./clusters/cloudlab/
+func TestTestbedRunLosesAWorker(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: network namespaces and sshd")
+	}
+	bin := os.Getenv("KDBENCH_BIN")
+	if bin == "" || os.Getenv("KDBENCH_K8S_BIN_DIR") == "" {
+		t.Skip("needs KDBENCH_BIN and KDBENCH_K8S_BIN_DIR (the kdbench and Kubernetes binaries the hosts run)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	tb, err := testbed.Up(ctx, testbed.Options{Name: "kdft", Subnet: "10.78.1.0/24", Workers: 2})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		require.NoError(t, tb.Down(dctx))
+		left, err := testbed.Leftovers(dctx, tb.Name, tb.Dir)
+		require.NoError(t, err)
+		require.Empty(t, left, "the testbed left these behind")
+	})
+	home := filepath.Join(tb.Dir, "home")
+	// Its own context: cluster down runs at cleanup, after ctx is cancelled.
+	cmdCtx, cmdCancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	t.Cleanup(cmdCancel)
+	command := func(args ...string) *exec.Cmd {
+		cmd := tb.Command(cmdCtx, "cp", append([]string{bin}, args...)...)
+		cmd.Env = append(os.Environ(), "KDBENCH_HOME="+home, "HOME="+home)
+		return cmd
+	}
+	kd := func(args ...string) (string, error) {
+		out, err := command(args...).CombinedOutput()
+		t.Logf("cp$ kdbench %s (%v)\n%s", strings.Join(args, " "), err, out)
+		return string(out), err
+	}
+	cl := []string{"--provider", "cloudlab", "--name", "testbed", "--inventory", tb.Inventory(), "--key", tb.Key()}
+	_, err = kd(append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "4"}, cl...)...)
+	require.NoError(t, err)
+	downed := false
+	t.Cleanup(func() {
+		if !downed {
+			kd(append([]string{"cluster", "down"}, cl...)...)
+		}
+	})
+
+	results := filepath.Join(tb.Dir, "results")
+	run := command("run", "scale-pods", "--provider", "existing", "--kubeconfig", filepath.Join(home, "clusters", "testbed", "kubeconfig"),
+		"--system", "k8s", "--qps-profile", "default", "--sizes", "40", "--reps", "1", "--warmup", "0", "--rep-timeout", "45s", "--floor=false", "--no-plots",
+		"--results", results)
+	var out syncBuffer
+	run.Stdout, run.Stderr = &out, &out
+	require.NoError(t, run.Start())
+	ended := make(chan error, 1)
+	go func() { ended <- run.Wait() }()
+	if !waitFor(2*time.Minute, func() bool { return strings.Contains(out.String(), "results: ") }) {
+		t.Fatalf("the run never started:\n%s", out.String())
+	}
+	killNamespace(t, tb.Namespace("w2")) // its node agent and sshd: the host is gone
+	var runErr error
+	select {
+	case runErr = <-ended:
+	case <-ctx.Done():
+		t.Fatalf("the run never ended:\n%s", out.String())
+	}
+	t.Logf("cp$ kdbench run ... (%v)\n%s", runErr, out.String())
+	require.Error(t, runErr, "a run that lost a worker host must fail")
+
+	dirs, err := filepath.Glob(filepath.Join(results, "*", "manifest.json"))
+	require.NoError(t, err)
+	require.Len(t, dirs, 1, "one results directory")
+	var m struct {
+		Status, Error string
+	}
+	data, err := os.ReadFile(dirs[0])
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, &m))
+	require.Equal(t, "failed", m.Status)
+	require.NotEmpty(t, m.Error)
+	pods, err := os.ReadFile(filepath.Join(filepath.Dir(dirs[0]), "pods.csv"))
+	require.NoError(t, err, "the run kept no pods.csv")
+	rows := strings.Split(strings.TrimSpace(string(pods)), "\n")
+	require.Greater(t, len(rows), 1, "pods.csv holds no pod: the run did not keep what it measured")
+	t.Logf("kept %d pod rows; manifest error: %s", len(rows)-1, m.Error)
+	var onW1, readyOnW2 int
+	for _, r := range rows[1:] {
+		f := strings.Split(r, ",")
+		node, ready := f[9], f[16]
+		if strings.HasPrefix(node, "w1-") && ready != "" {
+			onW1++
+		}
+		if strings.HasPrefix(node, "w2-") && ready != "" {
+			readyOnW2++
+		}
+	}
+	require.Positive(t, onW1, "w1's pods were measured Ready")
+	require.Zero(t, readyOnW2, "no pod of the dead host is Ready")
+
+	out2, err := kd(append([]string{"cluster", "down"}, cl...)...)
+	downed = true
+	require.Error(t, err, "down cannot reset a dead host")
+	require.Contains(t, out2, "node w2: ssh to 10.78.1.12:22: host unreachable")
+}
+
+func waitFor(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return false
 }

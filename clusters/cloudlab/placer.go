@@ -82,16 +82,6 @@ func (p *Placer) conn(ctx context.Context, n Node) (conn, error) {
 	return c, nil
 }
 
-// forget drops c, node's connection, if it still is: the next use redials.
-func (p *Placer) forget(node string, c conn) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conns[node] == c {
-		delete(p.conns, node)
-		c.Close()
-	}
-}
-
 // Close closes every connection: each remote supervisor then stops its
 // component.
 func (p *Placer) Close() error {
@@ -252,10 +242,14 @@ func (r *remoteProcess) LogTail(n int) string {
 		var out, stderr bytes.Buffer
 		err = cn.run(ctx, "tail -n "+strconv.Itoa(4*n)+" "+shellQuote(r.log), nil, &out, &stderr)
 		if _, exited := exitStatus(err); err != nil && !exited && attempt == 0 {
-			// The connection broke (the host's sshd died) before its
-			// keepalive noticed: try a new one, which says why not.
-			r.placer.forget(r.node.Name, cn)
-			continue
+			// If the connection broke (the host's sshd died) try a new
+			// one, which says why not. One that still stands is never
+			// closed here: other components' lifelines run on it.
+			select {
+			case <-cn.ended():
+				continue
+			case <-time.After(2 * time.Second):
+			}
 		}
 		if err != nil {
 			return fmt.Sprintf("    (no log tail from %s: %v: %s; the log is at %s)", r.host.Name, err, strings.TrimSpace(stderr.String()), r.Log())
