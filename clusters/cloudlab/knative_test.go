@@ -58,6 +58,10 @@ func TestKnativeStepsGolden(t *testing.T) {
 		require.NotContains(t, s.Name, "knative")
 	}
 	golden(t, "knative-steps.txt", b.Bytes())
+
+	var plan bytes.Buffer
+	require.NoError(t, WritePlan(&plan, p))
+	require.Contains(t, plan.String(), "QPS profile artifact, add-ons knative\n")
 }
 
 // The pins: the release of the artifact (1.15.0), its images by digest,
