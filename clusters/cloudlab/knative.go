@@ -223,7 +223,7 @@ func knativeSteps() []Step {
 	}, {
 		Name: "knative-ready", Phase: PhaseAddons, Roles: cpOnly, Timeout: 10 * time.Minute,
 		Check: knNS + ` wait ` + knAvailable + ` --timeout=10s >/dev/null && ` + kourierNS + ` wait ` + knAvailable + ` --timeout=10s >/dev/null`,
-		Apply: knNS + ` wait ` + knAvailable + ` --timeout=9m && ` + kourierNS + ` wait ` + knAvailable + ` --timeout=5m`,
+		Apply: knNS + ` wait ` + knAvailable + ` --timeout=6m && ` + kourierNS + ` wait ` + knAvailable + ` --timeout=3m`,
 	}}
 }
 
