@@ -15,15 +15,17 @@ import (
 
 // Down, with ResetOnDown, resets every node of the cluster (kubeadm reset
 // and kdbench's files) and forgets its state; without, it keeps the cluster
-// for the next run. The CloudLab experiment itself always stays: terminate
-// it in the CloudLab portal.
+// for the next run and says what it lost (probe.go): a host that no longer
+// answers, a component that no longer runs, each with its log. The
+// CloudLab experiment itself always stays: terminate it in the CloudLab
+// portal.
 func (p *Provider) Down(ctx context.Context, name string) error {
 	d, err := p.workDir(name)
 	if err != nil {
 		return err
 	}
 	if !p.opts.ResetOnDown {
-		return nil
+		return p.probe(ctx, name)
 	}
 	if p.opts.Inventory == "" {
 		if s, err := readState(d.State()); err == nil && s == nil {

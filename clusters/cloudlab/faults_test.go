@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -210,4 +211,42 @@ func (c *cuttable) pipe(dst, src net.Conn) {
 func (c *cuttable) cut() {
 	c.dead.Store(true)
 	c.ln.Close()
+}
+
+// TestProbeSteps: after a run, Down checks each component where it runs,
+// with the same check as the bootstrap's; a failed one prints its log.
+func TestProbeSteps(t *testing.T) {
+	inv := paperInventory(t)
+	inv.Nodes = inv.Nodes[:3]
+	bash, err := supervisor.LookPath("bash")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		mode string
+		want map[string][]string // step → nodes
+	}{
+		{ControlPlaneKubeadm, map[string][]string{"probe-kubelet": {"cp", "w1", "w2"}, "probe-apiserver": {"cp"}}},
+		{ControlPlaneProcesses, map[string][]string{"probe-etcd": {"cp"}, "probe-kube-apiserver": {"cp"},
+			"probe-kube-controller-manager": {"cp"}, "probe-kube-scheduler": {"cp"}, "probe-nodeagent": {"w1", "w2"}}},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			s := &State{Name: "kdbench", QPSProfile: "default", ControlPlane: tc.mode, Inventory: inv}
+			steps, err := probeSteps(s)
+			require.NoError(t, err)
+			p := &Plan{Inventory: inv, ControlPlane: tc.mode, Steps: steps}
+			r := &runner{plan: p, exports: map[string]string{}}
+			got := map[string][]string{}
+			for _, n := range inv.Nodes {
+				for _, st := range p.StepsFor(n) {
+					got[st.Name] = append(got[st.Name], n.Name)
+					require.Contains(t, st.Apply, " on $NODE_NAME is not running")
+					require.Contains(t, st.Apply, "exit 1")
+					for _, cmd := range []string{st.Check, st.Apply} {
+						_, err := supervisor.Output(t.Context(), supervisor.Command{Path: bash, Args: []string{"-n"}, Stdin: strings.NewReader(r.script(n, st, "check", cmd))})
+						require.NoError(t, err, "%s on %s does not parse", st.Name, n.Name)
+					}
+				}
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
 }
