@@ -294,6 +294,18 @@ func TestTestbedRunLosesAWorker(t *testing.T) {
 	require.Positive(t, onW1, "w1's pods were measured Ready")
 	require.Zero(t, readyOnW2, "no pod of the dead host is Ready")
 
+	// What a `run --provider cloudlab` does after each group: Down keeps
+	// the cluster and says what it lost.
+	p := New(Options{Root: home, Inventory: tb.Inventory(), Login: Login{Key: tb.Key(), SSHConfig: os.DevNull}, RetryDelay: time.Second})
+	p.dial = func(l Login, known string, warn func(string)) (func(context.Context, Node) (conn, error), func() error, error) {
+		dial, closeDialer, err := sshDial(l, known, warn)
+		return dialFrom(tb.Namespace("cp"), dial), closeDialer, err
+	}
+	err = p.Down(ctx, "testbed")
+	require.ErrorContains(t, err, `cloudlab cluster "testbed" is kept, but not all of it still runs: 1 of 3 nodes failed`)
+	require.ErrorContains(t, err, "node w2: ssh to 10.78.1.12:22: host unreachable")
+	require.NotContains(t, err.Error(), "node w1", "w1 and its agent still run")
+
 	out2, err := kd(append([]string{"cluster", "down"}, cl...)...)
 	downed = true
 	require.Error(t, err, "down cannot reset a dead host")
