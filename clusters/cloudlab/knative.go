@@ -227,7 +227,7 @@ func knativeSteps() []Step {
 	}}
 }
 
-// KnativeVersions lists what the Knative add-on pins, for manifests.
+// knativeVersions lists what the Knative add-on pins, for manifests.
 func knativeVersions() map[string]string {
 	return map[string]string{"knative-serving": KnativeVersion, "net-kourier": KnativeVersion}
 }
