@@ -92,7 +92,7 @@ func (a *agentFlags) run(ctx context.Context, name string, d *directFlags) error
 		if err != nil {
 			return err
 		}
-		observer = nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(t); src.PodReady(t) })
+		observer = nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(src.Timed(t)); src.PodReady(t) })
 		opts = append(opts, nodeagent.WithPodSource(src))
 		gatherers = append(gatherers, hopGatherer{src})
 		mux.HandleFunc("/hops", func(w http.ResponseWriter, r *http.Request) {

@@ -314,6 +314,7 @@ func (c *Config) RESTConfig(base *rest.Config) *rest.Config {
 	rc := rest.CopyConfig(base)
 	rc.QPS = cc.QPS
 	rc.Burst = cc.Burst
+	rc.RateLimiter = timedRateLimiter(rc) // a pod's timings show its requests' throttling
 	rc.UserAgent = "kdbench-nodeagent"
 	return rc
 }
