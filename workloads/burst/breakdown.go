@@ -229,6 +229,22 @@ func WriteNodeLoad(w io.Writer, timings []selfcheck.PodTiming) error {
 		name                    string
 		sent, done, inFl, thrNs func(selfcheck.PodTiming) int64
 	}
+	var first, last int64
+	n := 0
+	for _, t := range timings {
+		if t.CreateSentNs > 0 && t.WriteSentNs > 0 {
+			if first == 0 || t.CreateSentNs < first {
+				first = t.CreateSentNs
+			}
+			last, n = max(last, t.ReadyWrittenNs), n+2
+		}
+	}
+	if span := time.Duration(last - first); n > 0 && span > 0 {
+		if _, err := fmt.Fprintf(w, "node agent API requests: %d requests in %.0f ms, %.0f/s (creates and status writes, first sent to last returned; the floor prints the same)\n",
+			n, float64(span)/1e6, float64(n)/span.Seconds()); err != nil {
+			return err
+		}
+	}
 	for _, k := range []kind{
 		{"API creates", func(t selfcheck.PodTiming) int64 { return t.CreateSentNs }, func(t selfcheck.PodTiming) int64 { return t.CreatedNs },
 			func(t selfcheck.PodTiming) int64 { return t.CreatesInFlight }, func(t selfcheck.PodTiming) int64 { return t.CreateThrottledNs }},
