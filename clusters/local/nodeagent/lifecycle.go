@@ -99,6 +99,7 @@ type lifecycle struct {
 	logger    logr.Logger
 	queue     workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	writes    InFlight // status writes
+	gate      *Gate    // nil: status writes unbounded but by the workers
 
 	mu   sync.Mutex
 	pods map[types.NamespacedName]*podState
@@ -425,9 +426,11 @@ func (l *lifecycle) markReady(ctx context.Context, key types.NamespacedName, pod
 		upd := pod.DeepCopy()
 		upd.Status = runningStatus(pod, hostIP, podIP, boundAt, l.clock.Now())
 		var thr Throttle
+		l.gate.Acquire(true)
 		sent, inFlight := l.clock.Now(), l.writes.Start()
 		_, err := pods.UpdateStatus(WithThrottle(ctx, &thr), upd, metav1.UpdateOptions{})
 		l.writes.Done()
+		l.gate.Release()
 		if err == nil {
 			readyAt := l.clock.Now()
 			l.m.statusUpdate.Observe(readyAt.Sub(sent).Seconds())

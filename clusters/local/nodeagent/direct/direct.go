@@ -74,6 +74,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// TLS is the hop's link identity (nil: plaintext links).
 	TLS *link.Credentials
+	// Gate bounds the creates in flight together with the agent's status
+	// writes (nodeagent.WithGate); nil: only Workers bound them.
+	Gate *nodeagent.Gate
 }
 
 // Source is the direct-mode PodSource; it is also a nodeagent.Observer (pass
@@ -344,9 +347,11 @@ func (s *Source) sync(ctx context.Context, key wire.Key, sink nodeagent.PodSink,
 	}
 	pod.Annotations[UIDAnnotation] = rec.UID
 	var thr nodeagent.Throttle
+	s.cfg.Gate.Acquire(false)
 	sent, inFlight := time.Now(), s.creates.Start()
 	created, err := s.create(nodeagent.WithThrottle(ctx, &thr), pod)
 	s.creates.Done()
+	s.cfg.Gate.Release()
 	if err != nil {
 		return err
 	}
