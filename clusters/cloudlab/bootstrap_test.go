@@ -270,18 +270,40 @@ func TestUnreachableNodeFailsAfterRetries(t *testing.T) {
 }
 
 // Experiment runners call Down after each group: without ResetOnDown (the
-// registered provider's default) it must not touch the nodes.
+// registered provider's default) it must not change the nodes, only check
+// that they still run what they ran (probe.go); a node lost meanwhile is
+// named.
 func TestDownKeepsTheClusterUnlessAskedToReset(t *testing.T) {
 	f := newFleet(t, 1)
 	root := t.TempDir()
 	p := f.provider(t, root, 2, io.Discard)
 	_, err := p.Up(context.Background(), clusters.Spec{Name: "kdbench"})
 	require.NoError(t, err)
+	for _, n := range f.nodes {
+		n.mu.Lock()
+		n.applied["probe-kubelet"], n.applied["probe-apiserver"] = true, true // running, as after up
+		n.mu.Unlock()
+	}
 	f.resetRecords()
 	p.opts.ResetOnDown = false
 	require.NoError(t, p.Down(context.Background(), "kdbench"))
+	require.Equal(t, []string{"probe-kubelet/check", "probe-apiserver/check"}, f.node("cp").actions())
+	require.Equal(t, []string{"probe-kubelet/check"}, f.node("w1").actions())
+
+	// w1's kubelet stopped during the run: Down says so, with its log.
+	f.node("w1").mu.Lock()
+	f.node("w1").applied["probe-kubelet"] = false
+	f.node("w1").fail["probe-kubelet"] = -1
+	f.node("w1").mu.Unlock()
+	err = p.Down(context.Background(), "kdbench")
+	require.ErrorContains(t, err, `cloudlab cluster "kdbench" is kept, but not all of it still runs: 1 of 2 nodes failed`)
+	require.ErrorContains(t, err, "node w1 (127.0.0.1:")
+	require.ErrorContains(t, err, "step probe-kubelet: ")
+	require.ErrorContains(t, err, "kubelet on $NODE_NAME is not running")
 	for _, n := range f.nodes {
-		require.Empty(t, n.actions(), n.name)
+		for _, a := range n.actions() {
+			require.True(t, strings.HasPrefix(a, "probe-"), "%s: Down without reset ran %s", n.name, a)
+		}
 	}
 	_, err = os.Stat(filepath.Join(root, "clusters", "kdbench", "kubeconfig"))
 	require.NoError(t, err)

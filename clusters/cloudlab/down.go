@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/kdbench/kdbench/clusters"
@@ -14,15 +15,17 @@ import (
 
 // Down, with ResetOnDown, resets every node of the cluster (kubeadm reset
 // and kdbench's files) and forgets its state; without, it keeps the cluster
-// for the next run. The CloudLab experiment itself always stays: terminate
-// it in the CloudLab portal.
+// for the next run and says what it lost (probe.go): a host that no longer
+// answers, a component that no longer runs, each with its log. The
+// CloudLab experiment itself always stays: terminate it in the CloudLab
+// portal.
 func (p *Provider) Down(ctx context.Context, name string) error {
 	d, err := p.workDir(name)
 	if err != nil {
 		return err
 	}
 	if !p.opts.ResetOnDown {
-		return nil
+		return p.probe(ctx, name)
 	}
 	if p.opts.Inventory == "" {
 		if s, err := readState(d.State()); err == nil && s == nil {
@@ -84,7 +87,7 @@ func (p *Provider) Status(_ context.Context, name string) (*clusters.Status, err
 		st.Problems = []string{fmt.Sprintf("no cloudlab cluster %q under %s", name, d.root)}
 		return st, nil
 	}
-	plan := &Plan{Inventory: s.Inventory, Steps: allStepNames()}
+	plan := &Plan{Inventory: s.Inventory, Steps: allStepNames(s.Addons)}
 	if s.ControlPlane == ControlPlaneProcesses {
 		plan.Steps = recordedSteps(s)
 	}
@@ -126,9 +129,13 @@ func recordedSteps(s *State) []Step {
 }
 
 // allStepNames is the bootstrap's steps without their commands, for Status.
-func allStepNames() []Step {
+func allStepNames(addons []string) []Step {
 	var out []Step
-	for _, s := range append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps("")...), addonSteps()...) {
+	steps := append(append(append(prepareSteps("", ""), controlPlaneSteps(nil, nil)...), joinSteps("")...), addonSteps()...)
+	if slices.Contains(addons, AddonKnative) {
+		steps = append(steps, knativeSteps()...)
+	}
+	for _, s := range steps {
 		out = append(out, Step{Name: s.Name, Phase: s.Phase, Roles: s.Roles})
 	}
 	return out

@@ -18,6 +18,9 @@ func WritePlan(w io.Writer, p *Plan) error {
 	if p.ControlPlane == ControlPlaneProcesses {
 		mode = ", control plane as processes"
 	}
+	if len(p.Addons) > 0 {
+		mode += ", add-ons " + strings.Join(p.Addons, ",")
+	}
 	bw.printf("# kdbench cloudlab bootstrap: %d nodes (control plane %s, %d workers), QPS profile %s%s\n",
 		len(p.Inventory.Nodes), cp.Name, len(p.Inventory.Nodes)-1, p.QPSProfile, mode)
 	bw.printf("# Each command runs as `sudo bash -s` with `set -euo pipefail` and the node's variables exported;\n")

@@ -58,15 +58,25 @@ func TestKubeadmConfigDecodesStrictly(t *testing.T) {
 					require.Equal(t, int32(kubeletQPS), *c.KubeAPIQPS)
 					require.Equal(t, int32(kubeletBurst), c.KubeAPIBurst)
 					require.Equal(t, "systemd", c.CgroupDriver)
+					// The artifact's kubelets pull images in parallel.
+					require.NotNil(t, c.SerializeImagePulls)
+					require.False(t, *c.SerializeImagePulls)
 				case "KubeProxyConfiguration":
 					// k8s.io/kube-proxy is not in the module graph; check the shape.
 					var c struct {
 						APIVersion, Kind string
 						ClientConnection struct{ QPS, Burst int } `json:"clientConnection"`
+						IPTables         struct {
+							MinSyncPeriod string `json:"minSyncPeriod"`
+							SyncPeriod    string `json:"syncPeriod"`
+						} `json:"iptables"`
 					}
 					require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &c))
 					require.Equal(t, kubeProxyQPS, c.ClientConnection.QPS)
 					require.Equal(t, kubeProxyBurst, c.ClientConnection.Burst)
+					// The artifact's init.large.yaml.
+					require.Equal(t, "50ms", c.IPTables.MinSyncPeriod)
+					require.Equal(t, "5m", c.IPTables.SyncPeriod)
 				default:
 					t.Fatalf("unexpected document kind %q", meta.Kind)
 				}

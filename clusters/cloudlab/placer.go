@@ -32,6 +32,11 @@ type Placer struct {
 	// Root is the hosts' directory for components' files and logs,
 	// relative to the login's home unless absolute.
 	Root string
+	// Silence is how long a remote supervisor waits without a ping from
+	// this harness before it stops its component (the harness pings every
+	// Silence/4): a harness host that died, or a network that was cut,
+	// closes nothing, and would otherwise leave the component running.
+	Silence time.Duration
 
 	mu    sync.Mutex
 	conns map[string]conn // by node name: one connection, many sessions
@@ -39,7 +44,7 @@ type Placer struct {
 
 // NewPlacer places components on inv's nodes through dial.
 func NewPlacer(inv Inventory, dial func(context.Context, Node) (conn, error), root string) *Placer {
-	return &Placer{inv: inv, dial: dial, Kdbench: RemoteKdbench, Root: root, conns: map[string]conn{}}
+	return &Placer{inv: inv, dial: dial, Kdbench: RemoteKdbench, Root: root, Silence: 30 * time.Second, conns: map[string]conn{}}
 }
 
 // Hosts are the inventory's nodes, control plane first.
@@ -64,7 +69,10 @@ func (p *Placer) conn(ctx context.Context, n Node) (conn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.conns[n.Name]; ok {
-		return c, nil
+		if c.lost() == nil {
+			return c, nil
+		}
+		delete(p.conns, n.Name) // the host went away: try it afresh
 	}
 	c, err := p.dial(ctx, n)
 	if err != nil {
@@ -127,15 +135,19 @@ func (p *Placer) Start(ctx context.Context, h clusters.Host, c clusters.Componen
 	if bin == "" {
 		bin = p.Kdbench
 	}
-	args := supervisor.SuperviseArgs(supervisor.Spec{Name: c.Name, Path: bin, Args: c.Args, Dir: dir, Log: log}, 0)
+	args := supervisor.SuperviseArgs(supervisor.Spec{Name: c.Name, Path: bin, Args: c.Args, Dir: dir, Log: log},
+		supervisor.SuperviseOptions{Silence: p.Silence})
 	line := []string{shellQuote(p.Kdbench), "internal", "supervise"}
 	for _, a := range args {
 		line = append(line, shellQuote(a))
 	}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
-	rp := &remoteProcess{name: c.Name, host: h, log: log, placer: p, node: n, lifeline: inW, ended: make(chan struct{})}
+	rp := &remoteProcess{name: c.Name, host: h, log: log, placer: p, node: n, conn: cn, lifeline: inW, ended: make(chan struct{})}
 	rp.client = supervisor.NewClient(outR, inW)
+	if p.Silence > 0 {
+		rp.client.Heartbeat(p.Silence / 4)
+	}
 	go func() {
 		// The session outlives Start: it ends when the lifeline closes.
 		rp.err = cn.run(context.Background(), strings.Join(line, " "), inR, outW, &rp.stderr)
@@ -146,7 +158,10 @@ func (p *Placer) Start(ctx context.Context, h clusters.Host, c clusters.Componen
 	if rp.pid, err = rp.client.PID(ctx); err != nil {
 		rp.Stop(0)
 		<-rp.ended
-		return fail(fmt.Errorf("%w (%v): %s", err, rp.err, strings.TrimSpace(rp.stderr.String())))
+		if lost := cn.lost(); lost != nil {
+			err = fmt.Errorf("%w: lost the host: %v", err, lost)
+		}
+		return fail(fmt.Errorf("%w (%v): %s; its log on %s: %s", err, rp.err, strings.TrimSpace(rp.stderr.String()), h.Name, log))
 	}
 	return rp, nil
 }
@@ -158,6 +173,7 @@ type remoteProcess struct {
 	log      string
 	placer   *Placer
 	node     Node
+	conn     conn // the session's connection
 	client   *supervisor.Client
 	lifeline io.Closer
 	pid      int
@@ -213,19 +229,64 @@ func (r *remoteProcess) Stop(grace time.Duration) {
 	}
 }
 
-// LogTail fetches the log's last lines from the host.
+// LogTail fetches the log's last lines from the host; from a host that
+// cannot be reached it says so and where the log stays.
 func (r *remoteProcess) LogTail(n int) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cn, err := r.placer.conn(ctx, r.node)
-	if err != nil {
-		return "    (no log: " + err.Error() + ")"
+	for attempt := 0; ; attempt++ {
+		cn, err := r.placer.conn(ctx, r.node)
+		if err != nil {
+			return fmt.Sprintf("    (host %s unreachable, so no log tail: %v; the log stays on %s at %s)", r.host.Name, err, r.host.Name, r.log)
+		}
+		var out, stderr bytes.Buffer
+		err = cn.run(ctx, "tail -n "+strconv.Itoa(4*n)+" "+shellQuote(r.log), nil, &out, &stderr)
+		if _, exited := exitStatus(err); err != nil && !exited && attempt == 0 {
+			// If the connection broke (the host's sshd died) try a new
+			// one, which says why not. One that still stands is never
+			// closed here: other components' lifelines run on it.
+			select {
+			case <-cn.ended():
+				continue
+			case <-time.After(2 * time.Second):
+			}
+		}
+		if err != nil {
+			return fmt.Sprintf("    (no log tail from %s: %v: %s; the log is at %s)", r.host.Name, err, strings.TrimSpace(stderr.String()), r.Log())
+		}
+		return supervisor.Tail(out.String(), n)
 	}
-	var out, stderr bytes.Buffer
-	if err := cn.run(ctx, "tail -n "+strconv.Itoa(4*n)+" "+shellQuote(r.log), nil, &out, &stderr); err != nil {
-		return "    (no log " + r.Log() + ": " + strings.TrimSpace(stderr.String()) + ")"
+}
+
+// Err says why the component no longer runs, naming it, its host and its
+// log, with the log's tail: nil while it runs. A component whose host was
+// lost (died, cut off) is reported as such: its supervisor there stops it
+// once the harness has been silent for the placer's Silence.
+func (r *remoteProcess) Err() error {
+	select {
+	case <-r.client.Done():
+	default:
+		return nil
 	}
-	return supervisor.Tail(out.String(), n)
+	how := "exited (" + r.client.Exit() + ")"
+	if !r.reportedExit() {
+		// The session ended first: give its connection a moment to end
+		// too and say why.
+		select {
+		case <-r.conn.ended():
+		case <-time.After(2 * time.Second):
+		}
+		how = "lost: its supervisor's session ended without reporting an exit (" + r.client.Exit() + ")"
+		if lost := r.conn.lost(); lost != nil {
+			how = fmt.Sprintf("lost: the connection to its host ended: %v", lost)
+		}
+	}
+	return fmt.Errorf("%s on %s %s; log %s:\n%s", r.name, r.host.Name, how, r.Log(), r.LogTail(15))
+}
+
+// reportedExit: the remote supervisor itself said the component ended.
+func (r *remoteProcess) reportedExit() bool {
+	return !strings.HasPrefix(r.client.Exit(), supervisor.SessionEnded)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and readers.

@@ -76,9 +76,9 @@ func shSession(s gssh.Session)  { serveSession(s, false) }
 func serveSession(s gssh.Session, inProcess bool) {
 	args := s.Command()
 	if inProcess && len(args) > 3 && args[1] == "internal" && args[2] == "supervise" {
-		spec, grace, err := supervisor.ParseSuperviseArgs(args[3:])
+		spec, opts, err := supervisor.ParseSuperviseArgs(args[3:])
 		if err == nil {
-			err = supervisor.Supervise(spec, grace, s, s)
+			err = supervisor.Supervise(spec, opts, s, s)
 		}
 		if err != nil {
 			fmt.Fprintln(s.Stderr(), err)

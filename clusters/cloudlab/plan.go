@@ -18,6 +18,9 @@ type PlanOptions struct {
 	// KdbenchBinary is a linux/amd64 kdbench executable copied to every node
 	// (it runs the Kubedirect components).
 	KdbenchBinary string
+	// Addons are the add-ons to install (AddonKnative); the systems the
+	// cluster serves decide them (addonsFor), none by default.
+	Addons []string
 }
 
 // Plan is the bootstrap of one inventory: the steps and each node's variables.
@@ -27,7 +30,9 @@ type Plan struct {
 	// ControlPlane is how the control plane is made: kubeadm (default) or
 	// processes.
 	ControlPlane string `json:",omitempty"`
-	Steps        []Step
+	// Addons installed beyond the cluster itself (AddonKnative).
+	Addons []string `json:",omitempty"`
+	Steps  []Step
 }
 
 // Variables that steps see beyond the node's own. Secrets (the join token)
@@ -88,6 +93,15 @@ func NewPlan(inv Inventory, o PlanOptions) (*Plan, error) {
 	p.Steps = append(p.Steps, controlPlaneSteps(kubeadmYAML, schedYAML)...)
 	p.Steps = append(p.Steps, joinSteps(binSum)...)
 	p.Steps = append(p.Steps, addonSteps()...)
+	for _, a := range o.Addons {
+		switch a {
+		case AddonKnative:
+			p.Steps = append(p.Steps, knativeSteps()...)
+		default:
+			return nil, fmt.Errorf("unknown add-on %q (known: %s)", a, AddonKnative)
+		}
+		p.Addons = append(p.Addons, a)
+	}
 	return p, nil
 }
 

@@ -81,6 +81,11 @@ func TestPlanUsesQPSProfile(t *testing.T) {
 			"{name: auto-compaction-retention, value: \"5m\"}", "{name: quota-backend-bytes, value: \"8589934592\"}",
 			"parallelism: 50", "percentageOfNodesToScore: 5", "qps: 10000", "kubeAPIQPS: 200", "serializeImagePulls: false",
 			"imagePullSerial: false", "kubernetesVersion: v1.32.0", "podSubnet: 10.64.0.0/11"}, nil},
+		// artifact is exactly the artifact's large-cluster configuration.
+		{"artifact", []string{"{name: max-requests-inflight, value: \"200000\"}", "{name: concurrent-service-endpoint-syncs, value: \"50\"}",
+			"{name: auto-compaction-retention, value: \"5m\"}", "{name: quota-backend-bytes, value: \"8589934592\"}",
+			"parallelism: 50", "percentageOfNodesToScore: 5", "kubeAPIQPS: 200", "serializeImagePulls: false",
+			"imagePullSerial: false", "minSyncPeriod: 50ms", "syncPeriod: 5m"}, []string{"kube-api-qps"}},
 		{"default", []string{"extraArgs: []", "{name: quota-backend-bytes, value: \"2147483648\"}", "parallelism: 16", "kubeAPIQPS: 200",
 			"serializeImagePulls: false"},
 			[]string{"max-requests-inflight", "auto-compaction", "percentageOfNodesToScore"}},

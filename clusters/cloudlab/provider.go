@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"time"
 
@@ -59,6 +60,10 @@ type Options struct {
 	// sets it: experiment runners call Down after each group of runs, and a
 	// bare-metal cluster must not be wiped (and rebuilt) between them.
 	ResetOnDown bool
+	// Systems are the systems the cluster is to serve: they decide the
+	// add-ons (Knative Serving for kn-k8s and kn-kd). Add-ons an earlier
+	// up installed (state.json) stay checked.
+	Systems []string
 }
 
 // Provider implements clusters.Provider on CloudLab machines.
@@ -120,10 +125,19 @@ func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	addons, err := p.addons(spec.Name)
+	if err != nil {
+		return nil, err
+	}
 	switch p.opts.ControlPlane {
 	case "", ControlPlaneKubeadm:
-		return NewPlan(inv, PlanOptions{QPSProfile: spec.QPSProfile, KdbenchBinary: bin})
+		return NewPlan(inv, PlanOptions{QPSProfile: spec.QPSProfile, KdbenchBinary: bin, Addons: addons})
 	case ControlPlaneProcesses:
+		if len(addons) > 0 && p.opts.Progress != nil {
+			// Made for hosts without the internet, which the add-ons need.
+			fmt.Fprintf(p.opts.Progress, "warning: --control-plane %s installs no add-ons: not %v (for %v; --control-plane %s installs them)\n",
+				ControlPlaneProcesses, addons, p.opts.Systems, ControlPlaneKubeadm)
+		}
 		// Certificates and kubeconfigs for the hosts are made here, once:
 		// only this machine's work dir is written, even with --dry-run.
 		d, err := p.workDir(spec.Name)
@@ -140,6 +154,28 @@ func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
 		return processPlan(inv, spec, bin, k8s, d.File("hosts"), d.Kubeconfig())
 	}
 	return nil, fmt.Errorf("--control-plane %q: want %s or %s", p.opts.ControlPlane, ControlPlaneKubeadm, ControlPlaneProcesses)
+}
+
+// addons are those the systems need plus those an earlier up installed.
+func (p *Provider) addons(name string) ([]string, error) {
+	out := addonsFor(p.opts.Systems)
+	d, err := p.workDir(name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readState(d.State())
+	if err != nil {
+		return nil, err
+	}
+	if s != nil {
+		for _, a := range s.Addons {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 func (p *Provider) inventory(name string) (Inventory, error) {
@@ -207,7 +243,13 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 	if c.Components == nil {
 		c.Components = map[string]string{}
 	}
-	for k, v := range Versions() {
+	versions := Versions()
+	if slices.Contains(plan.Addons, AddonKnative) {
+		for k, v := range knativeVersions() {
+			versions[k] = v
+		}
+	}
+	for k, v := range versions {
 		if _, ok := c.Components[k]; !ok {
 			c.Components[k] = v
 		}
@@ -242,7 +284,7 @@ func (p *Provider) run(ctx context.Context, d workDir, name string, plan *Plan) 
 	if err != nil {
 		return err
 	}
-	st := &State{Name: name, QPSProfile: plan.QPSProfile, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory}
+	st := &State{Name: name, QPSProfile: plan.QPSProfile, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory, Addons: plan.Addons}
 	if prev != nil {
 		st.Steps = prev.Steps
 		if failed := failedSteps(prev); len(failed) > 0 {

@@ -17,7 +17,7 @@ func TestScriptsParse(t *testing.T) {
 	if err != nil {
 		t.Skip("bash not found")
 	}
-	p, err := NewPlan(paperInventory(t), PlanOptions{QPSProfile: "tuned", KdbenchBinary: fakeBinary})
+	p, err := NewPlan(paperInventory(t), PlanOptions{QPSProfile: "tuned", KdbenchBinary: fakeBinary, Addons: []string{AddonKnative}})
 	require.NoError(t, err)
 	r := &runner{plan: p, secrets: map[string]string{envJoinToken: "abcdef.0123456789abcdef"},
 		exports: map[string]string{envCACertHash: "0123abcd", envNodesExpected: "80"}}

@@ -33,6 +33,10 @@ type Login struct {
 type conn interface {
 	// run executes cmd with stdin; a non-zero exit is an *ssh.ExitError.
 	run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error
+	// lost says why the connection ended (nil while it is usable).
+	lost() error
+	// ended closes when the connection did.
+	ended() <-chan struct{}
 	Close() error
 }
 
@@ -45,6 +49,11 @@ type dialer struct {
 	cfg     *ssh_config.Config
 	hosts   *tofu
 	timeout time.Duration
+	// keepalive: a request every keepalive, the connection closed when one
+	// goes unanswered for keepaliveTimeout (a host that died or was cut
+	// off sends no FIN; without this a session would wait for TCP to
+	// give up, for hours).
+	keepalive, keepaliveTimeout time.Duration
 
 	authMu sync.Mutex
 	auth   map[string][]ssh.AuthMethod // by key file ("" for agent and defaults)
@@ -58,7 +67,8 @@ type dialer struct {
 // rejects Match blocks, and a default file it cannot read is skipped with a
 // warning rather than stopping users whose flags say all that is needed.
 func newDialer(l Login, knownHostsPath string, warn func(string)) (*dialer, error) {
-	d := &dialer{login: l, timeout: 30 * time.Second, auth: map[string][]ssh.AuthMethod{}}
+	d := &dialer{login: l, timeout: 30 * time.Second, keepalive: 5 * time.Second, keepaliveTimeout: 15 * time.Second,
+		auth: map[string][]ssh.AuthMethod{}}
 	path := l.SSHConfig
 	if path == "" {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -159,15 +169,30 @@ func (d *dialer) dial(ctx context.Context, n Node) (conn, error) {
 	} else {
 		nd := net.Dialer{Timeout: d.timeout}
 		if nc, err = nd.DialContext(ctx, "tcp", n.Addr()); err != nil {
-			return nil, fmt.Errorf("ssh to %s: %w", n.Addr(), err)
+			return nil, fmt.Errorf("ssh to %s: host unreachable: %w", n.Addr(), err)
 		}
 	}
 	c, chans, reqs, err := ssh.NewClientConn(nc, n.Addr(), cfg)
 	if err != nil {
 		nc.Close()
+		if strings.Contains(err.Error(), "unable to authenticate") {
+			return nil, fmt.Errorf("ssh to %s@%s: the host refused %s for user %s (is its public key in that user's ~/.ssh/authorized_keys? on CloudLab: Manage SSH Keys, then a new experiment): %w",
+				user, n.Addr(), d.keyName(n.Host), user, err)
+		}
 		return nil, fmt.Errorf("ssh to %s@%s: %w", user, n.Addr(), err)
 	}
-	return sshConn{ssh.NewClient(c, chans, reqs)}, nil
+	return newSSHConn(ssh.NewClient(c, chans, reqs), d.keepalive, d.keepaliveTimeout), nil
+}
+
+// keyName says which key was offered to host, for errors.
+func (d *dialer) keyName(host string) string {
+	if d.login.Key != "" {
+		return "the key " + d.login.Key
+	}
+	if k := d.get(host, "IdentityFile"); k != "" {
+		return "the key " + k + " (ssh_config IdentityFile)"
+	}
+	return "the keys of ssh-agent or ~/.ssh/id_*"
 }
 
 // jumpClient connects once to the bastion and shares it among all nodes.
@@ -242,11 +267,89 @@ func authMethods(keyFile string) ([]ssh.AuthMethod, error) {
 	return nil, errors.New("no SSH key: pass --key, set IdentityFile in ~/.ssh/config or run ssh-agent")
 }
 
-type sshConn struct{ c *ssh.Client }
+// sshConn is one connection to a node; it knows when and why it ended.
+type sshConn struct {
+	c    *ssh.Client
+	done chan struct{}
 
-func (s sshConn) Close() error { return s.c.Close() }
+	mu  sync.Mutex
+	why error
+}
 
-func (s sshConn) run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
+func newSSHConn(c *ssh.Client, every, timeout time.Duration) *sshConn {
+	s := &sshConn{c: c, done: make(chan struct{})}
+	go func() {
+		err := c.Wait()
+		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+			err = errors.New("the connection closed")
+		}
+		s.end(err)
+		close(s.done)
+	}()
+	if every > 0 {
+		go s.keepalive(every, timeout)
+	}
+	return s
+}
+
+// end records the first reason the connection ended.
+func (s *sshConn) end(why error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.why == nil {
+		s.why = fmt.Errorf("%w (at %s)", why, time.Now().UTC().Format(time.TimeOnly))
+	}
+}
+
+func (s *sshConn) lost() error {
+	select {
+	case <-s.done:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.why
+	default:
+		return nil
+	}
+}
+
+func (s *sshConn) ended() <-chan struct{} { return s.done }
+
+// keepalive asks the server for an answer every interval and closes the
+// connection when none comes within timeout; its sessions then end.
+func (s *sshConn) keepalive(every, timeout time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		answered := make(chan struct{})
+		go func() {
+			// Any answer will do: servers that do not know the request
+			// still reply to it.
+			_, _, _ = s.c.SendRequest("keepalive@openssh.com", true, nil)
+			close(answered)
+		}()
+		select {
+		case <-answered:
+		case <-s.done:
+			return
+		case <-time.After(timeout):
+			s.end(fmt.Errorf("the host did not answer for %s", timeout))
+			s.c.Close()
+			return
+		}
+	}
+}
+
+func (s *sshConn) Close() error {
+	s.end(errors.New("closed by kdbench"))
+	return s.c.Close()
+}
+
+func (s *sshConn) run(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) error {
 	sess, err := s.c.NewSession()
 	if err != nil {
 		return err

@@ -50,10 +50,12 @@ type State struct {
 	Name       string `json:"name"`
 	QPSProfile string `json:"qpsProfile"`
 	// ControlPlane is the mode of the last up: kubeadm or processes.
-	ControlPlane string                          `json:"controlPlane,omitempty"`
-	Inventory    Inventory                       `json:"inventory"`
-	Steps        map[string]map[string]StepState `json:"steps"` // node → step → state
-	UpdatedAt    time.Time                       `json:"updatedAt"`
+	ControlPlane string    `json:"controlPlane,omitempty"`
+	Inventory    Inventory `json:"inventory"`
+	// Addons the last up installed (AddonKnative): later ups keep them.
+	Addons    []string                        `json:"addons,omitempty"`
+	Steps     map[string]map[string]StepState `json:"steps"` // node → step → state
+	UpdatedAt time.Time                       `json:"updatedAt"`
 }
 
 // StepState is one step's outcome on one node.

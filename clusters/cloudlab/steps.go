@@ -26,13 +26,23 @@ sysctl --system >/dev/null
 ` + apt + ` update
 ` + apt + ` install -y apt-transport-https ca-certificates curl gpg git jq`,
 	}, {
+		// As the artifact's install.sh: no ulimits on containerd, and
+		// containers without the default rlimits (its CRI base spec
+		// without .process.rlimits), so that many pods per node never run
+		// out of files or processes.
 		Name: "containerd", Phase: PhasePrepare, Roles: allRoles, Timeout: 10 * time.Minute, Retries: 2,
 		Check: `systemctl is-active -q containerd && grep -q 'SystemdCgroup = true' /etc/containerd/config.toml &&
-grep -q 'sandbox_image = "` + pauseImage + `"' /etc/containerd/config.toml`,
+grep -q 'sandbox_image = "` + pauseImage + `"' /etc/containerd/config.toml &&
+grep -q 'base_runtime_spec = "` + criBaseSpec + `"' /etc/containerd/config.toml && test -s ` + criBaseSpec + ` &&
+test "$(systemctl show containerd -p LimitNOFILE --value)" = infinity`,
 		Apply: apt + ` install -y containerd
-mkdir -p /etc/containerd
+mkdir -p /etc/containerd /etc/systemd/system/containerd.service.d
+printf '[Service]\nLimitNPROC=infinity\nLimitCORE=infinity\nLimitNOFILE=infinity\n' > /etc/systemd/system/containerd.service.d/kdbench.conf
+ctr oci spec | jq 'del(.process.rlimits)' > ` + criBaseSpec + `
 containerd config default | sed -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
-  -e 's#sandbox_image = ".*"#sandbox_image = "` + pauseImage + `"#' > /etc/containerd/config.toml
+  -e 's#sandbox_image = ".*"#sandbox_image = "` + pauseImage + `"#' \
+  -e 's#base_runtime_spec = ""#base_runtime_spec = "` + criBaseSpec + `"#' > /etc/containerd/config.toml
+systemctl daemon-reload
 systemctl enable containerd
 systemctl restart containerd`,
 	}, {
@@ -64,6 +74,9 @@ mv -f ` + distDir + `/.kdbench.tmp ` + distDir + `/kdbench
 install -m 755 ` + distDir + `/kdbench /usr/local/bin/kdbench`,
 	}}
 }
+
+// criBaseSpec is containerd's OCI spec for CRI containers, without rlimits.
+const criBaseSpec = "/etc/containerd/cri-base.json"
 
 // kubectl runs as root on the control plane with the admin kubeconfig.
 const kubectl = "kubectl --kubeconfig /etc/kubernetes/admin.conf"

@@ -10,15 +10,13 @@ package cloudlab
 // only because that repository is not registry.k8s.io; kubeadm v1.32.0's
 // own etcd and CoreDNS are used here), and containerd is Ubuntu's package
 // rather than Docker's containerd.io (the artifact also installed
-// docker-ce, which nothing of kdbench uses). The artifact's add-ons that no
-// kdbench system uses are not installed: Knative Serving and Kourier
-// (kn-model and kn-model-kd are Knative's KPA with the artifact's
-// config-patch settings in front of k8s or kd, baselines/knative; kn-k8s
-// and kn-kd, real Knative, run it on the local cluster only and refuse
-// cloudlab until this bootstrap's Knative is wired), KWOK (scale-nodes
-// needs nodes the cloudlab provider cannot create), kube-prometheus and
-// metrics-server (collectors scrape components directly), and Dirigent's
-// own binaries (dirigent is kdbench's implementation, baselines/dirigent).
+// docker-ce, which nothing of kdbench uses). Knative Serving and Kourier
+// (v1.15.0, the artifact's) are installed only when a system of the cluster
+// runs on Knative (knative.go). The artifact's other add-ons, which no
+// kdbench system uses, are not installed: KWOK (scale-nodes needs nodes the
+// cloudlab provider cannot create), kube-prometheus and metrics-server
+// (collectors scrape components directly), and Dirigent's own binaries
+// (dirigent is kdbench's implementation, baselines/dirigent).
 // Changing a version here changes every new cluster and is recorded in its
 // manifest.
 const (

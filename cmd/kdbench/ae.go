@@ -75,7 +75,7 @@ without a cluster.`,
 			}
 			reg := ae.Registry{}
 			runner := burststep.Runner{Base: base, Settle: settle, RepTimeout: repTimeout, Log: stderr}
-			if runner.Provider, err = newRunProvider(cmd, provider, home); err != nil {
+			if runner.Provider, err = newRunProvider(cmd, provider, home, ae.Systems...); err != nil {
 				return err
 			}
 			burststep.Register(reg, runner)

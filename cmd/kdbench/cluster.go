@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdbench/kdbench/ae"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/cloudlab"
 	_ "github.com/kdbench/kdbench/clusters/existing"
@@ -91,6 +92,7 @@ func newClusterCmd() *cobra.Command {
 	up.Flags().BoolVar(&f.dryRun, "dry-run", false, "print the whole bootstrap plan per node and change nothing (cloudlab)")
 	up.Flags().StringVar(&f.cloudlab.KdbenchBinary, "kdbench-binary", "", "linux/amd64 kdbench to copy to the nodes (cloudlab; default this executable)")
 	up.Flags().IntVar(&f.cloudlab.Parallel, "parallel", 16, "nodes bootstrapped at once (cloudlab)")
+	up.Flags().StringSliceVar(&f.cloudlab.Systems, "systems", ae.Systems, "systems the cluster is to run (cloudlab): they decide the add-ons, Knative Serving for kn-k8s and kn-kd")
 	// Down needs the nodes too (it resets them), so these are persistent.
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Inventory, "inventory", "", "the experiment's manifest XML or a hosts file (cloudlab; default: the one recorded at up)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.User, "user", "", "SSH user (cloudlab; default the manifest's, then ~/.ssh/config)")

@@ -44,6 +44,7 @@ func newNodeAgentCmd() *cobra.Command {
 	a.add(cmd.Flags(), "address serving /metrics, /timings, /pods, /hops (direct mode) and /readyz")
 	cmd.Flags().StringVar(&d.listen, "direct-listen", "", "serve Kubedirect's direct mode for the managed pods of the agent's nodes: the address the kd scheduler's link dials (empty: API mode only)")
 	cmd.Flags().StringVar(&d.advertise, "direct-advertise", "", "address of the link annotated on the agent's nodes as kubedirect.io/agent (default: the address --direct-listen bound)")
+	cmd.Flags().IntVar(&d.maxInFlight, "direct-max-in-flight", 32, "pod creates and status writes in flight at once in direct mode, status writes first, as the floor's workers (0: no bound beyond the workers)")
 	d.tls.add(cmd.Flags())
 	return cmd
 }
@@ -65,6 +66,7 @@ func (a *agentFlags) add(fs *pflag.FlagSet, metricsHelp string) {
 // directFlags turn on direct mode: the link's address and identity.
 type directFlags struct {
 	listen, advertise string
+	maxInFlight       int
 	tls               linkTLSFlags
 }
 
@@ -91,12 +93,13 @@ func (a *agentFlags) run(ctx context.Context, name string, d *directFlags) error
 	mux := http.NewServeMux()
 	cfg := a.cfg
 	if d != nil {
-		src, err := d.source(name, cs, &cfg, reg)
+		gate := nodeagent.NewGate(d.maxInFlight)
+		src, err := d.source(name, cs, &cfg, reg, gate)
 		if err != nil {
 			return err
 		}
-		observer = nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(t); src.PodReady(t) })
-		opts = append(opts, nodeagent.WithPodSource(src))
+		observer = nodeagent.ObserverFunc(func(t nodeagent.PodTiming) { timings.PodReady(src.Timed(t)); src.PodReady(t) })
+		opts = append(opts, nodeagent.WithPodSource(src), nodeagent.WithGate(gate))
 		gatherers = append(gatherers, hopGatherer{src})
 		mux.HandleFunc("/hops", func(w http.ResponseWriter, r *http.Request) {
 			if h := src.Hop(); h != nil {
@@ -126,7 +129,7 @@ func (a *agentFlags) run(ctx context.Context, name string, d *directFlags) error
 // source binds the link (so that its address is known before the nodes are
 // registered with it) and returns the direct source serving it; cfg gets
 // the address to annotate.
-func (d *directFlags) source(name string, cs kubernetes.Interface, cfg *nodeagent.Config, reg prometheus.Registerer) (*direct.Source, error) {
+func (d *directFlags) source(name string, cs kubernetes.Interface, cfg *nodeagent.Config, reg prometheus.Registerer, gate *nodeagent.Gate) (*direct.Source, error) {
 	creds, err := d.tls.load(name)
 	if err != nil {
 		return nil, err
@@ -139,7 +142,7 @@ func (d *directFlags) source(name string, cs kubernetes.Interface, cfg *nodeagen
 	if cfg.DirectAddress == "" {
 		cfg.DirectAddress = ln.Addr().String()
 	}
-	src, err := direct.New(cs, direct.Config{Listener: ln, NodePrefix: cfg.NamePrefix, Registerer: reg, TLS: creds})
+	src, err := direct.New(cs, direct.Config{Listener: ln, NodePrefix: cfg.NamePrefix, Registerer: reg, TLS: creds, Gate: gate})
 	if err != nil {
 		ln.Close()
 		return nil, err

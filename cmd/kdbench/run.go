@@ -78,7 +78,7 @@ and records recovery time and invariant violations (recovery.csv).`,
 				return err
 			}
 			if args[0] == failover.Experiment {
-				prov, err := newRunProvider(cmd, provider, home)
+				prov, err := newRunProvider(cmd, provider, home, systems...)
 				if err != nil {
 					return err
 				}
@@ -94,7 +94,7 @@ and records recovery time and invariant violations (recovery.csv).`,
 				}
 			}
 			cfg.Shape, cfg.QPSProfiles, cfg.Log = shape, profiles, cmd.ErrOrStderr()
-			if cfg.Provider, err = newRunProvider(cmd, provider, home); err != nil {
+			if cfg.Provider, err = newRunProvider(cmd, provider, home, systems...); err != nil {
 				return err
 			}
 			if metricsAddr != "" {
@@ -185,14 +185,15 @@ var providerHelp = "cluster provider: " + strings.Join(clusters.Names(), ", ") +
 
 // newRunProvider returns the cluster provider a run uses: local (attached:
 // its clusters stop with the run), cloudlab (the cluster bootstrapped under
-// --home, kept after the run) or a registered one.
-func newRunProvider(cmd *cobra.Command, name, home string) (clusters.Provider, error) {
+// --home, kept after the run; the run's systems decide its add-ons) or a
+// registered one.
+func newRunProvider(cmd *cobra.Command, name, home string, systems ...string) (clusters.Provider, error) {
 	switch name {
 	case local.ProviderName:
 		return local.New(local.Options{Root: home, Attached: true,
 			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}), nil
 	case cloudlab.ProviderName:
-		return cloudlab.New(cloudlab.Options{Root: home, Progress: cmd.ErrOrStderr()}), nil
+		return cloudlab.New(cloudlab.Options{Root: home, Progress: cmd.ErrOrStderr(), Systems: systems}), nil
 	}
 	return clusters.Get(name)
 }

@@ -17,11 +17,11 @@ import (
 // component's group is stopped (docs/placement.md).
 func newSuperviseCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:                "supervise --name N --log L [--dir D] [--grace G] -- command [args...]",
+		Use:                "supervise --name N --log L [--dir D] [--grace G] [--silence S] -- command [args...]",
 		Short:              "Run a component for a remote harness until its session closes",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, grace, err := supervisor.ParseSuperviseArgs(args)
+			spec, opts, err := supervisor.ParseSuperviseArgs(args)
 			if err != nil {
 				return err
 			}
@@ -30,7 +30,7 @@ func newSuperviseCmd() *cobra.Command {
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 			go func() { <-sig; lifeline.Close() }()
-			return supervisor.Supervise(spec, grace, in, cmd.OutOrStdout())
+			return supervisor.Supervise(spec, opts, in, cmd.OutOrStdout())
 		},
 	}
 }

@@ -60,7 +60,7 @@ func runAzureTrace(cmd *cobra.Command, f traceFlags, systemNames []string, warmu
 	if !noPlots {
 		e.Formats = []string{"png", "svg"}
 	}
-	if e.Provider, err = newRunProvider(cmd, provider, home); err != nil {
+	if e.Provider, err = newRunProvider(cmd, provider, home, systemNames...); err != nil {
 		return err
 	}
 	rep, err := e.Run(cmd.Context())

@@ -25,6 +25,28 @@ type PodTiming struct {
 	Node           string `json:"node"`
 	BoundSeenNs    int64  `json:"boundSeenNs"`
 	ReadyWrittenNs int64  `json:"readyWrittenNs"`
+	// The node side split (optional, 0: unknown): when the sandbox delay
+	// ran out; the agent's API create (direct mode) and the Ready status
+	// write, each sent, returned (the write returned is ReadyWrittenNs),
+	// how many of its kind were in flight with it, and its wait in the
+	// agent's client-side rate limiter.
+	SandboxDoneNs     int64 `json:"sandboxDoneNs,omitempty"`
+	CreateSentNs      int64 `json:"createSentNs,omitempty"`
+	CreatedNs         int64 `json:"createdNs,omitempty"`
+	CreatesInFlight   int64 `json:"createsInFlight,omitempty"`
+	CreateThrottledNs int64 `json:"createThrottledNs,omitempty"`
+	WriteSentNs       int64 `json:"writeSentNs,omitempty"`
+	WritesInFlight    int64 `json:"writesInFlight,omitempty"`
+	WriteThrottledNs  int64 `json:"writeThrottledNs,omitempty"`
+}
+
+// optional are the optional columns' fields (an older agent has none).
+func (t *PodTiming) optional() map[string]*int64 {
+	return map[string]*int64{
+		"sandbox_done_unix_ns": &t.SandboxDoneNs, "create_sent_unix_ns": &t.CreateSentNs, "created_unix_ns": &t.CreatedNs,
+		"creates_in_flight": &t.CreatesInFlight, "create_throttled_ns": &t.CreateThrottledNs,
+		"write_sent_unix_ns": &t.WriteSentNs, "writes_in_flight": &t.WritesInFlight, "write_throttled_ns": &t.WriteThrottledNs,
+	}
 }
 
 // timingsClient bounds a fetch that ctx does not.
@@ -124,6 +146,13 @@ func ParseTimings(r io.Reader, where string) ([]PodTiming, error) {
 		}
 		if t.ReadyWrittenNs, err = strconv.ParseInt(row[idx[4]], 10, 64); err != nil {
 			return nil, fmt.Errorf("%s: line %d: column %s: %w", where, line, timingColumns[4], err)
+		}
+		for c, f := range t.optional() {
+			if j, ok := col[c]; ok {
+				if *f, err = strconv.ParseInt(row[j], 10, 64); err != nil {
+					return nil, fmt.Errorf("%s: line %d: column %s: %w", where, line, c, err)
+				}
+			}
 		}
 		if err := t.validate(); err != nil {
 			return nil, fmt.Errorf("%s: line %d: %w", where, line, err)

@@ -34,6 +34,15 @@ func TestFetchNodeAgentTimings(t *testing.T) {
 		{name: "columns by header name", contentType: "text/csv",
 			body: "uid,extra,ready_unix_ns,bound_unix_ns,node,name,namespace\nu1,x,1200000000,1000000000,n0,a,ns\n",
 			want: twoTimings[:1]},
+		{name: "the node side split", contentType: "text/csv",
+			body: "namespace,name,node,bound_unix_ns,ready_unix_ns,sandbox_done_unix_ns,create_sent_unix_ns,created_unix_ns," +
+				"creates_in_flight,create_throttled_ns,write_sent_unix_ns,writes_in_flight,write_throttled_ns\n" +
+				"ns,a,n0,1000000000,1200000000,1150000000,1001000000,1120000000,7,3000,1190000000,2,0\n",
+			want: []PodTiming{{Namespace: "ns", Name: "a", Node: "n0", BoundSeenNs: 1_000_000_000, ReadyWrittenNs: 1_200_000_000,
+				SandboxDoneNs: 1_150_000_000, CreateSentNs: 1_001_000_000, CreatedNs: 1_120_000_000, CreatesInFlight: 7,
+				CreateThrottledNs: 3000, WriteSentNs: 1_190_000_000, WritesInFlight: 2}}},
+		{name: "bad split number", contentType: "text/csv",
+			body: "namespace,name,node,bound_unix_ns,ready_unix_ns,writes_in_flight\nns,a,n0,1,2,many\n", wantErr: "line 2: column writes_in_flight"},
 		{name: "header only", contentType: "text/csv", body: "namespace,name,uid,node,bound_unix_ns,ready_unix_ns\n", want: nil},
 		{name: "JSON", contentType: "application/json",
 			body: `[{"namespace":"ns","name":"a","node":"n0","boundSeenNs":1000000000,"readyWrittenNs":1200000000},

@@ -173,7 +173,7 @@ func TestSuperviseLifeline(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	ended := make(chan error, 1)
-	go func() { ended <- Supervise(s, time.Second, inR, outW); outW.Close() }()
+	go func() { ended <- Supervise(s, SuperviseOptions{Grace: time.Second}, inR, outW); outW.Close() }()
 	c := NewClient(outR, inW)
 	pid, err := c.PID(ctx)
 	require.NoError(t, err)
@@ -204,4 +204,53 @@ func TestOutput(t *testing.T) {
 	require.Equal(t, "in\nerr\n", string(out))
 	_, err = Output(context.Background(), Command{Path: "sh", Args: []string{"-c", "echo why; exit 3"}})
 	require.ErrorContains(t, err, "sh -c echo why; exit 3: exit status 3: why")
+}
+
+// TestSuperviseSilence: a harness that goes quiet without closing the
+// session (its host died, the network was cut) stops the group after
+// Silence; one that keeps pinging keeps its component.
+func TestSuperviseSilence(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		heartbeat bool
+	}{{"pinging harness keeps it", true}, {"silent harness stops it", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := script(t, `exec sleep 300`)
+			inR, inW := io.Pipe() // never closed while the test looks
+			defer inW.Close()
+			outR, outW := io.Pipe()
+			ended := make(chan error, 1)
+			go func() {
+				ended <- Supervise(s, SuperviseOptions{Grace: 100 * time.Millisecond, Silence: 400 * time.Millisecond}, inR, outW)
+				outW.Close()
+			}()
+			c := NewClient(outR, inW)
+			if tc.heartbeat {
+				c.Heartbeat(50 * time.Millisecond)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			pid, err := c.PID(ctx)
+			require.NoError(t, err)
+			select {
+			case <-c.Done():
+				require.False(t, tc.heartbeat, "stopped although the harness pinged: %s", c.Exit())
+				require.Contains(t, c.Exit(), "the harness was silent for 400ms")
+				require.NoError(t, <-ended)
+				require.True(t, Gone(pid))
+			case <-time.After(2 * time.Second):
+				require.True(t, tc.heartbeat, "still running 2s after the harness went silent")
+				require.NoError(t, c.Signal(ctx, syscall.SIGKILL))
+			}
+		})
+	}
+}
+
+func TestSuperviseArgsRoundTrip(t *testing.T) {
+	s := Spec{Name: "kd-scheduler", Log: "logs/kd.log", Dir: "run/kd", Path: "/usr/local/bin/kdbench", Args: []string{"internal", "x", "--y=1"}}
+	o := SuperviseOptions{Grace: 3 * time.Second, Silence: 30 * time.Second}
+	got, gotO, err := ParseSuperviseArgs(SuperviseArgs(s, o))
+	require.NoError(t, err)
+	require.Equal(t, s, got)
+	require.Equal(t, o, gotO)
 }

@@ -105,13 +105,29 @@ func PodRecord(pod *corev1.Pod) (wire.Record, error) {
 }
 
 func (w *writer) CreatePod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	p, rec, err := newPod(pod)
+	if err != nil {
+		return nil, err
+	}
+	if _, exists := w.h.Store().Get(rec.Key()); exists {
+		return nil, apierrors.NewAlreadyExists(podResource, p.Name)
+	}
+	if err := w.h.Write(ctx, rec); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// newPod completes a pod to create (name, UID, creation time) and returns
+// it with its record.
+func newPod(pod *corev1.Pod) (*corev1.Pod, wire.Record, error) {
 	if !Managed(pod) {
-		return nil, fmt.Errorf("egress: pod %s/%s%s is not Kubedirect-managed", pod.Namespace, pod.Name, pod.GenerateName)
+		return nil, wire.Record{}, fmt.Errorf("egress: pod %s/%s%s is not Kubedirect-managed", pod.Namespace, pod.Name, pod.GenerateName)
 	}
 	p := pod.DeepCopy()
 	if p.Name == "" {
 		if p.GenerateName == "" {
-			return nil, apierrors.NewBadRequest("egress: pod has neither name nor generateName")
+			return nil, wire.Record{}, apierrors.NewBadRequest("egress: pod has neither name nor generateName")
 		}
 		p.Name = p.GenerateName + randomSuffix()
 	}
@@ -123,15 +139,9 @@ func (w *writer) CreatePod(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, e
 	}
 	rec, err := PodRecord(p)
 	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
+		return nil, wire.Record{}, apierrors.NewBadRequest(err.Error())
 	}
-	if _, exists := w.h.Store().Get(rec.Key()); exists {
-		return nil, apierrors.NewAlreadyExists(podResource, p.Name)
-	}
-	if err := w.h.Write(ctx, rec); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return p, rec, nil
 }
 
 // advance moves an existing pod record forward (the merge never moves back).

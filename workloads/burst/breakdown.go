@@ -36,6 +36,25 @@ var hopStageNames = []string{
 	"watch (Ready write returned → harness saw it; < 0: the event beat the reply)",
 }
 
+// nodeSideSplit replaces the node side's stage when the agent timed its
+// create and status write (direct mode): the waits for a worker apart from
+// the API calls (whose client-side throttling WriteNodeLoad reports).
+var nodeSideSplit = []string{
+	"node: bind received → create sent (waiting for a create worker)",
+	"node: API create (sent → returned)",
+	"node: sandbox after the create (created → delay over; 0: create was slower)",
+	"node: both done → status write sent (waiting for a status worker)",
+	"node: API status write (sent → returned)",
+}
+
+// nodeSideStage is the index of the node side's stage in hopStageNames.
+const nodeSideStage = 6
+
+// split reports whether t has the node side's split.
+func split(t selfcheck.PodTiming) bool {
+	return t.CreateSentNs > 0 && t.CreatedNs > 0 && t.SandboxDoneNs > 0 && t.WriteSentNs > 0
+}
+
 // parseHops reads /hops logs (component → JSON lines).
 func parseHops(hops map[string][]byte) ([]hopEvent, error) {
 	var out []hopEvent
@@ -89,12 +108,17 @@ func HopBreakdown(recs []results.PodRecord, hops map[string][]byte, timings []se
 			first(toAgent, key, s)
 		}
 	}
-	written := map[string]int64{}
+	tim := map[string]selfcheck.PodTiming{}
 	for _, t := range timings {
-		written[t.Namespace+"/"+t.Name] = t.ReadyWrittenNs
+		tim[t.Namespace+"/"+t.Name] = t
 	}
-	per := make([][]time.Duration, len(hopStageNames))
-	var e2e []time.Duration
+	type pod struct {
+		r       results.PodRecord
+		s, p, a span
+		t       selfcheck.PodTiming
+	}
+	var pods []pod
+	splitAll := true
 	for _, r := range recs {
 		key := r.Namespace + "/" + r.Pod
 		j := strings.LastIndexByte(r.Pod, '-')
@@ -104,12 +128,27 @@ func HopBreakdown(recs []results.PodRecord, hops map[string][]byte, timings []se
 		s, okS := rs[r.Namespace+"/"+r.Pod[:j]]
 		p, okP := toSched[key]
 		a, okA := toAgent[key]
-		w := written[key]
-		if !okS || !okP || !okA || w == 0 {
+		t := tim[key]
+		if !okS || !okP || !okA || t.ReadyWrittenNs == 0 {
 			continue
 		}
-		ts := []int64{r.BurstStart, s.sent, s.recv, p.sent, p.recv, a.sent, a.recv, w, r.Ready}
-		for i := range hopStageNames {
+		pods = append(pods, pod{r, s, p, a, t})
+		splitAll = splitAll && split(t)
+	}
+	names := hopStageNames
+	if splitAll {
+		names = slices.Concat(hopStageNames[:nodeSideStage], nodeSideSplit, hopStageNames[nodeSideStage+1:])
+	}
+	per := make([][]time.Duration, len(names))
+	var e2e []time.Duration
+	for _, x := range pods {
+		r, t := x.r, x.t
+		ts := []int64{r.BurstStart, x.s.sent, x.s.recv, x.p.sent, x.p.recv, x.a.sent, x.a.recv}
+		if splitAll {
+			ts = append(ts, t.CreateSentNs, t.CreatedNs, max(t.CreatedNs, t.SandboxDoneNs), t.WriteSentNs)
+		}
+		ts = append(ts, t.ReadyWrittenNs, r.Ready)
+		for i := range names {
 			per[i] = append(per[i], time.Duration(ts[i+1]-ts[i]))
 		}
 		e2e = append(e2e, time.Duration(r.Ready-r.BurstStart))
@@ -118,8 +157,8 @@ func HopBreakdown(recs []results.PodRecord, hops map[string][]byte, timings []se
 		return nil, 0, fmt.Errorf("no pod has every hop timestamp (%d pods, %d hop events, %d node-agent timings)", len(recs), len(evs), len(timings))
 	}
 	total := mean(e2e)
-	out := make([]HopStage, len(hopStageNames))
-	for i, n := range hopStageNames {
+	out := make([]HopStage, len(names))
+	for i, n := range names {
 		ds := slices.Clone(per[i])
 		slices.Sort(ds)
 		m := mean(ds)
@@ -169,9 +208,74 @@ func writeHopBreakdown(cfg Config, run *results.Run, id results.RepID, recs []re
 		fmt.Fprintf(cfg.Log, "warning: %s: hop breakdown: %v\n", id, err)
 		return
 	}
+	if err := WriteNodeLoad(&b, timings); err != nil {
+		fmt.Fprintf(cfg.Log, "warning: %s: hop breakdown: %v\n", id, err)
+		return
+	}
 	fmt.Fprint(cfg.Log, b.String())
 	file := fmt.Sprintf("hopbreakdown_%s_%s_%d_rep%d.txt", id.System, id.QPSProfile, id.Size, id.Rep)
 	if err := run.WriteFile(file, strings.NewReader(b.String())); err != nil {
 		fmt.Fprintf(cfg.Log, "warning: %v\n", err)
 	}
+}
+
+// WriteNodeLoad prints, for the node agent's requests in timings, how many
+// of each kind were in flight when one was sent (the agent's effective
+// concurrency), how long they waited in the client's rate limiter, and
+// the rate the kind ran at from its first send to its last reply; nothing
+// if the agent did not time them.
+func WriteNodeLoad(w io.Writer, timings []selfcheck.PodTiming) error {
+	type kind struct {
+		name                    string
+		sent, done, inFl, thrNs func(selfcheck.PodTiming) int64
+	}
+	var first, last int64
+	n := 0
+	for _, t := range timings {
+		if t.CreateSentNs > 0 && t.WriteSentNs > 0 {
+			if first == 0 || t.CreateSentNs < first {
+				first = t.CreateSentNs
+			}
+			last, n = max(last, t.ReadyWrittenNs), n+2
+		}
+	}
+	if span := time.Duration(last - first); n > 0 && span > 0 {
+		if _, err := fmt.Fprintf(w, "node agent API requests: %d requests in %.0f ms, %.0f/s (creates and status writes, first sent to last returned; the floor prints the same)\n",
+			n, float64(span)/1e6, float64(n)/span.Seconds()); err != nil {
+			return err
+		}
+	}
+	for _, k := range []kind{
+		{"API creates", func(t selfcheck.PodTiming) int64 { return t.CreateSentNs }, func(t selfcheck.PodTiming) int64 { return t.CreatedNs },
+			func(t selfcheck.PodTiming) int64 { return t.CreatesInFlight }, func(t selfcheck.PodTiming) int64 { return t.CreateThrottledNs }},
+		{"status writes", func(t selfcheck.PodTiming) int64 { return t.WriteSentNs }, func(t selfcheck.PodTiming) int64 { return t.ReadyWrittenNs },
+			func(t selfcheck.PodTiming) int64 { return t.WritesInFlight }, func(t selfcheck.PodTiming) int64 { return t.WriteThrottledNs }},
+	} {
+		var inFl, thr []time.Duration // in flight as a Duration to share Percentile
+		var first, last int64
+		for _, t := range timings {
+			s, d := k.sent(t), k.done(t)
+			if s <= 0 || d <= 0 {
+				continue
+			}
+			if first == 0 || s < first {
+				first = s
+			}
+			last = max(last, d)
+			inFl = append(inFl, time.Duration(k.inFl(t)))
+			thr = append(thr, time.Duration(k.thrNs(t)))
+		}
+		if len(inFl) == 0 {
+			continue
+		}
+		slices.Sort(inFl)
+		slices.Sort(thr)
+		span := time.Duration(last - first)
+		if _, err := fmt.Fprintf(w, "node agent %s: %d in %.0f ms (%.0f/s); in flight at send p50 %d, max %d; client throttling mean %.1f ms, max %.1f ms\n",
+			k.name, len(inFl), float64(span)/1e6, float64(len(inFl))/span.Seconds(), Percentile(inFl, .5), inFl[len(inFl)-1],
+			float64(mean(thr))/1e6, float64(thr[len(thr)-1])/1e6); err != nil {
+			return err
+		}
+	}
+	return nil
 }

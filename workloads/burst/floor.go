@@ -79,7 +79,7 @@ func runFloors(ctx context.Context, cfg Config, run *results.Run, c *clusters.Cl
 			r, merr := floor.Measure(ctx, fc)
 			if merr == nil {
 				merr = run.AppendPods(id, r.Records())
-				fmt.Fprintf(cfg.Log, "%s: %d pods Ready, p90 %s (API writes only, concurrency %d)\n", id, len(r.Pods), r.P90().Round(1e6), best)
+				fmt.Fprintf(cfg.Log, "%s: %d pods Ready, p90 %s (API writes only, concurrency %d; %s)\n", id, len(r.Pods), r.P90().Round(1e6), best, r.Rate())
 			}
 			state := results.RepOK
 			if merr != nil {

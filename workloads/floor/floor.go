@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -76,6 +77,22 @@ func (r Result) P90() time.Duration {
 	return ds[min(len(ds)-1, 9*len(ds)/10)]
 }
 
+// Rate is the API requests' rate: 2N from the first sent to the last
+// status write returned (the node agent's load lines print the same for
+// a kd burst's node side).
+func (r Result) Rate() string {
+	var last int64
+	for _, p := range r.Pods {
+		last = max(last, p.Written)
+	}
+	span := time.Duration(last - r.Start.UnixNano())
+	if span <= 0 {
+		return "no requests"
+	}
+	n := 2 * len(r.Pods)
+	return fmt.Sprintf("%d requests in %.0f ms, %.0f/s", n, float64(span)/1e6, float64(n)/span.Seconds())
+}
+
 // Config is one measurement.
 type Config struct {
 	// REST is the cluster's admin config; its rate limit is lifted.
@@ -90,10 +107,14 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Client returns an unthrottled client for rc (QPS < 0: no rate limiter).
+// Client returns an unthrottled client for rc (QPS < 0: no rate limiter),
+// speaking protobuf as the node agent does (the cheaper encoding is the
+// floor's).
 func Client(rc *rest.Config) (kubernetes.Interface, error) {
 	c := rest.CopyConfig(rc)
 	c.QPS, c.Burst, c.RateLimiter = -1, 0, nil
+	c.ContentType = runtime.ContentTypeProtobuf
+	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	c.UserAgent = "kdbench-floor"
 	return kubernetes.NewForConfig(c)
 }

@@ -77,3 +77,18 @@ func TestRunningStatusIsReady(t *testing.T) {
 	require.True(t, p.Status.ContainerStatuses[0].Ready)
 	require.Equal(t, "10.64.0.7", p.Status.PodIP)
 }
+
+func TestRate(t *testing.T) {
+	start := time.Unix(0, 1_000_000_000)
+	for _, tc := range []struct {
+		pods []Pod
+		want string
+	}{
+		{[]Pod{{Written: 1_100_000_000}, {Written: 1_200_000_000}}, "4 requests in 200 ms, 20/s"},
+		{nil, "no requests"},
+	} {
+		if got := (Result{Start: start, Pods: tc.pods}).Rate(); got != tc.want {
+			t.Errorf("Rate(%v) = %q, want %q", tc.pods, got, tc.want)
+		}
+	}
+}

@@ -38,6 +38,7 @@ type Agent struct {
 	registerer prometheus.Registerer
 	observer   Observer
 	sandboxes  Sandboxes
+	gate       *Gate
 
 	registerBackoff wait.Backoff
 
@@ -77,6 +78,12 @@ func WithObserver(o Observer) Option {
 // FaaS experiments); without it pods are only status, as the bursts need.
 func WithSandboxes(s Sandboxes) Option {
 	return func(a *Agent) { a.sandboxes = s }
+}
+
+// WithGate bounds the status writes in flight together with the pod source's
+// creates (direct mode), which share g.
+func WithGate(g *Gate) Option {
+	return func(a *Agent) { a.gate = g }
 }
 
 // WithPodSource adds a source of bound pods next to the agent's pod informer
@@ -126,6 +133,7 @@ func New(client kubernetes.Interface, cfg Config, opts ...Option) (*Agent, error
 	}
 	a.life = newLifecycle(a.cfg, client, a.clock, a.m, a.nodes, a.observer)
 	a.life.sandboxes = a.sandboxes
+	a.life.gate = a.gate
 	a.beats = newHeartbeatQueue(a)
 	a.beatTimers = make([][2]clock.Timer, len(a.nodeList))
 	inf := newInformerSource(client)

@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
 )
@@ -306,7 +307,7 @@ func validateTaint(t corev1.Taint) error {
 	}
 }
 
-// RESTConfig returns a copy of base with the agent's QPS, Burst and user agent, for
+// RESTConfig returns a copy of base with the agent's QPS, Burst, content type and user agent, for
 // building the client passed to New.
 func (c *Config) RESTConfig(base *rest.Config) *rest.Config {
 	cc := *c
@@ -314,6 +315,12 @@ func (c *Config) RESTConfig(base *rest.Config) *rest.Config {
 	rc := rest.CopyConfig(base)
 	rc.QPS = cc.QPS
 	rc.Burst = cc.Burst
+	rc.RateLimiter = timedRateLimiter(rc) // a pod's timings show its requests' throttling
+	// Protobuf, as the kubelet's --kube-api-content-type default: JSON costs
+	// the API server more CPU per request, which a 2-core machine's bursts
+	// are bound by.
+	rc.ContentType = runtime.ContentTypeProtobuf
+	rc.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	rc.UserAgent = "kdbench-nodeagent"
 	return rc
 }

@@ -1,6 +1,7 @@
 package nodeagent
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -171,6 +172,28 @@ func TestRESTConfig(t *testing.T) {
 	}
 	if base.QPS != 5 {
 		t.Error("RESTConfig modified its base")
+	}
+	if rc.ContentType != "application/vnd.kubernetes.protobuf" {
+		t.Errorf("RESTConfig content type %q, want protobuf as the kubelet's", rc.ContentType)
+	}
+}
+
+// TestThrottleRecordsWaits: the agent's limiter records a request's wait in
+// the Throttle of its context, and only there.
+func TestThrottleRecordsWaits(t *testing.T) {
+	l := timedRateLimiter(&rest.Config{QPS: 20, Burst: 1})
+	var first, second Throttle
+	if err := l.Wait(WithThrottle(context.Background(), &first)); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Wait(WithThrottle(context.Background(), &second)); err != nil {
+		t.Fatal(err)
+	}
+	if first.Waited() > 20*time.Millisecond || second.Waited() < 30*time.Millisecond {
+		t.Errorf("waits %v and %v, want the burst's first free and the second about 50ms", first.Waited(), second.Waited())
+	}
+	if err := l.Wait(context.Background()); err != nil { // no throttle: nothing to record
+		t.Fatal(err)
 	}
 }
 

@@ -26,6 +26,20 @@ type PodTiming struct {
 	// Bound is when the agent first saw the pod bound to one of its nodes; Ready is
 	// when the API server accepted the pod's Running and Ready status.
 	Bound, Ready time.Time
+	// SandboxDone is when the sandbox delay ran out (Bound + delay).
+	SandboxDone time.Time
+	// WriteSent is when the status write that succeeded was sent,
+	// WritesInFlight how many status writes were in flight with it, and
+	// WriteThrottled how long it waited in the client's rate limiter.
+	WriteSent      time.Time
+	WritesInFlight int
+	WriteThrottled time.Duration
+	// CreateSent, Created, CreatesInFlight and CreateThrottled are the same
+	// for the pod's API create, when the agent made it (direct mode; zero
+	// otherwise). The direct source fills them in (direct.Source.Timed).
+	CreateSent, Created time.Time
+	CreatesInFlight     int
+	CreateThrottled     time.Duration
 }
 
 // Observer is told about every pod the agent starts. It is called from the worker
@@ -86,6 +100,8 @@ type lifecycle struct {
 	sandboxes Sandboxes
 	logger    logr.Logger
 	queue     workqueue.TypedRateLimitingInterface[types.NamespacedName]
+	writes    InFlight // status writes
+	gate      *Gate    // nil: status writes unbounded but by the workers
 
 	mu   sync.Mutex
 	pods map[types.NamespacedName]*podState
@@ -411,8 +427,12 @@ func (l *lifecycle) markReady(ctx context.Context, key types.NamespacedName, pod
 	for attempt := 0; ; attempt++ {
 		upd := pod.DeepCopy()
 		upd.Status = runningStatus(pod, hostIP, podIP, boundAt, l.clock.Now())
-		sent := l.clock.Now()
-		_, err := pods.UpdateStatus(ctx, upd, metav1.UpdateOptions{})
+		var thr Throttle
+		l.gate.Acquire(true)
+		sent, inFlight := l.clock.Now(), l.writes.Start()
+		_, err := pods.UpdateStatus(WithThrottle(ctx, &thr), upd, metav1.UpdateOptions{})
+		l.writes.Done()
+		l.gate.Release()
 		if err == nil {
 			readyAt := l.clock.Now()
 			l.m.statusUpdate.Observe(readyAt.Sub(sent).Seconds())
@@ -425,7 +445,8 @@ func (l *lifecycle) markReady(ctx context.Context, key types.NamespacedName, pod
 			l.m.readyLag.Observe((readyAt.Sub(boundAt) - l.cfg.SandboxDelay).Seconds())
 			if l.observer != nil {
 				l.observer.PodReady(PodTiming{Namespace: pod.Namespace, Name: pod.Name, Node: pod.Spec.NodeName,
-					UID: pod.UID, Bound: boundAt, Ready: readyAt})
+					UID: pod.UID, Bound: boundAt, Ready: readyAt, SandboxDone: boundAt.Add(l.cfg.SandboxDelay),
+					WriteSent: sent, WritesInFlight: inFlight, WriteThrottled: thr.Waited()})
 			}
 			return nil
 		}

@@ -66,7 +66,11 @@ func (l *TimingLog) snapshot(since time.Time) ([]PodTiming, uint64) {
 
 // timingHeader is the CSV header; times are Unix nanoseconds, comparable with the
 // harness's client-side timestamps on the same machine.
-var timingHeader = []string{"namespace", "name", "uid", "node", "bound_unix_ns", "ready_unix_ns"}
+// The columns after ready_unix_ns split the node side (0: not known, such as
+// the create of a pod the agent did not create).
+var timingHeader = []string{"namespace", "name", "uid", "node", "bound_unix_ns", "ready_unix_ns",
+	"sandbox_done_unix_ns", "create_sent_unix_ns", "created_unix_ns", "creates_in_flight", "create_throttled_ns",
+	"write_sent_unix_ns", "writes_in_flight", "write_throttled_ns"}
 
 // WriteCSV writes the records Ready at or after since (all if since is zero), oldest
 // first, with a header line.
@@ -81,8 +85,10 @@ func writeTimings(w io.Writer, recs []PodTiming) error {
 		return err
 	}
 	for _, t := range recs {
-		if err := cw.Write([]string{t.Namespace, t.Name, string(t.UID), t.Node,
-			strconv.FormatInt(t.Bound.UnixNano(), 10), strconv.FormatInt(t.Ready.UnixNano(), 10)}); err != nil {
+		i := strconv.Itoa
+		if err := cw.Write([]string{t.Namespace, t.Name, string(t.UID), t.Node, unixNs(t.Bound), unixNs(t.Ready),
+			unixNs(t.SandboxDone), unixNs(t.CreateSent), unixNs(t.Created), i(t.CreatesInFlight), i(int(t.CreateThrottled)),
+			unixNs(t.WriteSent), i(t.WritesInFlight), i(int(t.WriteThrottled))}); err != nil {
 			return err
 		}
 	}
@@ -107,4 +113,12 @@ func (l *TimingLog) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("X-Kdbench-Timings-Dropped", strconv.FormatUint(dropped, 10))
 	_ = writeTimings(w, recs)
+}
+
+// unixNs is t in Unix nanoseconds, "0" for the zero time.
+func unixNs(t time.Time) string {
+	if t.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(t.UnixNano(), 10)
 }

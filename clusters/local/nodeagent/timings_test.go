@@ -14,8 +14,15 @@ import (
 
 func timing(i int) PodTiming {
 	bound := epoch.Add(time.Duration(i) * time.Second)
-	return PodTiming{Namespace: "default", Name: fmt.Sprintf("web-%d", i), UID: types.UID(fmt.Sprintf("uid-%d", i)),
-		Node: "kd-node-" + fmt.Sprint(i%2), Bound: bound, Ready: bound.Add(200*time.Millisecond + time.Duration(i)*time.Microsecond)}
+	t := PodTiming{Namespace: "default", Name: fmt.Sprintf("web-%d", i), UID: types.UID(fmt.Sprintf("uid-%d", i)),
+		Node: "kd-node-" + fmt.Sprint(i%2), Bound: bound, Ready: bound.Add(200*time.Millisecond + time.Duration(i)*time.Microsecond),
+		SandboxDone: bound.Add(150 * time.Millisecond), WriteSent: bound.Add(190 * time.Millisecond), WritesInFlight: 2 + i,
+		WriteThrottled: time.Duration(i) * time.Millisecond}
+	if i%2 == 1 { // created by a direct source; the others have no create
+		t.CreateSent, t.Created = bound.Add(time.Millisecond), bound.Add(120*time.Millisecond)
+		t.CreatesInFlight, t.CreateThrottled = 7, 3*time.Millisecond
+	}
+	return t
 }
 
 func TestTimingLogCSV(t *testing.T) {

@@ -46,7 +46,8 @@ func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link
 	rsInf := adapter.NewReplicaSetInformer(ctx, cs, h)
 	tmpl := &adapter.Templates{Lister: adapter.ReplicaSetInformer{Inf: rsInf}.Lister(), Client: cs}
 	podInf := adapter.NewPodInformer(adapter.PodsLW(ctx, cs, h, tmpl, nil))
-	client := adapter.NewClient(cs, egress.New(h), h.Store())
+	// A sync's new pods go to the scheduler in one frame (egress.NewBatching).
+	client := adapter.NewClient(cs, egress.NewBatching(h), h.Store())
 	ctrl := replicaset.NewReplicaSetController(ctx, adapter.ReplicaSetInformer{Inf: rsInf}, adapter.PodInformer{Inf: podInf}, client, c.BurstReplicas)
 	go rsInf.Run(ctx.Done())
 	go podInf.Run(ctx.Done())
