@@ -70,7 +70,7 @@ func (s *Real) Scale(ctx context.Context, env baselines.Env, namespace, function
 // provider.
 func RealOnlyLocal(name, provider string) string {
 	return fmt.Sprintf("%s runs real Knative Serving on the local cluster only (its components in network namespaces of this machine); "+
-		"on %s clusters it needs Knative Serving installed by the cluster's bootstrap, which is not wired yet: use %s there", name, provider, modelOf(name))
+		"on %s clusters it would drive the Knative Serving the cluster's bootstrap installs (clusters/cloudlab/knative.go), which is not wired yet: use %s there", name, provider, modelOf(name))
 }
 
 func modelOf(name string) string {

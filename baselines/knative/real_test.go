@@ -22,7 +22,7 @@ func TestRealRefuses(t *testing.T) {
 		cluster *clusters.Cluster
 		want    []string
 	}{
-		{"kn-k8s on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-k8s runs real Knative Serving on the local cluster only", "cloudlab", "installed by the cluster's bootstrap", "use kn-model there"}},
+		{"kn-k8s on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-k8s runs real Knative Serving on the local cluster only", "cloudlab", "the Knative Serving the cluster's bootstrap installs", "use kn-model there"}},
 		{"kn-kd on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-kd runs real Knative", "use kn-model-kd there"}},
 		{"kn-k8s without a Reconfigurer", &clusters.Cluster{Name: "c", Provider: "local"}, []string{`cluster "c" cannot restart its node agent`}},
 	} {
