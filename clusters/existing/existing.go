@@ -117,12 +117,16 @@ func (p Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster
 		return nil, fmt.Errorf("cluster %s at %s: %w", f.name, f.cfg.Host, f.refused)
 	}
 	comps := map[string]string{apiserver: f.version}
-	return &clusters.Cluster{
+	c := &clusters.Cluster{
 		Name: f.name, Provider: ProviderName, Kubeconfig: spec.Kubeconfig, REST: f.cfg, Nodes: f.workers.Ready,
 		QPSProfile: f.profile.Name, QPSProfileSource: f.profile.Source, SandboxDelay: f.delay,
 		Components: comps, Flags: f.cp.Args,
 		Endpoints: map[string]string{apiserver: f.cfg.Host},
-	}, nil
+	}
+	if err := attachHosts(ctx, c); err != nil {
+		return nil, fmt.Errorf("cluster %s at %s: %w", f.name, f.cfg.Host, err)
+	}
+	return c, nil
 }
 
 // Down does nothing: kdbench does not own an existing cluster.
