@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,7 +84,18 @@ func (p Provider) inspect(ctx context.Context, spec clusters.Spec) (*facts, erro
 	if f.cp, err = readControlPlane(ctx, cs); err != nil {
 		return nil, fmt.Errorf("cluster at %s: %w", cfg.Host, err)
 	}
-	f.profile = resolveProfile(f.cp, spec.QPSProfile, local.Profiles)
+	given := spec.QPSProfile
+	recorded, err := recordedProfile(spec.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if given == "" {
+		given = recorded
+	}
+	f.profile = resolveProfile(f.cp, given, local.Profiles)
+	if given != spec.QPSProfile && f.profile.Refusal == nil {
+		f.profile.Source = strings.Replace(f.profile.Source, "given by --qps-profile", "recorded by `cluster up` in "+HostsFile, 1)
+	}
 	if f.profile.Refusal != nil {
 		f.refused = append(f.refused, *f.profile.Refusal)
 	}

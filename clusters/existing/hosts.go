@@ -2,6 +2,7 @@ package existing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,4 +52,23 @@ func attachHosts(ctx context.Context, c *clusters.Cluster) error {
 		return fmt.Errorf("the hosts of %s: %w", path, err)
 	}
 	return nil
+}
+
+// recordedProfile is the QPS profile the hosts file beside kubeconfig
+// records (the one `cluster up` set), "" without one: a process control
+// plane has no static pods to read it from.
+func recordedProfile(kubeconfig string) (string, error) {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(kubeconfig), HostsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
+	var f struct {
+		QPSProfile string `json:"qpsProfile"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return "", fmt.Errorf("%s: %w", filepath.Join(filepath.Dir(kubeconfig), HostsFile), err)
+	}
+	return f.QPSProfile, nil
 }
