@@ -102,7 +102,7 @@ type System struct {
 	reconfigurer clusters.Reconfigurer
 	reconfigured []reconfigured
 	// proxies by the link's downstream hop; the link into the node agent of
-	// worker host h is "nodeagent@h" (Link("nodeagent"): the first's).
+	// worker host h is "nodeagent.h" (Link("nodeagent"): the first's).
 	proxies map[string]*fault.Proxy
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
@@ -269,13 +269,16 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
 			"--replicaset=" + dial["replicaset"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 	}
-	s.endpoints = map[string]string{nodeAgentProc: c.Endpoints[nodeAgent]}
+	s.endpoints = map[string]string{}
+	if u := c.Endpoints[nodeAgent]; u != "" { // the local cluster's one agent
+		s.endpoints[nodeAgentProc] = u
+	}
 	// A cluster with an agent per worker host names each agent's metrics
-	// (/hops, /timings) nodeagent@<host>: the harness reads every agent's
+	// (/hops, /timings) nodeagent.<host>: the harness reads every agent's
 	// end of the scheduler's links.
 	for _, w := range workers {
-		if u := c.Endpoints[nodeAgent+"@"+w.Name]; u != "" {
-			s.endpoints[nodeAgentProc+"@"+w.Name] = u
+		if u := c.Endpoints[nodeAgent+"."+w.Name]; u != "" {
+			s.endpoints[nodeAgentProc+"."+w.Name] = u
 		}
 	}
 	for _, sp := range specs {

@@ -38,7 +38,7 @@ func (s *System) proxyLinks(harness clusters.Host, listen map[string]string) (ma
 
 // proxyAgent returns the address the scheduler dials for worker host h's
 // node agent listening on listen: listen itself, or with LinkProxies a
-// fault proxy of its own ("nodeagent@<host>") on the control-plane host.
+// fault proxy of its own ("nodeagent.<host>") on the control-plane host.
 func (s *System) proxyAgent(h clusters.Host, listen string) (string, error) {
 	if !s.LinkProxies {
 		return listen, nil
@@ -51,7 +51,7 @@ func (s *System) proxyAgent(h clusters.Host, listen string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.proxies[nodeAgent+"@"+h.Name] = p
+	s.proxies[nodeAgent+"."+h.Name] = p
 	return p.Addr(), nil
 }
 

@@ -73,7 +73,7 @@ func attachHostsFile(_ context.Context, path string, c *clusters.Cluster) error 
 
 // attach gives c a placer on f's hosts, through dial and, for a process
 // control plane, a Reconfigurer for its components and each worker's node
-// agent endpoint (nodeagent@<host>).
+// agent endpoint (nodeagent.<host>: a plain name, as metrics files need).
 func (f HostsFile) attach(c *clusters.Cluster, dial func(context.Context, Node) (conn, error)) error {
 	pl := NewPlacer(f.Inventory, dial, ".kdbench/placed/"+f.Cluster)
 	c.Placer = pl
@@ -100,7 +100,7 @@ func (f HostsFile) attach(c *clusters.Cluster, dial func(context.Context, Node) 
 		if err != nil {
 			return err
 		}
-		c.Endpoints["nodeagent@"+n.Name] = strings.TrimSuffix(pr.HealthURL, "/readyz")
+		c.Endpoints["nodeagent."+n.Name] = strings.TrimSuffix(pr.HealthURL, "/readyz")
 		i++
 	}
 	return nil

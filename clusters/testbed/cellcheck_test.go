@@ -69,7 +69,7 @@ type hopEvent struct {
 }
 
 // hopFiles reads a run's hops_*.jsonl: component ("kd-scheduler",
-// "kd-nodeagent@w1") → events.
+// "kd-nodeagent.w1") → events.
 func hopFiles(dir string) (map[string][]hopEvent, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "hops_*.jsonl"))
 	if err != nil {
@@ -131,7 +131,7 @@ func servedBy(root string, workers []string) (map[string]int, error) {
 		bound := map[string]string{} // namespace/pod → host of the agent the bind reached
 		linked := false
 		for comp, evs := range hops {
-			host, ok := strings.CutPrefix(comp, "kd-nodeagent@")
+			host, ok := strings.CutPrefix(comp, "kd-nodeagent.")
 			if !ok {
 				continue
 			}
@@ -190,7 +190,7 @@ func linkLatency(root string) (map[string]time.Duration, error) {
 		per := map[string][]time.Duration{}
 		for comp, evs := range hops {
 			suffix := ""
-			if _, host, ok := strings.Cut(comp, "@"); ok {
+			if host, ok := strings.CutPrefix(comp, "kd-nodeagent."); ok {
 				suffix = "@" + host
 			}
 			for _, e := range evs {
@@ -293,12 +293,12 @@ func TestServedByAndLinks(t *testing.T) {
 		{name: "w1 is not w10", nodes: []string{"w1x-0"}, wantErr: "node w1x-0"},
 		{
 			name: "kd: binds reached each host's agent", nodes: []string{"w1-0", "w2-3"},
-			hops: map[string]string{"kd-nodeagent@w1": bind("fn-0", 100, 400), "kd-nodeagent@w2": bind("fn-1", 100, 300)},
+			hops: map[string]string{"kd-nodeagent.w1": bind("fn-0", 100, 400), "kd-nodeagent.w2": bind("fn-1", 100, 300)},
 			want: map[string]int{"w1": 1, "w2": 1}, links: map[string]time.Duration{"scheduler→nodeagent@w1": 300, "scheduler→nodeagent@w2": 200},
 		},
 		{
 			name: "kd: a bind at another host's agent", nodes: []string{"w1-0", "w2-3"},
-			hops:    map[string]string{"kd-nodeagent@w1": bind("fn-0", 1, 2) + bind("fn-1", 1, 2)},
+			hops:    map[string]string{"kd-nodeagent.w1": bind("fn-0", 1, 2) + bind("fn-1", 1, 2)},
 			wantErr: `pod ns/fn-1 on node w2-3 of w2, but its bind reached the agent of "w1"`,
 		},
 	} {
