@@ -21,6 +21,10 @@ import (
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
+// floorSystem names the harness's API floor in pods.csv: pods written to
+// the API server and bound to nodes no agent serves, to price the API alone.
+const floorSystem = "floor"
+
 // Files the driver adds to a run's results directory.
 const (
 	podHostsFile = "pod-hosts.csv" // pod → node → host
@@ -145,8 +149,8 @@ func servedBy(root string, workers []string) (map[string]int, error) {
 		rows := [][]string{{"system", "namespace", "pod", "node", "host", "link_agent"}}
 		var bad []string
 		for _, p := range pods {
-			if p.Node == "" {
-				continue // never bound (a failed run says so itself)
+			if p.Node == "" || p.System == floorSystem {
+				continue // never bound (a failed run says so itself), or the API floor's pods, bound to no node's agent by design
 			}
 			h := nodeHost(p.Node, workers)
 			agent := bound[p.Namespace+"/"+p.Pod]
@@ -194,7 +198,9 @@ func linkLatency(root string) (map[string]time.Duration, error) {
 				suffix = "@" + host
 			}
 			for _, e := range evs {
-				if e.SentNs > 0 && e.RecvNs >= e.SentNs {
+				// The scale-out direction only (an agent's peer name
+				// carries its address: its replies to the scheduler).
+				if e.SentNs > 0 && e.RecvNs >= e.SentNs && !strings.Contains(e.Peer, "@") {
 					l := e.Peer + "→" + e.Hop + suffix
 					per[l] = append(per[l], time.Duration(e.RecvNs-e.SentNs))
 				}
@@ -254,17 +260,29 @@ func writeCSV(path string, rows [][]string) error {
 // writeTestRun writes a run of pods on nodes, with hops lines per component.
 func writeTestRun(t *testing.T, root string, nodes []string, hops map[string]string) string {
 	t.Helper()
-	r, err := results.Create(root, results.Manifest{Experiment: "scale-pods", Systems: []string{"kd+"}, Sizes: []int{len(nodes)}, Reps: 1})
+	r, err := results.Create(root, results.Manifest{Experiment: "scale-pods", Systems: []string{"kd+", floorSystem}, Sizes: []int{len(nodes)}, Reps: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pods []results.PodRecord
+	var floor []results.PodRecord
 	for i, n := range nodes {
-		pods = append(pods, results.PodRecord{Namespace: "ns", Pod: fmt.Sprintf("fn-%d", i), Node: n, BurstStart: 1, Ready: 2})
+		p := results.PodRecord{Namespace: "ns", Pod: fmt.Sprintf("fn-%d", i), Node: n, BurstStart: 1, Ready: 2}
+		if node, ok := strings.CutPrefix(n, floorSystem+":"); ok {
+			p.Node = node
+			floor = append(floor, p)
+			continue
+		}
+		pods = append(pods, p)
 	}
 	id := results.RepID{System: "kd+", Size: len(nodes)}
 	if err := r.AppendPods(id, pods); err != nil {
 		t.Fatal(err)
+	}
+	if len(floor) > 0 {
+		if err := r.AppendPods(results.RepID{System: floorSystem, Size: len(nodes)}, floor); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for comp, body := range hops {
 		if err := os.WriteFile(filepath.Join(r.Dir, "hops_kd+__"+strconv.Itoa(len(nodes))+"_rep0_"+comp+".jsonl"), []byte(body), 0o644); err != nil {
@@ -289,11 +307,13 @@ func TestServedByAndLinks(t *testing.T) {
 		links   map[string]time.Duration
 	}{
 		{name: "API mode: by node name", nodes: []string{"w1-0", "w2-0", "w10-1"}, want: map[string]int{"w1": 1, "w2": 1, "w10": 1}},
+		{name: "the floor's pods are no agent's", nodes: []string{"w1-0", "floor:kdbench-floor-node-0"}, want: map[string]int{"w1": 1}},
 		{name: "a node no worker serves", nodes: []string{"w1-0", "cp-0"}, wantErr: "pod ns/fn-1 on node cp-0, which no worker host's agent"},
 		{name: "w1 is not w10", nodes: []string{"w1x-0"}, wantErr: "node w1x-0"},
 		{
 			name: "kd: binds reached each host's agent", nodes: []string{"w1-0", "w2-3"},
-			hops: map[string]string{"kd-nodeagent.w1": bind("fn-0", 100, 400), "kd-nodeagent.w2": bind("fn-1", 100, 300)},
+			hops: map[string]string{"kd-nodeagent.w1": bind("fn-0", 100, 400), "kd-nodeagent.w2": bind("fn-1", 100, 300),
+				"kd-scheduler": `{"hop":"scheduler","peer":"nodeagent@10.0.0.1:1","kind":"Pod","namespace":"ns","name":"fn-0","sentNs":1,"recvNs":9}` + "\n"},
 			want: map[string]int{"w1": 1, "w2": 1}, links: map[string]time.Duration{"scheduler→nodeagent@w1": 300, "scheduler→nodeagent@w2": 200},
 		},
 		{
