@@ -93,7 +93,8 @@ func (p Provider) inspect(ctx context.Context, spec clusters.Spec) (*facts, erro
 		given = recorded
 	}
 	f.profile = resolveProfile(f.cp, given, local.Profiles)
-	if given != spec.QPSProfile && f.profile.Refusal == nil {
+	// Check hands the profile to Up as given: still the recorded one.
+	if recorded != "" && given == recorded && f.profile.Refusal == nil {
 		f.profile.Source = strings.Replace(f.profile.Source, "given by --qps-profile", "recorded by `cluster up` in "+HostsFile, 1)
 	}
 	if f.profile.Refusal != nil {
