@@ -83,13 +83,15 @@ type Placer interface {
 	Start(ctx context.Context, host Host, c Component) (Process, error)
 }
 
-// Reconfigurer restarts one of the cluster's own components with extra
-// flags (each replacing a flag of the same name); nil restores its flags.
+// Reconfigurer restarts one of the cluster's own components on one of its
+// hosts with extra flags (each replacing a flag of the same name); nil
+// restores its flags. A cluster with an agent per worker host has one
+// "nodeagent" component per host, each reconfigured with its own addresses.
 // files are written into the component's directory on its host first, the
 // process's working directory, so extra names them by relative path (as a
 // placed Component's Files). It returns once the component is healthy again.
 type Reconfigurer interface {
-	Reconfigure(ctx context.Context, component string, extra []string, files []File) error
+	Reconfigure(ctx context.Context, host Host, component string, extra []string, files []File) error
 }
 
 // HostsWith returns p's hosts that play role r.

@@ -65,8 +65,9 @@ type Cluster struct {
 	// provider cannot (an existing cluster without an inventory).
 	Placer Placer `json:"-"`
 	// Reconfigurer restarts the cluster's own components with other flags;
-	// nil when the provider cannot.
-	Reconfigurer Reconfigurer `json:"-"`
+	// nil when the provider cannot, ReconfigureRefusal then saying why.
+	Reconfigurer       Reconfigurer `json:"-"`
+	ReconfigureRefusal string       `json:"-"`
 }
 
 // Status describes a cluster that may or may not be running.

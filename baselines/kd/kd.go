@@ -4,9 +4,10 @@
 // node agent in direct mode; "kd+" is the same with the 200 ms sandbox
 // lifecycle.
 //
-// Prepare restarts the cluster's node agent in direct mode
-// (clusters.Reconfigurer, restored at Teardown: --direct-listen on the first
-// worker host, advertised on its nodes as kubedirect.io/agent), then starts,
+// Prepare restarts the cluster's node agents in direct mode
+// (clusters.Reconfigurer, restored at Teardown: on every worker host its
+// agent's --direct-listen on that host's address, advertised on its nodes
+// as kubedirect.io/agent), then starts,
 // downstream first, through the cluster's placer (docs/placement.md):
 //
 //	kdbench internal kd-scheduler   on the control-plane host: binds managed pods over the link to the agent of each node
@@ -96,10 +97,13 @@ type System struct {
 	// scalerConfig restarts the autoscaler hop (Restart "kd-autoscaler").
 	scalerConfig adapter.HopConfig
 	// reconfigurer restores the cluster's components kd reconfigured (the
-	// controller-manager, the node agent), in reconfigured.
+	// controller-manager, the node agent of each worker host), in
+	// reconfigured.
 	reconfigurer clusters.Reconfigurer
-	reconfigured []string
-	proxies      map[string]*fault.Proxy // by the link's downstream hop
+	reconfigured []reconfigured
+	// proxies by the link's downstream hop; the link into the node agent of
+	// worker host h is "nodeagent.h" (Link("nodeagent"): the first's).
+	proxies map[string]*fault.Proxy
 	// Endpoints are the processes' /metrics, /hops and /timings base URLs.
 	endpoints map[string]string
 }
@@ -221,7 +225,7 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 			err = errors.Join(err, s.stopLocked(context.Background(), env))
 		}
 	}()
-	if err := s.withoutKCMControllers(ctx, c); err != nil {
+	if err := s.withoutKCMControllers(ctx, c, cp); err != nil {
 		return err
 	}
 	qps, burst, workersFlag, par, sqps, sburst, pct := tuning(c.QPSProfile)
@@ -248,7 +252,8 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 			return err
 		}
 	}
-	if err := s.directMode(ctx, c, mtls, addr[nodeAgent], dial[nodeAgent]); err != nil {
+	agents, err := s.directMode(ctx, c, mtls, workers, addr[nodeAgent], dial[nodeAgent])
+	if err != nil {
 		return err
 	}
 	specs := []struct {
@@ -264,7 +269,18 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		{"kd-deployment", []string{kc, "--listen=" + addr["deployment"], "--metrics-addr=" + addr["deployment-metrics"],
 			"--replicaset=" + dial["replicaset"], "--workers=" + workersFlag, "--kube-api-qps=" + qps, "--kube-api-burst=" + burst}},
 	}
-	s.endpoints = map[string]string{nodeAgentProc: c.Endpoints[nodeAgent]}
+	s.endpoints = map[string]string{}
+	if u := c.Endpoints[nodeAgent]; u != "" { // the local cluster's one agent
+		s.endpoints[nodeAgentProc] = u
+	}
+	// A cluster with an agent per worker host names each agent's metrics
+	// (/hops, /timings) nodeagent.<host>: the harness reads every agent's
+	// end of the scheduler's links.
+	for _, w := range workers {
+		if u := c.Endpoints[nodeAgent+"."+w.Name]; u != "" {
+			s.endpoints[nodeAgentProc+"."+w.Name] = u
+		}
+	}
 	for _, sp := range specs {
 		hop := strings.TrimPrefix(sp.name, "kd-") // process kd-<hop> runs hop <hop>
 		files, tlsArgs, err := mtls.files(hop)
@@ -303,28 +319,45 @@ func (s *System) prepareLocked(ctx context.Context, env baselines.Env) (err erro
 		if mtls == nil {
 			sec = "plaintext"
 		}
-		env.Logf("%s: Kubedirect processes up (hops on %s, the cluster's node agent in direct mode on %s for its %d nodes, link %s, %s links); logs: %s",
-			s.name, cp.Name, workers[0].Name, c.Nodes, dial[nodeAgent], sec, path.Dir(s.procs[0].proc.Log()))
+		env.Logf("%s: Kubedirect processes up (hops on %s, the cluster's node agents in direct mode for its %d nodes: %s; %s links); logs: %s",
+			s.name, cp.Name, c.Nodes, strings.Join(agents, ", "), sec, path.Dir(s.procs[0].proc.Log()))
 	}
 	return nil
 }
 
-// directMode restarts the cluster's node agent serving Kubedirect's direct
-// mode (docs/placement.md): its link on listen, advertised on its nodes as
-// advertise (where the scheduler hop dials it: the link's fault proxy with
-// LinkProxies), with the nodeagent hop's link identity as files in its
-// directory. Teardown (or a failed Prepare) restores it to API mode, which
-// removes the annotation.
-//
-// The Reconfigurer names one component, so this serves one worker host's
-// agent (the local cluster's one agent serves every node); a cluster with
-// an agent per host needs each reconfigured with its own addresses.
-func (s *System) directMode(ctx context.Context, c *clusters.Cluster, mtls *linkTLS, listen, advertise string) error {
+// directMode restarts the cluster's node agent on every worker host
+// serving Kubedirect's direct mode (docs/placement.md): its link on the
+// host's own address (listen gives the port: a free one on this machine,
+// else kd's fixed one), advertised on its nodes as kubedirect.io/agent
+// (where the scheduler hop dials it: with LinkProxies, a fault proxy of its
+// own on the control-plane host; the first worker's is dial), with the
+// nodeagent hop's link identity as files in its directory. Teardown (or a
+// failed Prepare) restores each to API mode, which removes the annotation.
+// It returns "host: link" per agent, for the log.
+func (s *System) directMode(ctx context.Context, c *clusters.Cluster, mtls *linkTLS, workers []clusters.Host, listen, dial string) ([]string, error) {
 	files, tlsArgs, err := mtls.files(nodeAgent)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.reconfigure(ctx, c, nodeAgent, directFlags(listen, advertise, tlsArgs), files)
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("%s: node agent link address %q: %w", s.name, listen, err)
+	}
+	var out []string
+	for i, w := range workers {
+		l, advertise := listen, dial
+		if i > 0 {
+			l = net.JoinHostPort(w.Addr, port)
+			if advertise, err = s.proxyAgent(w, l); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.reconfigure(ctx, c, w, nodeAgent, directFlags(l, advertise, tlsArgs), files); err != nil {
+			return nil, err
+		}
+		out = append(out, w.Name+": "+advertise)
+	}
+	return out, nil
 }
 
 // directFlags are the flags that make the cluster's node agent serve
@@ -489,22 +522,32 @@ const (
 // its deployment and replicaset controllers, so they cannot act while kd's
 // controllers serve every Deployment; Teardown (or a failed Prepare)
 // restores it.
-func (s *System) withoutKCMControllers(ctx context.Context, c *clusters.Cluster) error {
+func (s *System) withoutKCMControllers(ctx context.Context, c *clusters.Cluster, cp clusters.Host) error {
 	if c.Reconfigurer == nil {
-		return fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's, nor its node agent in direct mode",
-			s.name, c.Name, c.Provider, kcmComponent)
+		why := ""
+		if c.ReconfigureRefusal != "" {
+			why = ": " + c.ReconfigureRefusal
+		}
+		return fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's, nor its node agents in direct mode%s",
+			s.name, c.Name, c.Provider, kcmComponent, why)
 	}
-	return s.reconfigure(ctx, c, kcmComponent, []string{kcmWithout}, nil)
+	return s.reconfigure(ctx, c, cp, kcmComponent, []string{kcmWithout}, nil)
+}
+
+// reconfigured is a component kd restarted with other flags, on its host.
+type reconfigured struct {
+	host      clusters.Host
+	component string
 }
 
 // reconfigure restarts the cluster's component with extra flags and files,
 // recorded first so that restoreCluster restores it even if the restart
 // failed halfway.
-func (s *System) reconfigure(ctx context.Context, c *clusters.Cluster, component string, extra []string, files []clusters.File) error {
+func (s *System) reconfigure(ctx context.Context, c *clusters.Cluster, h clusters.Host, component string, extra []string, files []clusters.File) error {
 	s.reconfigurer = c.Reconfigurer
-	s.reconfigured = append(s.reconfigured, component)
-	if err := c.Reconfigurer.Reconfigure(ctx, component, extra, files); err != nil {
-		return fmt.Errorf("%s: restarting the cluster's %s with %q: %w", s.name, component, extra, err)
+	s.reconfigured = append(s.reconfigured, reconfigured{h, component})
+	if err := c.Reconfigurer.Reconfigure(ctx, h, component, extra, files); err != nil {
+		return fmt.Errorf("%s: restarting the cluster's %s on %s with %q: %w", s.name, component, h.Name, extra, err)
 	}
 	return nil
 }
@@ -513,8 +556,9 @@ func (s *System) reconfigure(ctx context.Context, c *clusters.Cluster, component
 func (s *System) restoreCluster(ctx context.Context) error {
 	var errs []error
 	for i := len(s.reconfigured) - 1; i >= 0; i-- {
-		if err := s.reconfigurer.Reconfigure(ctx, s.reconfigured[i], nil, nil); err != nil {
-			errs = append(errs, fmt.Errorf("%s: restoring the cluster's %s: %w", s.name, s.reconfigured[i], err))
+		r := s.reconfigured[i]
+		if err := s.reconfigurer.Reconfigure(ctx, r.host, r.component, nil, nil); err != nil {
+			errs = append(errs, fmt.Errorf("%s: restoring the cluster's %s on %s: %w", s.name, r.component, r.host.Name, err))
 		}
 	}
 	s.reconfigured = nil

@@ -36,6 +36,25 @@ func (s *System) proxyLinks(harness clusters.Host, listen map[string]string) (ma
 	return dial, nil
 }
 
+// proxyAgent returns the address the scheduler dials for worker host h's
+// node agent listening on listen: listen itself, or with LinkProxies a
+// fault proxy of its own ("nodeagent.<host>") on the control-plane host.
+func (s *System) proxyAgent(h clusters.Host, listen string) (string, error) {
+	if !s.LinkProxies {
+		return listen, nil
+	}
+	cp, err := clusters.ControlPlaneHost(s.placer)
+	if err != nil {
+		return "", err
+	}
+	p, err := fault.NewProxy(net.JoinHostPort(cp.Addr, "0"), listen)
+	if err != nil {
+		return "", err
+	}
+	s.proxies[nodeAgent+"."+h.Name] = p
+	return p.Addr(), nil
+}
+
 // Link is the proxy of the link into hop (deployment, replicaset,
 // scheduler, nodeagent), or nil without LinkProxies.
 func (s *System) Link(hop string) *fault.Proxy {

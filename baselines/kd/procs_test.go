@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,9 +56,11 @@ func (f *fakeProcess) LogTail(int) string    { return "    (fake)" }
 func (f *fakeProcess) Done() <-chan struct{} { return f.done }
 
 // fakePlacer has a control-plane and a worker host on two loopback
-// addresses and fails to start the component named fail.
+// addresses (or the workers given) and fails to start the component named
+// fail.
 type fakePlacer struct {
 	fail    string
+	workers []clusters.Host
 	started []clusters.Component
 	on      []clusters.Host
 	procs   []*fakeProcess
@@ -68,7 +71,12 @@ var (
 	workerHost = clusters.Host{Name: "w1", Roles: []clusters.Role{clusters.RoleWorker}, Addr: "127.0.0.2"}
 )
 
-func (p *fakePlacer) Hosts() []clusters.Host { return []clusters.Host{cpHost, workerHost} }
+func (p *fakePlacer) Hosts() []clusters.Host {
+	if p.workers != nil {
+		return append([]clusters.Host{cpHost}, p.workers...)
+	}
+	return []clusters.Host{cpHost, workerHost}
+}
 func (p *fakePlacer) Start(_ context.Context, h clusters.Host, c clusters.Component) (clusters.Process, error) {
 	p.started = append(p.started, c)
 	p.on = append(p.on, h)
@@ -82,11 +90,13 @@ func (p *fakePlacer) Start(_ context.Context, h clusters.Host, c clusters.Compon
 
 type fakeReconfigurer struct {
 	calls [][]string
+	hosts []string   // by call
 	files [][]string // paths, by call
 }
 
-func (r *fakeReconfigurer) Reconfigure(_ context.Context, component string, extra []string, files []clusters.File) error {
+func (r *fakeReconfigurer) Reconfigure(_ context.Context, h clusters.Host, component string, extra []string, files []clusters.File) error {
 	r.calls = append(r.calls, append([]string{component}, extra...))
+	r.hosts = append(r.hosts, h.Name)
 	var paths []string
 	for _, f := range files {
 		paths = append(paths, f.Path)
@@ -165,6 +175,49 @@ func TestPreparePlacesAndRestoresOnFailure(t *testing.T) {
 	want := [][]string{{kcmComponent, kcmWithout}, {nodeAgent}, {kcmComponent}}
 	if !slices.Equal(r.calls[0], want[0]) || !slices.Equal(r.calls[2], want[1]) || !slices.Equal(r.calls[3], want[2]) {
 		t.Errorf("reconfigured %q, want the controller-manager %q, then the node agent and the controller-manager restored", r.calls, want[0])
+	}
+}
+
+// TestDirectModeOnEveryWorker: on a cluster with an agent per worker host,
+// each host's agent is reconfigured with its own address (kd's fixed port
+// on a host that is not this machine), the controller-manager on the
+// control-plane host; a failed Prepare restores them all, last first.
+func TestDirectModeOnEveryWorker(t *testing.T) {
+	w1 := clusters.Host{Name: "w1", Roles: []clusters.Role{clusters.RoleWorker}, Addr: "192.0.2.11"}
+	w2 := clusters.Host{Name: "w2", Roles: []clusters.Role{clusters.RoleWorker}, Addr: "192.0.2.12"}
+	pl := &fakePlacer{fail: "kd-scheduler", workers: []clusters.Host{w1, w2}}
+	r := &fakeReconfigurer{}
+	if err := New("kd", 0, "").Prepare(context.Background(), baselines.Env{Cluster: fakeCluster(t, pl, r)}); err == nil {
+		t.Fatal("Prepare succeeded with a scheduler that does not start")
+	}
+	port := strconv.Itoa(remotePortBase + 2*slices.Index(linkHops, nodeAgent))
+	want := []struct {
+		host, component string
+		flags           []string
+	}{
+		{"cp", kcmComponent, []string{kcmWithout}},
+		{"w1", nodeAgent, []string{"--direct-listen=192.0.2.11:" + port, "--direct-advertise=192.0.2.11:" + port}},
+		{"w2", nodeAgent, []string{"--direct-listen=192.0.2.12:" + port, "--direct-advertise=192.0.2.12:" + port}},
+		{"w2", nodeAgent, nil},
+		{"w1", nodeAgent, nil},
+		{"cp", kcmComponent, nil},
+	}
+	if len(r.calls) != len(want) {
+		t.Fatalf("reconfigured %q on %q, want %d calls", r.calls, r.hosts, len(want))
+	}
+	for i, w := range want {
+		got := r.calls[i]
+		if r.hosts[i] != w.host || got[0] != w.component {
+			t.Errorf("call %d: %s on %s, want %s on %s", i, got[0], r.hosts[i], w.component, w.host)
+		}
+		if len(w.flags) == 0 && len(got) > 1 {
+			t.Errorf("call %d: restore with flags %q", i, got[1:])
+		}
+		for _, f := range w.flags {
+			if !slices.Contains(got[1:], f) {
+				t.Errorf("call %d (%s on %s): flags %q lack %s", i, got[0], r.hosts[i], got[1:], f)
+			}
+		}
 	}
 }
 

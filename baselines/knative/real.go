@@ -43,6 +43,7 @@ type Real struct {
 	mu         sync.Mutex
 	serving    *serving.Serving
 	reconf     clusters.Reconfigurer
+	agentHosts []clusters.Host
 	agentFlags []string
 	namespaces []string
 }
@@ -100,6 +101,7 @@ func (s *Real) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	}
 	s.mu.Lock()
 	s.serving, s.reconf = sv, c.Reconfigurer
+	s.agentHosts = agentHosts(c)
 	s.agentFlags = []string{"--function-sandboxes", "--pod-netns=" + sv.PodNetns()}
 	s.mu.Unlock()
 	defer func() {
@@ -107,8 +109,10 @@ func (s *Real) Prepare(ctx context.Context, env baselines.Env) (err error) {
 			err = errors.Join(err, s.restore(context.Background()))
 		}
 	}()
-	if err := c.Reconfigurer.Reconfigure(ctx, nodeAgent, s.agentFlags, nil); err != nil {
-		return fmt.Errorf("%s: restarting the cluster's node agent with %q: %w", s.name, s.agentFlags, err)
+	for _, h := range s.agentHosts {
+		if err := c.Reconfigurer.Reconfigure(ctx, h, nodeAgent, s.agentFlags, nil); err != nil {
+			return fmt.Errorf("%s: restarting the cluster's node agent on %s with %q: %w", s.name, h.Name, s.agentFlags, err)
+		}
 	}
 	if err := s.inner.Prepare(ctx, s.innerEnv(env)); err != nil {
 		return err
@@ -135,11 +139,20 @@ type keepFlags struct {
 	flags     []string
 }
 
-func (k keepFlags) Reconfigure(ctx context.Context, component string, extra []string, files []clusters.File) error {
+func (k keepFlags) Reconfigure(ctx context.Context, h clusters.Host, component string, extra []string, files []clusters.File) error {
 	if component == k.component {
 		extra = append(slices.Clone(extra), k.flags...)
 	}
-	return k.inner.Reconfigure(ctx, component, extra, files)
+	return k.inner.Reconfigure(ctx, h, component, extra, files)
+}
+
+// agentHosts are the hosts whose node agent serves Knative's pods: the
+// workers of the cluster's placer (the local cluster's one host).
+func agentHosts(c *clusters.Cluster) []clusters.Host {
+	if c.Placer == nil {
+		return []clusters.Host{local.Host}
+	}
+	return clusters.HostsWith(c.Placer, clusters.RoleWorker)
 }
 
 // Teardown tears down the inner system, deletes the Knative Services the
@@ -165,13 +178,16 @@ func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 // restore restarts the node agent with its own flags and stops Serving.
 func (s *Real) restore(ctx context.Context) error {
 	s.mu.Lock()
-	sv, reconf := s.serving, s.reconf
-	s.serving, s.reconf, s.agentFlags, s.namespaces = nil, nil, nil, nil
+	sv, reconf, hosts := s.serving, s.reconf, s.agentHosts
+	s.serving, s.reconf, s.agentFlags, s.namespaces, s.agentHosts = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	var errs []error
-	if reconf != nil {
-		if err := reconf.Reconfigure(ctx, nodeAgent, nil, nil); err != nil {
-			errs = append(errs, fmt.Errorf("%s: restoring the cluster's node agent: %w", s.name, err))
+	for _, h := range hosts {
+		if reconf == nil {
+			break
+		}
+		if err := reconf.Reconfigure(ctx, h, nodeAgent, nil, nil); err != nil {
+			errs = append(errs, fmt.Errorf("%s: restoring the cluster's node agent on %s: %w", s.name, h.Name, err))
 		}
 	}
 	if sv != nil {

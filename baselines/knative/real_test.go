@@ -42,8 +42,8 @@ func TestRealRefuses(t *testing.T) {
 
 type recordReconf struct{ calls []string }
 
-func (r *recordReconf) Reconfigure(_ context.Context, component string, extra []string, _ []clusters.File) error {
-	r.calls = append(r.calls, component+" "+strings.Join(extra, " "))
+func (r *recordReconf) Reconfigure(_ context.Context, h clusters.Host, component string, extra []string, _ []clusters.File) error {
+	r.calls = append(r.calls, h.Name+": "+component+" "+strings.Join(extra, " "))
 	return nil
 }
 
@@ -54,14 +54,15 @@ func TestKeepFlags(t *testing.T) {
 	r := &recordReconf{}
 	k := keepFlags{inner: r, component: nodeAgent, flags: []string{"--function-sandboxes", "--pod-netns=/run/netns/p"}}
 	ctx := context.Background()
-	require.NoError(t, k.Reconfigure(ctx, "kube-controller-manager", []string{"--controllers=*,-deployment"}, nil))
+	cp, w1 := clusters.Host{Name: "cp"}, clusters.Host{Name: "w1"}
+	require.NoError(t, k.Reconfigure(ctx, cp, "kube-controller-manager", []string{"--controllers=*,-deployment"}, nil))
 	direct := []string{"--direct-listen=127.0.0.1:0"}
-	require.NoError(t, k.Reconfigure(ctx, nodeAgent, direct, nil))
-	require.NoError(t, k.Reconfigure(ctx, nodeAgent, nil, nil))
+	require.NoError(t, k.Reconfigure(ctx, w1, nodeAgent, direct, nil))
+	require.NoError(t, k.Reconfigure(ctx, w1, nodeAgent, nil, nil))
 	require.Equal(t, []string{
-		"kube-controller-manager --controllers=*,-deployment",
-		"nodeagent --direct-listen=127.0.0.1:0 --function-sandboxes --pod-netns=/run/netns/p",
-		"nodeagent --function-sandboxes --pod-netns=/run/netns/p",
+		"cp: kube-controller-manager --controllers=*,-deployment",
+		"w1: nodeagent --direct-listen=127.0.0.1:0 --function-sandboxes --pod-netns=/run/netns/p",
+		"w1: nodeagent --function-sandboxes --pod-netns=/run/netns/p",
 	}, r.calls)
 	require.Equal(t, []string{"--direct-listen=127.0.0.1:0"}, direct, "the caller's flags are not changed")
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/existing"
 )
 
 // Down and Status: the cluster after (or instead of) Up.
@@ -43,7 +44,7 @@ func (p *Provider) Down(ctx context.Context, name string) error {
 	if err := p.run(ctx, d, name, plan); err != nil {
 		return err
 	}
-	for _, f := range []string{d.Kubeconfig(), d.Secrets()} {
+	for _, f := range []string{d.Kubeconfig(), d.Secrets(), d.File(existing.HostsFile)} {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

@@ -225,6 +225,16 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 		return nil, err
 	}
 	bootstrapped := time.Since(start)
+	// The hosts file lets later runs attached with --provider existing (from
+	// the control-plane host) place and reconfigure as this one does.
+	hf := HostsFile{Cluster: spec.Name, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory,
+		Login: p.opts.Login, KnownHosts: d.KnownHosts(), Nodes: spec.Nodes, QPSProfile: plan.QPSProfile}
+	if hf.ControlPlane == "" {
+		hf.ControlPlane = ControlPlaneKubeadm
+	}
+	if err := writeHostsFile(d.Kubeconfig(), hf); err != nil {
+		return nil, fmt.Errorf("cloudlab cluster %q: %w", spec.Name, err)
+	}
 	// The attach checks the running cluster against what was asked: the
 	// profile the bootstrap set, read back from the control plane's flags,
 	// the workers' sandbox delay and, for scale-nodes, their number.
@@ -262,7 +272,9 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 	if err != nil {
 		return nil, err
 	}
-	c.Placer = NewPlacer(plan.Inventory, dial, ".kdbench/placed/"+spec.Name)
+	if err := hf.attach(c, dial); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

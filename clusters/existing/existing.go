@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -83,7 +84,19 @@ func (p Provider) inspect(ctx context.Context, spec clusters.Spec) (*facts, erro
 	if f.cp, err = readControlPlane(ctx, cs); err != nil {
 		return nil, fmt.Errorf("cluster at %s: %w", cfg.Host, err)
 	}
-	f.profile = resolveProfile(f.cp, spec.QPSProfile, local.Profiles)
+	given := spec.QPSProfile
+	recorded, err := recordedProfile(spec.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	if given == "" {
+		given = recorded
+	}
+	f.profile = resolveProfile(f.cp, given, local.Profiles)
+	// Check hands the profile to Up as given: still the recorded one.
+	if recorded != "" && given == recorded && f.profile.Refusal == nil {
+		f.profile.Source = strings.Replace(f.profile.Source, "given by --qps-profile", "recorded by `cluster up` in "+HostsFile, 1)
+	}
 	if f.profile.Refusal != nil {
 		f.refused = append(f.refused, *f.profile.Refusal)
 	}
@@ -117,12 +130,16 @@ func (p Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluster
 		return nil, fmt.Errorf("cluster %s at %s: %w", f.name, f.cfg.Host, f.refused)
 	}
 	comps := map[string]string{apiserver: f.version}
-	return &clusters.Cluster{
+	c := &clusters.Cluster{
 		Name: f.name, Provider: ProviderName, Kubeconfig: spec.Kubeconfig, REST: f.cfg, Nodes: f.workers.Ready,
 		QPSProfile: f.profile.Name, QPSProfileSource: f.profile.Source, SandboxDelay: f.delay,
 		Components: comps, Flags: f.cp.Args,
 		Endpoints: map[string]string{apiserver: f.cfg.Host},
-	}, nil
+	}
+	if err := attachHosts(ctx, c); err != nil {
+		return nil, fmt.Errorf("cluster %s at %s: %w", f.name, f.cfg.Host, err)
+	}
+	return c, nil
 }
 
 // Down does nothing: kdbench does not own an existing cluster.

@@ -17,7 +17,7 @@ var Components = []string{etcdComponent, apiserverComponent, kcmComponent, sched
 
 func (pl *plan) component(name string) (c component, err error) {
 	defer func() {
-		c.Args = withFlags(c.Args, pl.extra[name])
+		c.Args = WithFlags(c.Args, pl.extra[name])
 		c.Dir = pl.l.ComponentDir(name) // where Reconfigure writes its files
 	}()
 	switch name {
@@ -168,13 +168,16 @@ type reconfigurer struct {
 	cluster string
 }
 
-func (r reconfigurer) Reconfigure(ctx context.Context, component string, extra []string, files []clusters.File) error {
+func (r reconfigurer) Reconfigure(ctx context.Context, host clusters.Host, component string, extra []string, files []clusters.File) error {
+	if host.Name != Host.Name {
+		return fmt.Errorf("reconfigure %s: no host %q in a local cluster (only %s)", component, host.Name, Host.Name)
+	}
 	return r.p.Reconfigure(ctx, r.cluster, component, extra, files)
 }
 
-// withFlags returns args with each of extra replacing the flag of the same
+// WithFlags returns args with each of extra replacing the flag of the same
 // name (--name=value), or appended.
-func withFlags(args, extra []string) []string {
+func WithFlags(args, extra []string) []string {
 	name := func(a string) string { n, _, _ := strings.Cut(a, "="); return n }
 	out := slices.Clone(args)
 	for _, e := range extra {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kdbench/kdbench/clusters"
 )
 
 func TestRestartErrors(t *testing.T) {
@@ -33,12 +35,19 @@ func TestRestartErrors(t *testing.T) {
 func TestReconfigureErrors(t *testing.T) {
 	p := New(Options{Root: t.TempDir()})
 	p.plans["mine"] = &plan{}
-	for _, tc := range []struct{ cluster, component, want string }{
-		{"other", kcmComponent, `reconfigure kube-controller-manager: cluster "other" was not started by this kdbench process`},
-		{"mine", "kubelet", `reconfigure: no component "kubelet"`},
-		{"mine", kcmComponent, "not running"},
+	w1 := clusters.Host{Name: "w1"}
+	for _, tc := range []struct {
+		cluster   string
+		host      clusters.Host
+		component string
+		want      string
+	}{
+		{"other", Host, kcmComponent, `reconfigure kube-controller-manager: cluster "other" was not started by this kdbench process`},
+		{"mine", Host, "kubelet", `reconfigure: no component "kubelet"`},
+		{"mine", Host, kcmComponent, "not running"},
+		{"mine", w1, nodeAgentComponent, `reconfigure nodeagent: no host "w1" in a local cluster`},
 	} {
-		err := reconfigurer{p, tc.cluster}.Reconfigure(context.Background(), tc.component, []string{"--v=2"}, nil)
+		err := reconfigurer{p, tc.cluster}.Reconfigure(context.Background(), tc.host, tc.component, []string{"--v=2"}, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s/%s: got %v, want an error containing %q", tc.cluster, tc.component, err, tc.want)
 		}
@@ -55,8 +64,8 @@ func TestWithFlags(t *testing.T) {
 		{[]string{"--controllers=*,-deployment,-replicaset"}, "--kubeconfig=k --controllers=*,-deployment,-replicaset --v=0"},
 		{[]string{"--concurrent-deployment-syncs=100", "--v=2"}, "--kubeconfig=k --controllers=* --v=2 --concurrent-deployment-syncs=100"},
 	} {
-		if got := strings.Join(withFlags(args, tc.extra), " "); got != tc.want {
-			t.Errorf("withFlags(%v) = %s, want %s", tc.extra, got, tc.want)
+		if got := strings.Join(WithFlags(args, tc.extra), " "); got != tc.want {
+			t.Errorf("WithFlags(%v) = %s, want %s", tc.extra, got, tc.want)
 		}
 	}
 	if args[1] != "--controllers=*" {

@@ -8,10 +8,21 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
+	// The systems kdbench registers (as cmd/kdbench imports them): the
+	// matrix is the registry's, so renamed or refusing systems show up.
+	_ "github.com/kdbench/kdbench/baselines/dirigent"
+	_ "github.com/kdbench/kdbench/baselines/drfaas"
+	_ "github.com/kdbench/kdbench/baselines/k8s"
+	_ "github.com/kdbench/kdbench/baselines/kd"
+	_ "github.com/kdbench/kdbench/baselines/knative"
 )
 
 // TestMultihost is `make e2e-multihost`: it builds the testbed and, from its
@@ -73,26 +84,6 @@ func TestMultihost(t *testing.T) {
 		}
 	}
 
-	// The control plane, without the internet the kubeadm path needs.
-	// Down always runs: a half-made control plane is stopped by it too.
-	defer func() {
-		if _, err := kd(append([]string{"cluster", "down"}, cl...)...); err != nil {
-			t.Errorf("cluster down: %v", err)
-		}
-	}()
-	var refused string
-	if out, err := kd(append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "6"}, cl...)...); err != nil {
-		refused = "no control plane on the testbed: `cluster up --provider cloudlab --control-plane processes`: " + reason(out)
-		t.Errorf("%s", refused)
-	}
-
-	trace := filepath.Join(tb.Dir, "trace")
-	if refused == "" {
-		if _, err := kd("trace", "synth", "-o", trace, "--functions", "20", "--minutes", "2"); err != nil {
-			t.Fatalf("trace synth: %v", err)
-		}
-	}
-	kubeconfig := filepath.Join(home, "clusters", "testbed", "kubeconfig")
 	// KDBENCH_E2E_CELLS, a regular expression, limits the cells run (by
 	// "system experiment", e.g. "^kd\\+ " or "scale-pods"); the others are
 	// listed as not run.
@@ -100,37 +91,79 @@ func TestMultihost(t *testing.T) {
 	if err != nil {
 		t.Fatalf("KDBENCH_E2E_CELLS: %v", err)
 	}
-	var rows [][3]string
-	for _, c := range matrix() {
-		if !only.MatchString(c.system + " " + c.label) {
-			rows = append(rows, [3]string{c.system, c.label, "not run (KDBENCH_E2E_CELLS)"})
+	trace := filepath.Join(tb.Dir, "trace")
+	if _, err := kd("trace", "synth", "-o", trace, "--functions", "20", "--minutes", "2"); err != nil {
+		t.Fatalf("trace synth: %v", err)
+	}
+	// cluster up leaves hosts.json beside the kubeconfig: --provider
+	// existing attaches through the cloudlab provider's SSH placer and
+	// reconfigurer.
+	kubeconfig := filepath.Join(home, "clusters", "testbed", "kubeconfig")
+	var workers []string
+	for _, h := range tb.Hosts {
+		if h.Role == "worker" {
+			workers = append(workers, h.Name)
+		}
+	}
+	cells := matrix(baselines.Names())
+	rows := make([][4]string, len(cells))
+	start := time.Now()
+	// The node agents' sandbox delay is the cluster's (k8s at 0, the "+"
+	// systems at 200 ms: existing refuses a run whose delay the agents do
+	// not run), so the control plane is brought up once per delay the
+	// cells ask, and torn down after them.
+	for _, delay := range delays(cells) {
+		var todo []int
+		for i, c := range cells {
+			if c.delay != delay {
+				continue
+			}
+			if !only.MatchString(c.system + " " + c.label) {
+				rows[i] = [4]string{c.system, c.label, "not run (KDBENCH_E2E_CELLS)", ""}
+				continue
+			}
+			todo = append(todo, i)
+		}
+		if len(todo) == 0 {
 			continue
 		}
-		status := "refused: " + refused
-		if refused == "" {
-			args := append([]string{"run", c.experiment, "--provider", "existing", "--kubeconfig", kubeconfig,
-				"--system", c.system, "--no-plots", "--results", filepath.Join(tb.Dir, "results")}, c.args...)
-			if c.experiment == "azure-trace" {
-				args = append(args, "--trace", trace)
-			}
-			if out, err := kd(args...); err != nil && refusal(out) {
-				status = "refused: " + reason(out)
-			} else if err != nil {
-				status = "failed: " + reason(out)
-			} else {
-				status = "ok"
+		// Without the internet the kubeadm path needs. Down always runs:
+		// a half-made control plane is stopped by it too; then no process
+		// but the testbed's sshd may be left on any host.
+		var refused string
+		up := append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "6", "--sandbox-delay", delay.String()}, cl...)
+		if out, err := kd(up...); err != nil {
+			refused = fmt.Sprintf("no control plane at sandbox delay %s on the testbed: `cluster up --provider cloudlab --control-plane processes`: %s", delay, reason(out))
+			t.Errorf("%s", refused)
+		}
+		for _, i := range todo {
+			c := cells[i]
+			rows[i] = [4]string{c.system, c.label, "refused: " + refused, ""}
+			if refused == "" {
+				status, detail := runCell(kd, c, filepath.Join(tb.Dir, "results", fmt.Sprintf("%02d-%s-%s", i, baselines.Slug(c.system), c.experiment)),
+					kubeconfig, trace, workers)
+				rows[i] = [4]string{c.system, c.label, status, detail}
 			}
 		}
-		rows = append(rows, [3]string{c.system, c.label, status})
+		if _, err := kd(append([]string{"cluster", "down"}, cl...)...); err != nil {
+			t.Errorf("cluster down: %v", err)
+		}
+		if left := hostProcesses(context.Background(), tb); len(left) > 0 {
+			t.Errorf("after cluster down, processes other than sshd are left on the hosts:\n  %s", strings.Join(left, "\n  "))
+		} else {
+			t.Logf("cluster down left no process but sshd on %d hosts", len(tb.Hosts))
+		}
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SYSTEM\tEXPERIMENT\tRESULT")
+	fmt.Fprintln(tw, "SYSTEM\tEXPERIMENT\tRESULT\tPODS PER HOST; LINKS; TIME")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r[0], r[1], r[2])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r[0], r[1], r[2], r[3])
 	}
+	fmt.Fprintln(tw, "(sizes as issue 15 asks: 100 pods, a 2-minute trace clip, one burst-phase case per failover hop)")
 	tw.Flush()
-	fmt.Print("\nmulti-host testbed: system × experiment\n" + b.String())
+	fmt.Printf("\nmulti-host testbed: system × experiment (%d hosts, %d worker hosts, 6 simulated nodes; matrix took %s)\n%s",
+		len(tb.Hosts), len(workers), time.Since(start).Round(time.Second), b.String())
 	for _, r := range rows {
 		if strings.HasPrefix(r[2], "failed") {
 			t.Errorf("%s %s %s", r[0], r[1], r[2])
@@ -138,30 +171,138 @@ func TestMultihost(t *testing.T) {
 	}
 }
 
+// runCell runs one cell from cp into results dir res and says how it went:
+// ok / refused (reason) / failed (reason), and for runs with pods which
+// host served them and the links' latency.
+func runCell(kd func(...string) (string, error), c cell, res, kubeconfig, trace string, workers []string) (status, detail string) {
+	t0 := time.Now()
+	args := append([]string{"run", c.experiment, "--provider", "existing", "--kubeconfig", kubeconfig,
+		"--system", c.system, "--no-plots", "--results", res}, c.args...)
+	if c.experiment == "azure-trace" {
+		args = append(args, "--trace", trace)
+	}
+	out, err := kd(args...)
+	switch {
+	case err != nil && refusal(out):
+		return "refused: " + reason(out), ""
+	case err != nil:
+		status = "failed: " + reason(out)
+	default:
+		status = "ok"
+	}
+	// Every pod on a worker host's agent (kd's binds at that host's agent
+	// over the link), recorded in the results.
+	hosts, herr := servedBy(res, workers)
+	if herr != nil && status == "ok" {
+		status = "failed: " + herr.Error()
+	}
+	detail = perHost(hosts, workers)
+	if links, lerr := linkLatency(res); lerr != nil {
+		detail += "; links: " + lerr.Error()
+	} else if len(links) > 0 {
+		detail += "; link p50 " + linkSummary(links)
+	}
+	return status, detail + fmt.Sprintf("; %s", time.Since(t0).Round(time.Second))
+}
+
+// delays lists the sandbox delays the cells ask, in order.
+func delays(cells []cell) []time.Duration {
+	var out []time.Duration
+	for _, c := range cells {
+		if !slices.Contains(out, c.delay) {
+			out = append(out, c.delay)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// perHost says how many pods each worker host's agent served.
+func perHost(counts map[string]int, workers []string) string {
+	var parts []string
+	for _, w := range workers {
+		parts = append(parts, fmt.Sprintf("%s %d", w, counts[w]))
+	}
+	if n := counts[""]; n > 0 {
+		parts = append(parts, fmt.Sprintf("elsewhere %d", n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// linkSummary lists each link's median latency.
+func linkSummary(links map[string]time.Duration) string {
+	var parts []string
+	for _, l := range sortedKeys(links) {
+		parts = append(parts, fmt.Sprintf("%s %s", l, links[l].Round(10*time.Microsecond)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// hostProcesses lists the processes in the hosts' namespaces other than
+// sshd (the daemon and its sessions).
+func hostProcesses(ctx context.Context, tb *Testbed) []string {
+	var out []string
+	for _, h := range tb.Hosts {
+		pids, err := namespacePIDs(ctx, tb.Namespace(h.Name))
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", h.Name, err))
+			continue
+		}
+		for _, pid := range pids {
+			exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+			if strings.HasPrefix(filepath.Base(exe), "sshd") {
+				continue
+			}
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if len(cmd) == 0 && exe == "" {
+				continue // exited meanwhile
+			}
+			out = append(out, fmt.Sprintf("%s: pid %d %s", h.Name, pid, strings.ReplaceAll(strings.TrimRight(string(cmd), "\x00"), "\x00", " ")))
+		}
+	}
+	return out
+}
+
 type cell struct {
 	system, experiment, label string
 	args                      []string
+	// delay is the sandbox delay the system asks of the cluster's agents.
+	delay time.Duration
 }
 
-// matrix is issue 15's: every system on scale-pods at 100 pods, the FaaS
-// systems on a 2-minute azure-trace clip, one failover case per hop on kd+.
-func matrix() []cell {
+// matrix is issue 15's: every registered system on scale-pods at 100 pods
+// and on a 2-minute azure-trace clip (systems without a FaaS front-end, or
+// without pods, are refused by kdbench itself), one failover case per hop
+// on kd+.
+func matrix(systems []string) []cell {
 	var out []cell
-	for _, s := range []string{"k8s", "k8s+", "kd", "kd+", "kd-insecure", "kn-model", "kn-model-kd", "dirigent", "dr-k8s+", "dr-kd+"} {
-		out = append(out, cell{s, "scale-pods", "scale-pods 100", []string{"--sizes", "100", "--reps", "1", "--warmup", "0"}})
+	add := func(system, experiment, label string, args ...string) {
+		var delay time.Duration
+		if s, err := baselines.Get(system); err == nil {
+			delay = s.Cluster(clusters.Spec{}).SandboxDelay
+		}
+		out = append(out, cell{system, experiment, label, args, delay})
 	}
-	for _, s := range []string{"kn-model", "kn-model-kd", "dirigent", "dr-k8s+", "dr-kd+"} {
-		out = append(out, cell{s, "azure-trace", "azure-trace 2 min", []string{"--functions", "20", "--minutes", "2", "--warmup", "0"}})
+	for _, s := range systems {
+		add(s, "scale-pods", "scale-pods 100", "--sizes", "100", "--reps", "1", "--warmup", "0")
 	}
+	for _, s := range systems {
+		add(s, "azure-trace", "azure-trace 2 min", "--functions", "20", "--minutes", "2", "--warmup", "0")
+	}
+	// One case per hop: a crash in the burst. The node agents are the
+	// cluster's (one per worker host): crashing them is the provider's
+	// business, so their link is cut too (kd's proxy of the first worker's
+	// agent link).
 	for _, hop := range []string{"autoscaler", "deployment", "replicaset", "scheduler", "nodeagent"} {
-		out = append(out, cell{"kd+", "failover", "failover " + hop, []string{"--targets", hop, "--sizes", "100", "--reps", "1", "--kinds", "crash"}})
+		add("kd+", "failover", "failover "+hop+" crash", "--targets", hop, "--sizes", "100", "--reps", "1", "--kinds", "crash", "--phases", "burst")
 	}
+	add("kd+", "failover", "failover nodeagent cut", "--targets", "nodeagent", "--sizes", "100", "--reps", "1", "--kinds", "cut", "--phases", "burst")
 	return out
 }
 
 // refusals are kdbench's own messages for a system that does not do an
 // experiment at all (not a failure of the cluster).
-var refusals = []string{"runs no Kubernetes pods", "has no FaaS front-end", "cannot place components on its hosts"}
+var refusals = []string{"runs no Kubernetes pods", "has no FaaS front-end", "cannot place components on its hosts", "refused on the", "refuses", "cannot restart or stop"}
 
 func refusal(out string) bool {
 	for _, r := range refusals {
