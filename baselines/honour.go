@@ -2,6 +2,7 @@ package baselines
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,17 @@ import (
 // why. A podless system (dirigent) runs no pod on the cluster's nodes, so
 // their sandbox delay is not its to ask.
 func Honour(ctx context.Context, p clusters.Provider, spec clusters.Spec, systems []System) (clusters.Spec, error) {
+	var bound []error
+	for _, s := range systems {
+		if b, ok := s.(ProviderBound); ok {
+			if err := b.RefuseProvider(p.Name()); err != nil {
+				bound = append(bound, err)
+			}
+		}
+	}
+	if len(bound) > 0 {
+		return spec, fmt.Errorf("%s refused on the %s provider: %w", names(systems), p.Name(), errors.Join(bound...))
+	}
 	done, refused, err := clusters.Preflight(ctx, p, spec)
 	if err != nil {
 		return spec, fmt.Errorf("%s on the %s provider: %w", names(systems), p.Name(), err)

@@ -19,6 +19,16 @@ type fakeSystem struct {
 func (s fakeSystem) Name() string  { return s.name }
 func (s fakeSystem) Podless() bool { return s.podless }
 
+// localOnly runs on the local provider only (as real Knative does).
+type localOnly struct{ fakeSystem }
+
+func (s localOnly) RefuseProvider(p string) error {
+	if p == "local" {
+		return nil
+	}
+	return errors.New(s.name + " runs on the local cluster only")
+}
+
 // checker refuses a sandbox delay and a QPS profile, or cannot tell.
 type checker struct {
 	clusters.Provider
@@ -56,6 +66,8 @@ func TestHonour(t *testing.T) {
 			[]string{"k8s+, dr-k8s+ refused on the attached provider (cluster \"c\")", "sandbox delay: real kubelets", "QPS profile: flags differ"}},
 		{"podless systems need no sandbox delay from the nodes", checker{}, plus, []System{fakeSystem{name: "dirigent", podless: true}},
 			[]string{"dirigent refused", "QPS profile: flags differ"}},
+		{"a system bound to another provider, before the provider is asked", checker{err: errors.New("not asked")}, clusters.Spec{Name: "c"}, []System{fakeSystem{name: "k8s"}, localOnly{fakeSystem{name: "kn-k8s"}}},
+			[]string{"k8s, kn-k8s refused on the attached provider: kn-k8s runs on the local cluster only"}},
 		{"a provider that cannot tell", checker{err: errors.New("does not answer")}, plus, []System{fakeSystem{name: "k8s"}},
 			[]string{"k8s on the attached provider: does not answer"}},
 	} {

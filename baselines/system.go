@@ -75,6 +75,13 @@ type Podless interface {
 	Podless() bool
 }
 
+// ProviderBound is implemented by systems that run on some providers only
+// (real Knative: the local one). Honour asks them before anything starts,
+// so that a run they cannot make is refused, not failed halfway.
+type ProviderBound interface {
+	RefuseProvider(provider string) error
+}
+
 // KubernetesStages is the scale-out path of the Kubedirect paper's breakdown.
 var KubernetesStages = []string{"deployment_ctrl", "replicaset_ctrl", "scheduler", "kubelet"}
 

@@ -67,11 +67,19 @@ func (s *Real) Scale(ctx context.Context, env baselines.Env, namespace, function
 	return s.inner.Scale(ctx, env, namespace, function, replicas)
 }
 
+// RefuseProvider refuses every provider but the local one (baselines.ProviderBound).
+func (s *Real) RefuseProvider(provider string) error {
+	if provider == local.ProviderName {
+		return nil
+	}
+	return errors.New(RealOnlyLocal(s.name, provider))
+}
+
 // RealOnlyLocal is why kn-k8s and kn-kd refuse a cluster of another
 // provider.
 func RealOnlyLocal(name, provider string) string {
-	return fmt.Sprintf("%s runs real Knative Serving on the local cluster only (its components in network namespaces of this machine); "+
-		"on %s clusters it would drive the Knative Serving the cluster's bootstrap installs (clusters/cloudlab/knative.go), which is not wired yet: use %s there", name, provider, modelOf(name))
+	return fmt.Sprintf("%s runs real Knative Serving on the local cluster only (its controller, autoscaler and activator in network namespaces of this machine, beside the node agent serving the queue-proxies); "+
+		"on %s clusters kdbench does not yet drive the cluster's own Knative (the CloudLab bootstrap installs Serving and Kourier 1.15, but the replay through its ingress and queue-proxies on every worker's agent are not wired): use %s there", name, provider, modelOf(name))
 }
 
 func modelOf(name string) string {
@@ -89,8 +97,8 @@ func (s *Real) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	if c == nil {
 		return fmt.Errorf("%s: no cluster", s.name)
 	}
-	if c.Provider != local.ProviderName {
-		return errors.New(RealOnlyLocal(s.name, c.Provider))
+	if err := s.RefuseProvider(c.Provider); err != nil {
+		return err
 	}
 	if c.Reconfigurer == nil {
 		return fmt.Errorf("%s: cluster %q cannot restart its node agent, which must serve Knative's pods in Serving's pods namespace", s.name, c.Name)

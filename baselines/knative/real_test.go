@@ -22,7 +22,7 @@ func TestRealRefuses(t *testing.T) {
 		cluster *clusters.Cluster
 		want    []string
 	}{
-		{"kn-k8s on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-k8s runs real Knative Serving on the local cluster only", "cloudlab", "the Knative Serving the cluster's bootstrap installs", "use kn-model there"}},
+		{"kn-k8s on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-k8s runs real Knative Serving on the local cluster only", "cloudlab", "does not yet drive the cluster's own Knative", "use kn-model there"}},
 		{"kn-kd on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-kd runs real Knative", "use kn-model-kd there"}},
 		{"kn-k8s without a Reconfigurer", &clusters.Cluster{Name: "c", Provider: "local"}, []string{`cluster "c" cannot restart its node agent`}},
 	} {
@@ -36,6 +36,10 @@ func TestRealRefuses(t *testing.T) {
 			require.NoError(t, s.Teardown(context.Background(), baselines.Env{Cluster: tc.cluster}))
 		})
 	}
+	for _, p := range []string{"existing", "cloudlab"} {
+		require.ErrorContains(t, NewReal(RealKd, nil).RefuseProvider(p), "on "+p+" clusters kdbench does not yet drive")
+	}
+	require.NoError(t, NewReal(RealKd, nil).RefuseProvider("local"))
 	_, err := NewReal(RealK8s, k8s.New("k8s", 0)).StartFrontEnd(context.Background(), baselines.Env{}, "ns", []string{"fn0"})
 	require.ErrorContains(t, err, "after Prepare")
 }

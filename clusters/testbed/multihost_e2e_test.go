@@ -284,7 +284,7 @@ func matrix(systems []string) []cell {
 		out = append(out, cell{system, experiment, label, args, delay})
 	}
 	for _, s := range systems {
-		add(s, "scale-pods", "scale-pods 100", "--sizes", "100", "--reps", "1", "--warmup", "0")
+		add(s, "scale-pods", "scale-pods 100", "--sizes", "100", "--reps", "1", "--warmup", "0", "--floor=false")
 	}
 	for _, s := range systems {
 		add(s, "azure-trace", "azure-trace 2 min", "--functions", "20", "--minutes", "2", "--warmup", "0")
