@@ -14,6 +14,7 @@ type Gate struct {
 	cond    *sync.Cond
 	free    int
 	writers int // status writes waiting
+	waiting int // requests waiting, writes and creates (for tests)
 }
 
 // NewGate admits at most n requests at a time (n <= 0: nil, no bound).
@@ -38,7 +39,9 @@ func (g *Gate) Acquire(write bool) {
 		g.writers++
 	}
 	for g.free == 0 || (!write && g.writers > 0) {
+		g.waiting++
 		g.cond.Wait()
+		g.waiting--
 	}
 	g.free--
 	if write {

@@ -17,6 +17,7 @@ func TestGateBoundsAndPrefersWrites(t *testing.T) {
 	var mu sync.Mutex
 	var held, maxHeld atomic.Int32
 	var wg sync.WaitGroup
+	done := make(chan struct{}) // each holds its slot until done
 	start := func(name string, write bool) {
 		wg.Add(1)
 		go func() {
@@ -28,23 +29,35 @@ func TestGateBoundsAndPrefersWrites(t *testing.T) {
 			mu.Lock()
 			order = append(order, name)
 			mu.Unlock()
-			time.Sleep(60 * time.Millisecond) // holds its slot past the check below
+			<-done
 			held.Add(-1)
 			g.Release()
 		}()
 	}
+	// waitFor polls until cond holds: no sleep stands in for an ordering.
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waiting := func(n int) func() bool {
+		return func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.waiting == n }
+	}
+	acquired := func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), order...) }
 	start("create", false)
-	time.Sleep(20 * time.Millisecond) // the create waits first
+	waitFor("the create to wait", waiting(1)) // the create waits first
 	start("write", true)
-	time.Sleep(20 * time.Millisecond)
+	waitFor("the write to wait", waiting(2))
 	g.Release() // one slot: the write's, although the create waited longer
-	time.Sleep(20 * time.Millisecond)
-	mu.Lock()
-	got := append([]string(nil), order...)
-	mu.Unlock()
-	if len(got) != 1 || got[0] != "write" {
+	waitFor("a request to take the slot", func() bool { return len(acquired()) > 0 })
+	waitFor("the create to wait again", waiting(1))
+	if got := acquired(); len(got) != 1 || got[0] != "write" {
 		t.Fatalf("after one release: %v, want [write]", got)
 	}
+	close(done)
 	g.Release()
 	wg.Wait()
 	if maxHeld.Load() > 2 {
