@@ -49,10 +49,11 @@ type Real struct {
 }
 
 var (
-	_ baselines.Observable = (*Real)(nil)
-	_ baselines.Processes  = (*Real)(nil)
-	_ replay.FrontEnder    = (*Real)(nil)
-	_ replay.Describer     = (*Real)(nil)
+	_ baselines.Observable  = (*Real)(nil)
+	_ baselines.Processes   = (*Real)(nil)
+	_ replay.FrontEnder     = (*Real)(nil)
+	_ replay.Describer      = (*Real)(nil)
+	_ replay.ColdStartTimer = (*Real)(nil)
 )
 
 // NewReal wraps inner under name.
@@ -319,3 +320,8 @@ func RealFacts(over string) replay.FrontEndFacts {
 		},
 	}
 }
+
+// TimesColdStarts: the trace replay splits real Knative's cold starts into
+// Knative's, the cluster manager's, the node's and the activator's time
+// (replay.ColdStartTimer).
+func (s *Real) TimesColdStarts() bool { return true }

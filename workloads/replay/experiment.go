@@ -281,7 +281,8 @@ type componentRSSer interface {
 
 // WriteTable prints each system's per-function metrics and, for each pair
 // FAST/BASE in pairs that both ran, the ratio of their median and p99
-// per-function scheduling latency.
+// per-function scheduling latency, then each real Knative system's
+// cold-start breakdown.
 func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
 	rules := metrics.Artifact.Name
 	if len(sums) > 0 && sums[0].Rules != "" {
@@ -312,4 +313,5 @@ func WriteTable(w io.Writer, sums []Summary, pairs [][2]string) {
 		fmt.Fprintf(w, "%s/%s per-function scheduling latency: median ratio %.2f, p99 ratio %.2f\n", p[0], p[1],
 			fast.SchedulingLatencyMs.P50/base.SchedulingLatencyMs.P50, fast.SchedulingLatencyMs.P99/base.SchedulingLatencyMs.P99)
 	}
+	WriteColdStarts(w, sums)
 }
