@@ -132,9 +132,12 @@ fuzz:
 # burst table (k8s, k8s+, kd, kd+, and kd-insecure for the cost of mTLS) with
 # each burst's pods Ready/s (the cold starts/s of k8s+ and kd+ beside
 # Dirigent's), the kn-model-kd/kn-model trace-replay ratios (Fig 12, kdbench's
-# model of Knative's front-end: the real one, kn-k8s/kn-kd, needs root), the Fig 13
-# replay's dr-kd+/dirigent and dr-kd+/dr-k8s+ ratios, and recovery time per
-# hop after a crash mid-burst at two cluster sizes (pods and nodes).
+# model of Knative's front-end: the fast control), the kn-kd/kn-k8s ratio
+# through real Knative Serving with where kn-k8s's cold starts spend their
+# time (KN_BENCH_FUNCTIONS on KN_BENCH_NODES nodes; needs root, skipped
+# otherwise), the Fig 13 replay's dr-kd+/dirigent and dr-kd+/dr-k8s+
+# ratios, and recovery time per hop after a crash mid-burst at two cluster
+# sizes (pods and nodes).
 BENCH_REPS ?= 3
 FAILOVER_SIZES ?= 100,300
 # Nodes grow with the failover sizes: 20 and 60 nodes.
@@ -148,6 +151,12 @@ BENCH_SYSTEMS ?= k8s,kd,k8s+,kd+
 # synthetic trace.
 BENCH_TRACE_FUNCTIONS ?= 20
 BENCH_TRACE_MINUTES ?= 3
+# The real-Knative replays (kn-k8s, kn-kd), one synthetic trace per count of
+# functions; docs/knative.md (Measurements) has how long they took on 2
+# cores: KN_BENCH_FUNCTIONS=100 for a quick look.
+KN_BENCH_FUNCTIONS ?= 100,500
+KN_BENCH_NODES ?= 80
+KN_BENCH_MINUTES ?= $(BENCH_TRACE_MINUTES)
 bench: build
 	go test -run '^$$' -bench ClusterUp -benchtime 1x -timeout 30m ./clusters/local/
 	go test -run '^$$' -bench Scale -benchtime 3x -timeout 30m ./clusters/local/nodeagent/
@@ -161,6 +170,14 @@ bench: build
 	bin/kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench \
 	  --ratio dr-kd+/dirigent,dr-kd+/dr-k8s+
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "skipping the real-Knative replay (kn-k8s, kn-kd): it needs root (Knative's pods live in a network namespace); the kn-model lines are its control"; \
+	else for n in $$(echo '$(KN_BENCH_FUNCTIONS)' | tr , ' '); do \
+	  bin/kdbench trace synth --functions $$n --minutes $(KN_BENCH_MINUTES) -o results/bench/trace-synth-$$n && \
+	  bin/kdbench run azure-trace --system kn-k8s,kn-kd --trace results/bench/trace-synth-$$n \
+	    --functions $$n --minutes $(KN_BENCH_MINUTES) --warmup 1 --nodes $(KN_BENCH_NODES) --results results/bench \
+	    --no-plots --ratio kn-kd/kn-k8s || exit 1; \
+	done; fi
 	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash,none \
 	  --pods-per-node $(FAILOVER_PODS_PER_NODE) --results results/bench --no-plots
 
