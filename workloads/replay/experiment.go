@@ -228,7 +228,9 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 		return sum, fmt.Errorf("preparing: %w", err)
 	}
 	defer func() {
-		tctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		// Real Knative's tear-down waits for a Service per function to be
+		// finalized: over a minute for 100 on 2 cores.
+		tctx, cancel := context.WithTimeout(context.Background(), time.Minute+time.Duration(len(sched.Functions))*time.Second/2)
 		defer cancel()
 		if terr := s.Teardown(tctx, env); terr != nil {
 			err = errors.Join(err, fmt.Errorf("tearing down: %w", terr))
