@@ -170,6 +170,9 @@ bench: build
 	bin/kdbench run azure-trace --system dirigent,dr-k8s+,dr-kd+ --trace results/bench/trace-synth \
 	  --functions $(BENCH_TRACE_FUNCTIONS) --minutes $(BENCH_TRACE_MINUTES) --warmup 1 --nodes 20 --results results/bench \
 	  --ratio dr-kd+/dirigent,dr-kd+/dr-k8s+
+	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash,none \
+	  --pods-per-node $(FAILOVER_PODS_PER_NODE) --results results/bench --no-plots
+	@# Last: the longest line, and one whose tear-down can fail (docs/knative.md).
 	@if [ "$$(id -u)" != 0 ]; then \
 	  echo "skipping the real-Knative replay (kn-k8s, kn-kd): it needs root (Knative's pods live in a network namespace); the kn-model lines are its control"; \
 	else for n in $$(echo '$(KN_BENCH_FUNCTIONS)' | tr , ' '); do \
@@ -178,8 +181,6 @@ bench: build
 	    --functions $$n --minutes $(KN_BENCH_MINUTES) --warmup 1 --nodes $(KN_BENCH_NODES) --results results/bench \
 	    --no-plots --ratio kn-kd/kn-k8s || exit 1; \
 	done; fi
-	bin/kdbench run failover --system kd,k8s --sizes $(FAILOVER_SIZES) --reps 1 --phases burst --kinds crash,none \
-	  --pods-per-node $(FAILOVER_PODS_PER_NODE) --results results/bench --no-plots
 
 # The long replay, not part of test or bench: a 500-function synthetic trace
 # replayed for 30 minutes (10 of warm-up) through kn-model-kd, to show the harness's
