@@ -157,22 +157,24 @@ func agentHosts(c *clusters.Cluster) []clusters.Host {
 	return clusters.HostsWith(c.Placer, clusters.RoleWorker)
 }
 
-// Teardown tears down the inner system, deletes the Knative Services the
-// front-ends made (while Knative's controllers still run to finalize
-// them), restores the node agent and stops Serving.
+// Teardown deletes the Knative Services the front-ends made while
+// Knative's controllers and the inner system still run (kd's tear-down
+// restarts the controller-manager, whose garbage collector deletes the
+// Services' Configurations and Revisions only once it has resynced), then
+// tears down the inner system, restores the node agent and stops Serving.
 func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 	var errs []error
+	if env.Cluster != nil {
+		if err := s.deleteServices(ctx, env); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if env.Cluster != nil && env.Cluster.Reconfigurer != nil {
 		if err := s.inner.Teardown(ctx, s.innerEnv(env)); err != nil {
 			errs = append(errs, err)
 		}
 	} else if err := s.inner.Teardown(ctx, env); err != nil {
 		errs = append(errs, err)
-	}
-	if env.Cluster != nil {
-		if err := s.deleteServices(ctx, env); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return errors.Join(append(errs, s.restore(ctx))...)
 }
