@@ -46,13 +46,15 @@ type Real struct {
 	agentHosts []clusters.Host
 	agentFlags []string
 	namespaces []string
+	services   int // Knative Services the front-ends made
 }
 
 var (
-	_ baselines.Observable = (*Real)(nil)
-	_ baselines.Processes  = (*Real)(nil)
-	_ replay.FrontEnder    = (*Real)(nil)
-	_ replay.Describer     = (*Real)(nil)
+	_ baselines.Observable  = (*Real)(nil)
+	_ baselines.Processes   = (*Real)(nil)
+	_ replay.FrontEnder     = (*Real)(nil)
+	_ replay.Describer      = (*Real)(nil)
+	_ replay.ColdStartTimer = (*Real)(nil)
 )
 
 // NewReal wraps inner under name.
@@ -163,22 +165,24 @@ func agentHosts(c *clusters.Cluster) []clusters.Host {
 	return clusters.HostsWith(c.Placer, clusters.RoleWorker)
 }
 
-// Teardown tears down the inner system, deletes the Knative Services the
-// front-ends made (while Knative's controllers still run to finalize
-// them), restores the node agent and stops Serving.
+// Teardown deletes the Knative Services the front-ends made while
+// Knative's controllers and the inner system still run (kd's tear-down
+// restarts the controller-manager, whose garbage collector deletes the
+// Services' Configurations and Revisions only once it has resynced), then
+// tears down the inner system, restores the node agent and stops Serving.
 func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 	var errs []error
+	if env.Cluster != nil {
+		if err := s.deleteServices(ctx, env); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if env.Cluster != nil && env.Cluster.Reconfigurer != nil {
 		if err := s.inner.Teardown(ctx, s.innerEnv(env)); err != nil {
 			errs = append(errs, err)
 		}
 	} else if err := s.inner.Teardown(ctx, env); err != nil {
 		errs = append(errs, err)
-	}
-	if env.Cluster != nil {
-		if err := s.deleteServices(ctx, env); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return errors.Join(append(errs, s.restore(ctx))...)
 }
@@ -187,7 +191,7 @@ func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 func (s *Real) restore(ctx context.Context) error {
 	s.mu.Lock()
 	sv, reconf, hosts := s.serving, s.reconf, s.agentHosts
-	s.serving, s.reconf, s.agentFlags, s.namespaces, s.agentHosts = nil, nil, nil, nil, nil
+	s.serving, s.reconf, s.agentFlags, s.namespaces, s.agentHosts, s.services = nil, nil, nil, nil, nil, 0
 	s.mu.Unlock()
 	var errs []error
 	for _, h := range hosts {
@@ -207,24 +211,35 @@ func (s *Real) restore(ctx context.Context) error {
 }
 
 // deleteServices deletes the Knative Services of the front-ends' namespaces
-// and waits (30 s at most) for Knative's objects to go.
+// and waits for Knative's objects to go: 30 s and 300 ms per Service at
+// most (100 took over 30 s on 2 cores).
 func (s *Real) deleteServices(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()
 	nss := slices.Clone(s.namespaces)
+	services := s.services
 	s.mu.Unlock()
 	if len(nss) == 0 {
 		return nil
 	}
-	dc, err := dynamic.NewForConfig(env.Cluster.REST)
+	dc, err := knativeClient(env)
 	if err != nil {
 		return err
 	}
 	for _, ns := range nss {
-		if err := serving.DeleteServices(ctx, dc, ns, 30*time.Second); err != nil {
+		if err := serving.DeleteServices(ctx, dc, ns, 30*time.Second+time.Duration(services)*300*time.Millisecond); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	return nil
+}
+
+// knativeClient is a dynamic client for Knative's objects above client-go's
+// default 5 QPS, which would throttle a hundred Services' creation and the
+// polling of their deletion.
+func knativeClient(env baselines.Env) (dynamic.Interface, error) {
+	rc := *env.Cluster.REST
+	rc.QPS, rc.Burst = 200, 400
+	return dynamic.NewForConfig(&rc)
 }
 
 // Endpoints are the inner system's components.
@@ -261,6 +276,7 @@ func (s *Real) StartFrontEnd(ctx context.Context, env baselines.Env, namespace s
 	sv := s.serving
 	if sv != nil {
 		s.namespaces = append(s.namespaces, namespace)
+		s.services += len(functions)
 	}
 	s.mu.Unlock()
 	if sv == nil {
@@ -273,9 +289,7 @@ func (s *Real) StartFrontEnd(ctx context.Context, env baselines.Env, namespace s
 			return nil, fmt.Errorf("%s: %s's Deployment labels for the revision template: %w", s.name, s.inner.Name(), err)
 		}
 	}
-	rc := *env.Cluster.REST
-	rc.QPS, rc.Burst = 200, 400
-	dc, err := dynamic.NewForConfig(&rc)
+	dc, err := knativeClient(env)
 	if err != nil {
 		return nil, err
 	}
@@ -327,3 +341,8 @@ func RealFacts(over string) replay.FrontEndFacts {
 		},
 	}
 }
+
+// TimesColdStarts: the trace replay splits real Knative's cold starts into
+// Knative's, the cluster manager's, the node's and the activator's time
+// (replay.ColdStartTimer).
+func (s *Real) TimesColdStarts() bool { return true }

@@ -338,3 +338,28 @@ func TestStartFailsWhenTheAPIDoesNotAnswer(t *testing.T) {
 	c.Stop()
 	c.Stop() // idempotent
 }
+
+// TestScales: every change of a Deployment's replicas after the start is
+// kept with its receive time (the trace replay's scale-ups from zero);
+// changes before the start, and updates that keep the replicas, are not.
+func TestScales(t *testing.T) {
+	h := newFakeAPI(t, deploymentObject("fn-a", 0))
+	h.update(kindDeployment, "fn-a", setReplicas(1)) // before the start
+	h.update(kindDeployment, "fn-a", setReplicas(0))
+	require.NoError(t, h.c.MarkBurstStart(t0, nil))
+	at := func(d time.Duration, n int32) {
+		h.clk.SetTime(t0.Add(d))
+		h.update(kindDeployment, "fn-a", setReplicas(n))
+	}
+	at(5*ms, 0) // same replicas: a status or label update
+	at(10*ms, 2)
+	at(20*ms, 0)
+	at(30*ms, 1)
+	h.clk.SetTime(t0.Add(40 * ms))
+	h.add(deploymentObject("fn-b", 3)) // made after the start: a change from 0
+	ns := func(d time.Duration) int64 { return t0.Add(d).UnixNano() }
+	require.Equal(t, map[string][]Scale{
+		"fn-a": {{At: ns(10 * ms), Replicas: 2}, {At: ns(20 * ms), Replicas: 0}, {At: ns(30 * ms), Replicas: 1}},
+		"fn-b": {{At: ns(40 * ms), Replicas: 3}},
+	}, h.c.Scales())
+}

@@ -37,6 +37,10 @@ type function struct {
 	down           bool
 	// deploymentScaled and rsScaled: first seen at the target after the start.
 	deploymentScaled, rsScaled int64
+	// scales: every change of the Deployment's spec.replicas seen after
+	// the start (Scales), for workloads that scale repeatedly (the trace
+	// replay's cold starts); one entry per change, so it stays small.
+	scales []Scale
 }
 
 type eventType int
@@ -218,6 +222,13 @@ func (c *Collector) onDeployment(obj any, ev eventType) {
 	if !c.started {
 		f.replicas, f.deploymentSeen = replicas, true
 		return
+	}
+	last := f.replicas // before the start; 0 for a Deployment made after it
+	if n := len(f.scales); n > 0 {
+		last = f.scales[n-1].Replicas
+	}
+	if replicas != last {
+		f.scales = append(f.scales, Scale{At: now, Replicas: replicas})
 	}
 	if f.hasTarget && f.deploymentScaled == 0 && f.reached(replicas) {
 		f.deploymentScaled = now

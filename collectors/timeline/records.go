@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/kdbench/kdbench/collectors/results"
@@ -77,6 +78,27 @@ func (c *Collector) Functions() []Function {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Scale is a Deployment's spec.replicas as first seen changed: At is the
+// harness's receive time of the watch event (Unix ns).
+type Scale struct {
+	At       int64
+	Replicas int32
+}
+
+// Scales returns, per Deployment, every change of spec.replicas seen after
+// MarkBurstStart, in the order seen.
+func (c *Collector) Scales() map[string][]Scale {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string][]Scale{}
+	for name, f := range c.fns {
+		if len(f.scales) > 0 {
+			out[name] = slices.Clone(f.scales)
+		}
+	}
 	return out
 }
 

@@ -15,10 +15,10 @@ import (
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
-// fetchHops reads the per-hop message timestamps that a system's
+// FetchHops reads the per-hop message timestamps that a system's
 // components serve on /hops (Kubedirect's links) since the burst started:
 // component name → JSON lines. Components without /hops are skipped.
-func fetchHops(ctx context.Context, endpoints map[string]string, since time.Time) (map[string][]byte, error) {
+func FetchHops(ctx context.Context, endpoints map[string]string, since time.Time) (map[string][]byte, error) {
 	names := make([]string, 0, len(endpoints))
 	for n := range endpoints {
 		names = append(names, n)
@@ -64,7 +64,7 @@ type hopEvent struct {
 	RecvNs    int64  `json:"recvNs"`
 }
 
-// overlayHops replaces the milestones that happen inside Kubedirect's waist
+// OverlayHops replaces the milestones that happen inside Kubedirect's waist
 // with the links' own timestamps: there the API server sees the objects
 // late (written in the background) or not at all, so its view would
 // misplace the breakdown. Ready stays the harness's API-side observation,
@@ -72,7 +72,7 @@ type hopEvent struct {
 //   - ReplicaSet scaled: the ReplicaSet controller received the scale;
 //   - created: the ReplicaSet controller sent the pod to the scheduler;
 //   - scheduled and bound: the scheduler sent the bound pod to the node agent.
-func overlayHops(recs []results.PodRecord, hops map[string][]byte) (overlaid int, err error) {
+func OverlayHops(recs []results.PodRecord, hops map[string][]byte) (overlaid int, err error) {
 	rsScaled := map[string]int64{} // namespace/ReplicaSet → first receipt
 	created := map[string]int64{}  // namespace/pod
 	bound := map[string]int64{}

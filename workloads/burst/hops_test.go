@@ -23,7 +23,7 @@ func TestFetchAndSaveHops(t *testing.T) {
 	defer hops.Close()
 	none := httptest.NewServer(http.NotFoundHandler())
 	defer none.Close()
-	got, err := fetchHops(context.Background(), map[string]string{"kd-replicaset": hops.URL, "kd-other": none.URL}, time.Unix(0, 77))
+	got, err := FetchHops(context.Background(), map[string]string{"kd-replicaset": hops.URL, "kd-other": none.URL}, time.Unix(0, 77))
 	require.NoError(t, err)
 	require.Equal(t, "77", since)
 	require.Len(t, got, 1, "a component without /hops is skipped")
@@ -36,7 +36,7 @@ func TestFetchAndSaveHops(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(data), `"hop":"replicaset"`)
 
-	_, err = fetchHops(context.Background(), map[string]string{"dead": "http://127.0.0.1:1"}, time.Now())
+	_, err = FetchHops(context.Background(), map[string]string{"dead": "http://127.0.0.1:1"}, time.Now())
 	require.ErrorContains(t, err, "dead /hops")
 }
 
@@ -55,12 +55,12 @@ func TestOverlayHops(t *testing.T) {
 		{Namespace: "ns", Pod: "fn-0-abc-x1", BurstStart: 50, RSScaled: 9000, Created: 9100, Scheduled: 9100, Bound: 9100, Ready: 9500},
 		{Namespace: "ns", Pod: "fn-0-abc-x2", BurstStart: 50, Created: 9200, Ready: 9600}, // never bound over the link: left alone
 	}
-	n, err := overlayHops(recs, hops)
+	n, err := OverlayHops(recs, hops)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Equal(t, results.PodRecord{Namespace: "ns", Pod: "fn-0-abc-x1", BurstStart: 50, RSScaled: 100, Created: 150, Scheduled: 200, Bound: 200, Ready: 9500}, recs[0])
 	require.Equal(t, int64(9200), recs[1].Created)
 
-	_, err = overlayHops(recs, map[string][]byte{"kd-x": []byte("{not json\n")})
+	_, err = OverlayHops(recs, map[string][]byte{"kd-x": []byte("{not json\n")})
 	require.ErrorContains(t, err, "kd-x /hops line 1")
 }

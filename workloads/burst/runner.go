@@ -374,11 +374,11 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	var hops map[string][]byte
 	if o, ok := j.system.(baselines.Observable); ok {
 		var herr error
-		hops, herr = fetchHops(ctx, o.Endpoints(), start)
+		hops, herr = FetchHops(ctx, o.Endpoints(), start)
 		if herr != nil {
 			fmt.Fprintf(cfg.Log, "warning: %v\n", herr)
 		}
-		if n, oerr := overlayHops(records, hops); oerr != nil {
+		if n, oerr := OverlayHops(records, hops); oerr != nil {
 			fmt.Fprintf(cfg.Log, "warning: %v\n", oerr)
 		} else if n > 0 && n < len(records) {
 			fmt.Fprintf(cfg.Log, "warning: link timestamps for %d of %d pods; the others keep API-side milestones\n", n, len(records))

@@ -38,6 +38,9 @@ type Summary struct {
 	// FrontEnd is what the system's front-end was made of: the Knative
 	// version and which components were real or modelled.
 	FrontEnd *FrontEndFacts `json:"frontEnd"`
+	// ColdStarts is where the scale-ups from zero spent their time, for a
+	// system that times them (ColdStartTimer: real Knative).
+	ColdStarts *ColdStartBreakdown `json:"coldStarts,omitempty"`
 }
 
 // Distribution summarises per-function values and what was left out.

@@ -81,6 +81,13 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 		return sum, fmt.Errorf("starting the front-end of %s: %w", t.System.Name(), err)
 	}
 	defer fe.Stop()
+	var cold *coldStartWatch
+	if ct, ok := t.System.(ColdStartTimer); ok && ct.TimesColdStarts() {
+		if cold, err = startColdStartWatch(ctx, t.Env, t.Namespace); err != nil {
+			return sum, fmt.Errorf("%s: %w", t.System.Name(), err)
+		}
+		defer cold.col.Stop()
+	}
 
 	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
 		return sum, err
@@ -119,6 +126,9 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 				fmt.Fprintf(t.Log, "%s: failed (%s): %v\n", t.System.Name(), r.Reason, r.Err)
 			}
 			perFunction.AddCSV(&r.Record)
+			if cold != nil {
+				cold.record(r)
+			}
 			return out.Write(&r.Record)
 		},
 		Progress: func(n int) {
@@ -137,6 +147,9 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	sum = Summarise(t.System.Name(), acc, perFunction, len(fns), minutes, t.WarmupMinutes)
 	sum.ResultCSV, sum.Memory = csvName, mem
 	sum.FrontEnd = factsOf(t.System)
+	if cold != nil {
+		sum.ColdStarts = cold.breakdown(t.System, t.Log)
+	}
 	if mem != nil {
 		fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), mem)
 	}

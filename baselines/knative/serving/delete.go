@@ -23,12 +23,15 @@ func DeleteServices(ctx context.Context, dc dynamic.Interface, namespace string,
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting the Knative Services in %s: %w", namespace, err)
 	}
-	var left string
+	// left is what was last seen left, listErr the last listing's error:
+	// a listing cut short by the deadline must not hide what was left.
+	left, listErr := "nothing listed yet", ""
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		listErr = ""
 		for _, gvr := range []schema.GroupVersionResource{gvrService, gvrRoute, gvrConfiguration, gvrRevision, gvrPodAutoscaler, gvrSKS} {
 			l, err := dc.Resource(gvr).Namespace(namespace).List(ctx, metav1.ListOptions{})
 			if err != nil && !apierrors.IsNotFound(err) {
-				left = fmt.Sprintf("listing %s: %v", gvr.Resource, err)
+				listErr = fmt.Sprintf("; then listing %s: %v", gvr.Resource, err)
 				return false, nil
 			}
 			if err == nil && len(l.Items) > 0 {
@@ -39,7 +42,7 @@ func DeleteServices(ctx context.Context, dc dynamic.Interface, namespace string,
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("Knative objects in %s not gone %s after deleting their Services: %s", namespace, timeout, left)
+		return fmt.Errorf("Knative objects in %s not gone %s after deleting their Services: %s%s", namespace, timeout, left, listErr)
 	}
 	return nil
 }
