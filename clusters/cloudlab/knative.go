@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/template"
 	"time"
+
+	"github.com/kdbench/kdbench/baselines/knative/knconfig"
 )
 
 // Knative Serving and its Kourier ingress, as the artifact installs them
@@ -46,38 +48,6 @@ var knativeImages = map[string][]string{
 	},
 }
 
-// knativeAutoscaler is the artifact's config-autoscaler (config-patch.yaml):
-// the KPA, one request per pod, the activator always in the path
-// (target-burst-capacity -1), 60 s stable window, scale to zero after 15 min.
-var knativeAutoscaler = map[string]string{
-	"pod-autoscaler-class":                    "kpa.autoscaling.knative.dev",
-	"container-concurrency-target-default":    "1",
-	"container-concurrency-target-percentage": "100",
-	"target-burst-capacity":                   "-1",
-	"max-scale-up-rate":                       "1000.0",
-	"max-scale-down-rate":                     "2.0",
-	"scale-down-delay":                        "60s",
-	"min-scale":                               "0",
-	"max-scale":                               "0",
-	"max-scale-limit":                         "0",
-	"allow-zero-initial-scale":                "true",
-	"initial-scale":                           "0",
-	"stable-window":                           "60s",
-	"panic-window-percentage":                 "10.0",
-	"panic-threshold-percentage":              "200.0",
-	"enable-scale-to-zero":                    "true",
-	"scale-to-zero-grace-period":              "15m",
-	"scale-to-zero-pod-retention-period":      "5m",
-}
-
-// knativeFeatures lets Knative Services carry the pod placement the
-// workloads give Deployments (config-patch.yaml's config-features).
-var knativeFeatures = map[string]string{
-	"kubernetes.podspec-affinity":     "enabled",
-	"kubernetes.podspec-nodeselector": "enabled",
-	"kubernetes.podspec-tolerations":  "enabled",
-}
-
 // Systems that run on Knative Serving.
 var knativeSystems = []string{"kn-k8s", "kn-kd"}
 
@@ -100,7 +70,7 @@ func addonsFor(systems []string) []string {
 // config-autoscaler, config-features and the activator's autoscaler.
 func knativeConfigPatch() []byte {
 	var b bytes.Buffer
-	if err := configPatchTmpl.Execute(&b, map[string]any{"Autoscaler": args(knativeAutoscaler), "Features": args(knativeFeatures)}); err != nil {
+	if err := configPatchTmpl.Execute(&b, map[string]any{"Autoscaler": args(knconfig.Autoscaler), "Features": args(knconfig.Features)}); err != nil {
 		panic(err) // the template and its data are constants
 	}
 	return b.Bytes()

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kdbench/kdbench/baselines/knative/knconfig"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/supervisor"
 )
@@ -99,7 +100,7 @@ func TestKnativeConfigPatch(t *testing.T) {
 		cms = append(cms, cm)
 	}
 	require.Equal(t, "config-autoscaler", cms[0].Name)
-	require.Equal(t, knativeAutoscaler, cms[0].Data)
+	require.Equal(t, knconfig.Autoscaler, cms[0].Data)
 	for k, v := range map[string]string{
 		"container-concurrency-target-default": "1", "target-burst-capacity": "-1", "stable-window": "60s",
 		"scale-to-zero-grace-period": "15m", "max-scale-up-rate": "1000.0", "pod-autoscaler-class": "kpa.autoscaling.knative.dev",
@@ -107,7 +108,7 @@ func TestKnativeConfigPatch(t *testing.T) {
 		require.Equal(t, v, cms[0].Data[k], k)
 	}
 	require.Equal(t, "config-features", cms[1].Name)
-	require.Equal(t, knativeFeatures, cms[1].Data)
+	require.Equal(t, knconfig.Features, cms[1].Data)
 	require.Contains(t, docs[2], "kind: HorizontalPodAutoscaler")
 	require.Contains(t, docs[2], "minReplicas: 3\n  maxReplicas: 40")
 }

@@ -5,6 +5,8 @@ import (
 	"maps"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/kdbench/kdbench/baselines/knative/knconfig"
 )
 
 // FunctionRegistry is the image registry of kdbench's functions. Serving
@@ -18,31 +20,8 @@ const FunctionRegistry = "kdbench.local"
 // (github.com/TomQuartz/kubedirect-ae); target-burst-capacity -1 keeps the
 // activator in the path of every request.
 var Settings = map[string]map[string]string{
-	"config-autoscaler": {
-		"pod-autoscaler-class":                    "kpa.autoscaling.knative.dev",
-		"container-concurrency-target-default":    "1",
-		"container-concurrency-target-percentage": "100",
-		"target-burst-capacity":                   "-1",
-		"max-scale-up-rate":                       "1000.0",
-		"max-scale-down-rate":                     "2.0",
-		"scale-down-delay":                        "60s",
-		"min-scale":                               "0",
-		"max-scale":                               "0",
-		"max-scale-limit":                         "0",
-		"allow-zero-initial-scale":                "true",
-		"initial-scale":                           "0",
-		"stable-window":                           "60s",
-		"panic-window-percentage":                 "10.0",
-		"panic-threshold-percentage":              "200.0",
-		"enable-scale-to-zero":                    "true",
-		"scale-to-zero-grace-period":              "15m",
-		"scale-to-zero-pod-retention-period":      "5m",
-	},
-	"config-features": {
-		"kubernetes.podspec-tolerations":  "enabled",
-		"kubernetes.podspec-nodeselector": "enabled",
-		"kubernetes.podspec-affinity":     "enabled",
-	},
+	"config-autoscaler": knconfig.Autoscaler,
+	"config-features":   knconfig.Features,
 	// The activator and autoscaler dial pod IPs, never a mesh's service names.
 	"config-network":  {"mesh-compatibility-mode": "disabled"},
 	"config-defaults": {"container-concurrency": "1"},
