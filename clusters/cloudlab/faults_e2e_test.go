@@ -41,17 +41,7 @@ func TestTestbedHostFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	bin := localtest.Binary(t) // shared file system: every host runs this one
-	// Its own name and subnet: never the default testbed's (kdtb, 10.77.1.0/24).
-	tb, err := testbed.Up(ctx, testbed.Options{Name: "kdft", Subnet: "10.78.1.0/24", Workers: 3})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		require.NoError(t, tb.Down(dctx))
-		left, err := testbed.Leftovers(dctx, tb.Name, tb.Dir)
-		require.NoError(t, err)
-		require.Empty(t, left, "the testbed left these behind")
-	})
+	tb := upFaultsTestbed(ctx, t, 3)
 	data, err := os.ReadFile(tb.Inventory())
 	require.NoError(t, err)
 	inv, err := ParseHosts(data)
@@ -208,16 +198,7 @@ func TestTestbedRunLosesAWorker(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	tb, err := testbed.Up(ctx, testbed.Options{Name: "kdft", Subnet: "10.78.1.0/24", Workers: 2})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		require.NoError(t, tb.Down(dctx))
-		left, err := testbed.Leftovers(dctx, tb.Name, tb.Dir)
-		require.NoError(t, err)
-		require.Empty(t, left, "the testbed left these behind")
-	})
+	tb := upFaultsTestbed(ctx, t, 2)
 	home := filepath.Join(tb.Dir, "home")
 	// Its own context: cluster down runs at cleanup, after ctx is cancelled.
 	cmdCtx, cmdCancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -233,7 +214,7 @@ func TestTestbedRunLosesAWorker(t *testing.T) {
 		return string(out), err
 	}
 	cl := []string{"--provider", "cloudlab", "--name", "testbed", "--inventory", tb.Inventory(), "--key", tb.Key()}
-	_, err = kd(append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "4"}, cl...)...)
+	_, err := kd(append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "4"}, cl...)...)
 	require.NoError(t, err)
 	downed := false
 	t.Cleanup(func() {
@@ -319,4 +300,22 @@ func waitFor(d time.Duration, cond func() bool) bool {
 		}
 	}
 	return false
+}
+
+// upFaultsTestbed brings up the faults tests' testbed, under its own name
+// and subnet (never the default testbed's: kdtb, 10.77.1.0/24), and checks
+// at cleanup that its tear-down left nothing behind.
+func upFaultsTestbed(ctx context.Context, t *testing.T, workers int) *testbed.Testbed {
+	t.Helper()
+	tb, err := testbed.Up(ctx, testbed.Options{Name: "kdft", Subnet: "10.78.1.0/24", Workers: workers})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		require.NoError(t, tb.Down(dctx))
+		left, err := testbed.Leftovers(dctx, tb.Name, tb.Dir)
+		require.NoError(t, err)
+		require.Empty(t, left, "the testbed left these behind")
+	})
+	return tb
 }
