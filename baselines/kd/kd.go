@@ -50,6 +50,7 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/fault"
+	"github.com/kdbench/kdbench/internal/freeport"
 	"github.com/kdbench/kdbench/kubedirect/controllers/adapter"
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/hop"
@@ -191,14 +192,7 @@ func (s *System) Prepare(ctx context.Context, env baselines.Env) error {
 	}
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+func freeAddr() (string, error) { return freeport.Addr("127.0.0.1") }
 
 // portTaken tells a process that exited because its port was taken.
 func portTaken(err error) bool {

@@ -1,15 +1,21 @@
 package local
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/kdbench/kdbench/clusters/local/etcd"
+	"github.com/kdbench/kdbench/internal/freeport"
 	"github.com/kdbench/kdbench/internal/supervisor"
 )
 
@@ -80,9 +86,9 @@ func (pl *plan) etcd() component {
 		args = append(args, "--unsafe-no-fsync")
 	}
 	return component{
-		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent), URL: url + "/health",
-		Healthy: func(ctx context.Context, _ int) error {
-			return supervisor.HTTPOK(ctx, http.DefaultClient, url+"/health", 0)
+		Name: etcdComponent, Path: pl.self, Args: args, Log: pl.l.Log(etcdComponent), URL: url + etcd.ReadyPath,
+		Healthy: func(ctx context.Context, pid int) error {
+			return supervisor.HTTPOK(ctx, http.DefaultClient, url+etcd.ReadyPath, pid)
 		},
 	}
 }
@@ -144,7 +150,7 @@ func (pl *plan) controllerManager() component {
 		Name: kcmComponent, Path: filepath.Join(pl.binDir, kcmComponent),
 		Args: flagList(merge(base, pl.prof.ControllerManager)), Log: pl.l.Log(kcmComponent), URL: url,
 		Healthy: func(ctx context.Context, _ int) error {
-			return supervisor.HTTPOK(ctx, insecureClient, url, 0)
+			return supervisor.HTTPOK(ctx, pinnedClient(filepath.Join(pl.l.PKI(), kcmComponent, kcmComponent+".crt")), url, 0)
 		},
 	}
 }
@@ -163,7 +169,7 @@ func (pl *plan) scheduler() component {
 	return component{
 		Name: schedComponent, Path: filepath.Join(pl.binDir, schedComponent), Args: args, Log: pl.l.Log(schedComponent), URL: url,
 		Healthy: func(ctx context.Context, _ int) error {
-			return supervisor.HTTPOK(ctx, insecureClient, url, 0)
+			return supervisor.HTTPOK(ctx, pinnedClient(filepath.Join(pl.l.PKI(), schedComponent, schedComponent+".crt")), url, 0)
 		},
 	}
 }
@@ -207,20 +213,29 @@ func (pl *plan) nodeAgent() component {
 	}
 }
 
-var insecureClient = &http.Client{Transport: &http.Transport{
-	// Controller-manager and scheduler serve self-signed certificates on loopback.
-	TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
-}}
-
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+// pinnedClient trusts only the certificate in certFile. The controller-manager
+// and scheduler serve a self-signed certificate they write into their own
+// cert-dir at start; pinning it means that another cluster's component that
+// took the port picked for ours cannot pass for it.
+func pinnedClient(certFile string) *http.Client {
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, //nolint:gosec // verified below against the pinned certificate
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			b, err := os.ReadFile(certFile)
+			if err != nil {
+				return fmt.Errorf("its certificate is not written yet: %w", err)
+			}
+			blk, _ := pem.Decode(b)
+			if blk == nil || len(raw) == 0 || !bytes.Equal(blk.Bytes, raw[0]) {
+				return fmt.Errorf("answered by a process other than the one started (its port was taken?): certificate differs from %s", certFile)
+			}
+			return nil
+		},
+	}}}
 }
+
+// freePort picks an unused loopback port outside the ephemeral range.
+func freePort() (int, error) { return freeport.Port("127.0.0.1") }
 
 // checkPortFree reports a clear error when a requested port is taken.
 func checkPortFree(component string, port int) error {

@@ -15,7 +15,7 @@ func TestHostPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []struct{ name, url, arg string }{
-		{"etcd", "http://10.77.1.10:2379/health", "--listen-client-url=http://10.77.1.10:2379"},
+		{"etcd", "http://10.77.1.10:2379/kdbench/readyz", "--listen-client-url=http://10.77.1.10:2379"},
 		{"kube-apiserver", "https://10.77.1.10:6443/readyz", "--bind-address=10.77.1.10"},
 		{"kube-controller-manager", "https://10.77.1.10:10257/healthz", "--concurrent-replicaset-syncs=100"},
 		{"kube-scheduler", "https://10.77.1.10:10259/healthz", "--config=/opt/kdbench/cluster/config/kube-scheduler.yaml"},

@@ -299,6 +299,10 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 	nodesReady := time.Since(start)
 	p.opts.Logf("  %d nodes Ready %s after start", ready, nodesReady.Round(time.Millisecond))
 	if err = waitServiceAccount(ctx, cs, p.opts.StartTimeout); err != nil {
+		// A component that died after passing its probe is the likely cause.
+		if dead := supervisor.Exited(st.Procs, nil); dead != nil {
+			return nil, fmt.Errorf("%w; %w", err, dead)
+		}
 		return nil, fmt.Errorf("%w; see %s", err, l.Log(kcmComponent))
 	}
 	plc := newPlacer(l, self)

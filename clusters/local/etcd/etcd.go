@@ -6,13 +6,21 @@ package etcd
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
+	"github.com/kdbench/kdbench/internal/procid"
 	"github.com/spf13/pflag"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap/zapcore"
 )
+
+// ReadyPath is served on the client URL: 200 once etcd is ready, from a
+// response that names this process (procid), so that the harness's probe
+// cannot be answered by another cluster's etcd on a port picked for ours.
+const ReadyPath = "/kdbench/readyz"
 
 // Config holds the few knobs the harness sets.
 type Config struct {
@@ -63,6 +71,14 @@ func Run(ctx context.Context, c Config) error {
 	}
 	cfg.UnsafeNoFsync = c.UnsafeNoFsync
 	cfg.LogLevel = zapcore.WarnLevel.String()
+	var ready atomic.Bool
+	cfg.UserHandlers = map[string]http.Handler{ReadyPath: procid.Handler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "etcd not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}))}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("etcd: start: %w", err)
@@ -70,6 +86,7 @@ func Run(ctx context.Context, c Config) error {
 	defer e.Close()
 	select {
 	case <-e.Server.ReadyNotify():
+		ready.Store(true)
 	case <-time.After(60 * time.Second):
 		e.Server.Stop()
 		return fmt.Errorf("etcd: not ready after 60s")
