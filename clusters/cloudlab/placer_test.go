@@ -163,11 +163,12 @@ func TestRealSuperviseCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds kdbench; skipped with -short")
 	}
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	inv, d := hostsThatRun(t, shSession, "cp")
 	p := NewPlacer(inv, d.dial, t.TempDir())
-	p.Kdbench = localtest.Binary(t)
+	p.Kdbench = bin
 	rp, err := p.Start(ctx, p.Hosts()[0], clusters.Component{Name: "sleeper", Path: "sh", Args: []string{"-c", "sleep 300 & echo $! > child; wait"}})
 	require.NoError(t, err)
 	var child int

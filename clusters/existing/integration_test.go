@@ -23,9 +23,10 @@ func TestAttachToALocalCluster(t *testing.T) {
 		t.Skip("starts a real cluster")
 	}
 	localtest.RequireUpstream(t)
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	lp := local.New(local.Options{Root: filepath.Join(t.TempDir(), "home"), Self: localtest.Binary(t), Attached: true})
+	lp := local.New(local.Options{Root: filepath.Join(t.TempDir(), "home"), Self: bin, Attached: true})
 	lc, err := lp.Up(ctx, clusters.Spec{Name: "attach", Nodes: 3, QPSProfile: "tuned", SandboxDelay: 200 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = lp.Down(context.Background(), lc.Name) })

@@ -71,9 +71,10 @@ func requireNoLeftovers(t *testing.T, dir string) {
 func TestLocalClusterScalesDeployment(t *testing.T) {
 	requireCluster(t)
 	home := t.TempDir()
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	p := New(Options{Root: home, Self: localtest.Binary(t), Attached: true, Logf: t.Logf})
+	p := New(Options{Root: home, Self: bin, Attached: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "it", Nodes: 80})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Down(context.Background(), "it") })
@@ -167,9 +168,10 @@ func TestCLIUpDownAndInterrupt(t *testing.T) {
 func TestRestartAPIServer(t *testing.T) {
 	requireCluster(t)
 	home := t.TempDir()
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := New(Options{Root: home, Self: localtest.Binary(t), Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
+	p := New(Options{Root: home, Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "restart", Nodes: 1})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Down(context.Background(), "restart") })

@@ -22,9 +22,10 @@ func TestScrapeLocalCluster(t *testing.T) {
 		t.Skip("starts a real cluster; skipped with -short")
 	}
 	localtest.RequireUpstream(t)
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	p := local.New(local.Options{Root: t.TempDir(), Self: localtest.Binary(t), Attached: true, Logf: t.Logf})
+	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "scrape-it", Nodes: 5})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Down(context.Background(), "scrape-it") })

@@ -52,10 +52,11 @@ func TestBurstOnLocalCluster(t *testing.T) {
 		t.Skip("starts a real cluster; skipped with -short")
 	}
 	localtest.RequireUpstream(t)
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	const delay = 100 * time.Millisecond
-	p := local.New(local.Options{Root: t.TempDir(), Self: localtest.Binary(t), Attached: true, Logf: t.Logf})
+	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "timeline-it", Nodes: 5, SandboxDelay: delay})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Down(context.Background(), "timeline-it") })

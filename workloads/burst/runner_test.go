@@ -178,12 +178,13 @@ func TestScalePodsProducesCompleteResults(t *testing.T) {
 	require.NoError(t, err)
 	root := t.TempDir()
 	var log strings.Builder
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	run, err := Run(ctx, Config{
 		Shape: Shapes["scale-pods"], Systems: sys, Sizes: []int{100}, Reps: 1,
 		Base:        clusters.Spec{Name: "burst-it", Nodes: 20},
-		Provider:    local.New(local.Options{Root: filepath.Join(root, "home"), Self: localtest.Binary(t), Attached: true}),
+		Provider:    local.New(local.Options{Root: filepath.Join(root, "home"), Self: bin, Attached: true}),
 		ResultsRoot: filepath.Join(root, "results"), Log: &log,
 		Floor: true, FloorConcurrency: []int{8, 32},
 	})

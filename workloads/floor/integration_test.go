@@ -23,9 +23,10 @@ func TestFloorOnLocalCluster(t *testing.T) {
 		t.Skip("starts a real cluster")
 	}
 	localtest.RequireUpstream(t)
+	bin := localtest.Binary(t) // before the clock starts: a cold build takes minutes
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	p := local.New(local.Options{Root: t.TempDir(), Self: localtest.Binary(t), Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
+	p := local.New(local.Options{Root: t.TempDir(), Self: bin, Attached: true, EtcdUnsafeNoFsync: true, Logf: t.Logf})
 	c, err := p.Up(ctx, clusters.Spec{Name: "floor", Nodes: 5, QPSProfile: "artifact"})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, p.Down(context.Background(), c.Name)) }()
