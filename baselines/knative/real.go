@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -314,7 +313,7 @@ func (s *Real) StartFrontEnd(ctx context.Context, env baselines.Env, namespace s
 	}
 	return &replay.HTTPFrontEnd{URL: sv.ActivatorURL(),
 		Headers: replay.ActivatorHeaders(namespace, func(fn string) string { return revisions[fn] }),
-		Client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, IdleConnTimeout: 90 * time.Second}},
+		Client:  replay.NewHTTPClient(),
 	}, nil
 }
 

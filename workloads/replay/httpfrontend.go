@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -27,9 +28,32 @@ type HTTPFrontEnd struct {
 	// Headers route one function's invocations: ActivatorHeaders, or
 	// IngressHeaders (a "Host" entry sets the request's Host).
 	Headers func(function string) http.Header
-	// Client sends the requests; nil is a client of its own without a
-	// timeout (the platform's own timeouts and the replay's context apply).
+	// Client sends the requests; nil is a shared client of this package's.
+	// Its own Timeout, if any, applies too.
 	Client *http.Client
+	// Timeout bounds each invocation from send to reply, as the loader's
+	// GRPCFunctionTimeoutSeconds does (which it also applies to HTTP); zero
+	// is DefaultFunctionTimeout, negative none. Without it a platform that
+	// holds requests (an activator waiting for capacity that never comes)
+	// stalls the replay until its end and holds a connection per request.
+	Timeout time.Duration
+}
+
+// DefaultFunctionTimeout is the artifact's loader setting
+// (experiments/trace/config/loader.json: GRPCFunctionTimeoutSeconds 180).
+const DefaultFunctionTimeout = 180 * time.Second
+
+// DefaultConnectTimeout is the artifact's loader's GRPCConnectionTimeoutSeconds.
+const DefaultConnectTimeout = 15 * time.Second
+
+// NewHTTPClient is a client for HTTPFrontEnd: many idle connections per
+// host (one platform entry point takes every request) and the loader's
+// connect timeout.
+func NewHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 1000, IdleConnTimeout: 90 * time.Second,
+	}}
 }
 
 var _ FrontEnd = (*HTTPFrontEnd)(nil)
@@ -48,7 +72,7 @@ func IngressHeaders(host func(function string) string) func(string) http.Header 
 	return func(fn string) http.Header { return http.Header{"Host": {host(fn)}} }
 }
 
-var defaultHTTPClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1000, IdleConnTimeout: 90 * time.Second}}
+var defaultHTTPClient = NewHTTPClient()
 
 // Invoke sends one invocation and returns its record; every call returns a
 // Result, completed or failed with a gateway reason.
@@ -56,11 +80,22 @@ func (f *HTTPFrontEnd) Invoke(ctx context.Context, inv gateway.Invocation) gatew
 	start := time.Now()
 	res := gateway.Result{Record: trace.Record{Phase: inv.Phase, Instance: inv.Instance, InvocationID: inv.InvocationID,
 		StartTime: start.UnixMicro(), RequestedDurationUs: inv.Runtime.Microseconds()}}
-	rep, status, err := f.call(ctx, inv)
+	callCtx := ctx
+	if d := f.timeout(); d > 0 {
+		var cancel context.CancelFunc
+		callCtx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	rep, status, err := f.call(callCtx, inv)
 	r := &res.Record
 	r.ResponseTimeUs = time.Since(start).Microseconds()
 	if err != nil {
-		res.Reason, res.Err = httpReason(ctx, status), fmt.Errorf("%s %s via %s: %w", inv.Function, inv.InvocationID, f.URL, err)
+		res.Reason = httpReason(ctx, status)
+		if ctx.Err() == nil && callCtx.Err() != nil {
+			res.Reason = gateway.ReasonClientTimeout
+			err = fmt.Errorf("no reply within the function timeout %s: %w", f.timeout(), err)
+		}
+		res.Err = fmt.Errorf("%s %s via %s: %w", inv.Function, inv.InvocationID, f.URL, err)
 		// As the loader: no response is a connection timeout, a failed one
 		// a function timeout.
 		r.ConnectionTimeout, r.FunctionTimeout = status == 0, status != 0
@@ -70,6 +105,13 @@ func (f *HTTPFrontEnd) Invoke(ctx context.Context, inv gateway.Invocation) gatew
 	r.ActualDurationUs, r.UserCodeExecutionUs, r.ActualMemoryUsageMiB = rep.DurationUs, rep.DurationUs, rep.MemoryMiB
 	r.TimeToGetResponseUs = max(0, r.ResponseTimeUs-rep.DurationUs)
 	return res
+}
+
+func (f *HTTPFrontEnd) timeout() time.Duration {
+	if f.Timeout == 0 {
+		return DefaultFunctionTimeout
+	}
+	return f.Timeout
 }
 
 func (f *HTTPFrontEnd) call(ctx context.Context, inv gateway.Invocation) (sandbox.Response, int, error) {

@@ -97,6 +97,34 @@ func TestHTTPFrontEnd(t *testing.T) {
 	require.Equal(t, gateway.ReasonCanceled, res.Reason)
 }
 
+// TestHTTPFrontEndFunctionTimeout: a platform that holds the request (an
+// activator waiting for capacity) fails the invocation at the client's own
+// deadline, as the loader's function timeout does, not at the replay's end.
+func TestHTTPFrontEndFunctionTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	fe := &HTTPFrontEnd{URL: srv.URL, Timeout: 50 * time.Millisecond}
+	defer fe.Stop()
+	inv := gateway.Invocation{Function: "fn0", InvocationID: "min0.inv0", Runtime: time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res := fe.Invoke(ctx, inv)
+	require.Equal(t, gateway.ReasonClientTimeout, res.Reason, "%v", res.Err)
+	require.ErrorContains(t, res.Err, "function timeout 50ms")
+	require.True(t, res.Record.ConnectionTimeout, "no reply: the loader's connectionTimeout")
+	require.NoError(t, ctx.Err(), "failed by its own deadline, not the replay's")
+
+	require.Equal(t, DefaultFunctionTimeout, (&HTTPFrontEnd{}).timeout())
+	require.Equal(t, time.Duration(-1), (&HTTPFrontEnd{Timeout: -1}).timeout(), "negative: none")
+}
+
 // TestHTTPFrontEndThroughQueueProxy: an activator stand-in that forwards by
 // the revision header reaches a Knative pod's queue-proxy at its IP, and
 // the invocation runs in the pod's sandbox.

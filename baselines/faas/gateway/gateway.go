@@ -63,6 +63,7 @@ const (
 	ReasonInstanceError   = "instance-error"   // the instance failed the call
 	ReasonCanceled        = "canceled"         // the caller gave up (run ended)
 	ReasonUnknownFunction = "unknown-function" // never registered
+	ReasonClientTimeout   = "client-timeout"   // the client's own deadline passed (the loader's function timeout)
 )
 
 // Invocation is one call issued by the replay.
