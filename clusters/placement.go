@@ -94,6 +94,16 @@ type Reconfigurer interface {
 	Reconfigure(ctx context.Context, host Host, component string, extra []string, files []File) error
 }
 
+// Crasher crashes and stalls the cluster's own components on its hosts, for
+// failover cases. Crash kills a component (SIGKILL, no graceful shutdown)
+// and starts it again with the flags it runs with now (a reconfigured one
+// stays reconfigured), returning once it is healthy. Signal sends sig to it
+// and returns once it took effect (SIGSTOP stalls it, SIGCONT resumes it).
+type Crasher interface {
+	Crash(ctx context.Context, host Host, component string) error
+	Signal(ctx context.Context, host Host, component string, sig syscall.Signal) error
+}
+
 // HostsWith returns p's hosts that play role r.
 func HostsWith(p Placer, r Role) []Host {
 	var out []Host

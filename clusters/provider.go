@@ -68,6 +68,9 @@ type Cluster struct {
 	// nil when the provider cannot, ReconfigureRefusal then saying why.
 	Reconfigurer       Reconfigurer `json:"-"`
 	ReconfigureRefusal string       `json:"-"`
+	// Crasher crashes and stalls the cluster's own components (failover);
+	// nil when the provider cannot.
+	Crasher Crasher `json:"-"`
 }
 
 // Status describes a cluster that may or may not be running.

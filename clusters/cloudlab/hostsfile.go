@@ -72,13 +72,13 @@ func attachHostsFile(_ context.Context, path string, c *clusters.Cluster) error 
 }
 
 // attach gives c a placer on f's hosts, through dial and, for a process
-// control plane, a Reconfigurer for its components and each worker's node
+// control plane, a Reconfigurer and Crasher for its components and each worker's node
 // agent endpoint (nodeagent.<host>: a plain name, as metrics files need).
 func (f HostsFile) attach(c *clusters.Cluster, dial func(context.Context, Node) (conn, error)) error {
 	pl := NewPlacer(f.Inventory, dial, ".kdbench/placed/"+f.Cluster)
 	c.Placer = pl
 	if f.ControlPlane != ControlPlaneProcesses {
-		c.Reconfigurer = nil
+		c.Reconfigurer, c.Crasher = nil, nil
 		c.ReconfigureRefusal = "its workers run kubeadm's kubelets, not kdbench node agents that serve Kubedirect's direct mode (kd-family systems need a cluster made with `cluster up --provider cloudlab --control-plane processes`)"
 		return nil
 	}
@@ -86,7 +86,8 @@ func (f HostsFile) attach(c *clusters.Cluster, dial func(context.Context, Node) 
 	if err != nil {
 		return fmt.Errorf("cluster %s's hosts: %w", f.Cluster, err)
 	}
-	c.Reconfigurer = NewReconfigurer(pl, hp)
+	rc := NewReconfigurer(pl, hp)
+	c.Reconfigurer, c.Crasher = rc, rc
 	c.ReconfigureRefusal = ""
 	if c.Endpoints == nil {
 		c.Endpoints = map[string]string{}

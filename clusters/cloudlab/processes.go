@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/clusters/existing"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/internal/fsutil"
 	"github.com/kdbench/kdbench/internal/k8sbin"
@@ -32,7 +33,7 @@ import (
 // Control-plane modes.
 const (
 	ControlPlaneKubeadm   = "kubeadm"
-	ControlPlaneProcesses = "processes"
+	ControlPlaneProcesses = existing.ControlPlaneProcesses // as hosts files record it
 )
 
 // Paths on the nodes.

@@ -72,3 +72,30 @@ func recordedProfile(kubeconfig string) (string, error) {
 	}
 	return f.QPSProfile, nil
 }
+
+// CrashRefusal says why the cluster of spec.Kubeconfig has no Crasher: only
+// one whose hosts file records a process control plane (kdbench's own
+// components, each with a pid file on its host) has one.
+func (Provider) CrashRefusal(spec clusters.Spec) string {
+	path := filepath.Join(filepath.Dir(spec.Kubeconfig), HostsFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return noHosts
+	} else if err != nil {
+		return err.Error()
+	}
+	var f struct {
+		ControlPlane string `json:"controlPlane"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return fmt.Sprintf("%s: %v", path, err)
+	}
+	if f.ControlPlane != ControlPlaneProcesses {
+		return fmt.Sprintf("%s records a %q control plane, whose components kubelet and kubeadm run (only `cluster up --provider cloudlab --control-plane processes` clusters have kdbench restart theirs)", path, f.ControlPlane)
+	}
+	return ""
+}
+
+// ControlPlaneProcesses is how a hosts file records a control plane of
+// kdbench's own processes (cloudlab's --control-plane processes).
+const ControlPlaneProcesses = "processes"

@@ -59,3 +59,29 @@ func TestHostsFile(t *testing.T) {
 		})
 	}
 }
+
+// TestCrashRefusal: only a hosts file recording a process control plane
+// lets failover crash the cluster's components.
+func TestCrashRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, want string // want: in the refusal; "" none
+	}{
+		{"no hosts file", "", "no hosts.json beside the kubeconfig"},
+		{"kubeadm", `{"controlPlane":"kubeadm"}`, `records a "kubeadm" control plane`},
+		{"processes", `{"controlPlane":"processes"}`, ""},
+		{"not JSON", `{`, "hosts.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.file != "" {
+				if err := os.WriteFile(filepath.Join(dir, HostsFile), []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := Provider{}.CrashRefusal(clusters.Spec{Kubeconfig: filepath.Join(dir, "kubeconfig")})
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("CrashRefusal = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

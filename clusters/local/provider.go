@@ -317,7 +317,7 @@ func (p *Provider) upOnce(ctx context.Context, spec clusters.Spec) (_ *clusters.
 		Name: spec.Name, Provider: ProviderName, Kubeconfig: l.Kubeconfig(), REST: restCfg,
 		Nodes: ready, QPSProfile: prof.Name, QPSProfileSource: "set by the local provider", SandboxDelay: spec.SandboxDelay,
 		Components: map[string]string{}, Flags: map[string][]string{},
-		Placer: plc, Reconfigurer: reconfigurer{p, spec.Name},
+		Placer: plc, Reconfigurer: reconfigurer{p, spec.Name}, Crasher: crasher{p, spec.Name},
 		Startup: map[string]time.Duration{"nodes-ready": nodesReady, "usable": time.Since(start)},
 		Endpoints: map[string]string{
 			apiserverComponent: server,

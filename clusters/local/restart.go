@@ -175,6 +175,30 @@ func (r reconfigurer) Reconfigure(ctx context.Context, host clusters.Host, compo
 	return r.p.Reconfigure(ctx, r.cluster, component, extra, files)
 }
 
+// CrashRefusal: every local cluster's components can be crashed and stalled
+// (its Crasher), while this process supervises them.
+func (p *Provider) CrashRefusal(clusters.Spec) string { return "" }
+
+// crasher is one cluster's clusters.Crasher: Restart and Signal.
+type crasher struct {
+	p       *Provider
+	cluster string
+}
+
+func (r crasher) Crash(ctx context.Context, host clusters.Host, component string) error {
+	if host.Name != Host.Name {
+		return fmt.Errorf("crash %s: no host %q in a local cluster (only %s)", component, host.Name, Host.Name)
+	}
+	return r.p.Restart(ctx, r.cluster, component)
+}
+
+func (r crasher) Signal(ctx context.Context, host clusters.Host, component string, sig syscall.Signal) error {
+	if host.Name != Host.Name {
+		return fmt.Errorf("%v to %s: no host %q in a local cluster (only %s)", sig, component, host.Name, Host.Name)
+	}
+	return r.p.Signal(ctx, r.cluster, component, sig)
+}
+
 // WithFlags returns args with each of extra replacing the flag of the same
 // name (--name=value), or appended.
 func WithFlags(args, extra []string) []string {

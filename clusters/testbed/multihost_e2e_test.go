@@ -290,9 +290,9 @@ func matrix(systems []string) []cell {
 		add(s, "azure-trace", "azure-trace 2 min", "--functions", "20", "--minutes", "2", "--warmup", "0")
 	}
 	// One case per hop: a crash in the burst. The node agents are the
-	// cluster's (one per worker host): crashing them is the provider's
-	// business, so their link is cut too (kd's proxy of the first worker's
-	// agent link).
+	// cluster's (one per worker host): the cluster's Crasher kills the
+	// first worker's over SSH and starts it again in direct mode; the link
+	// into it is cut too (kd's proxy of that agent's link).
 	for _, hop := range []string{"autoscaler", "deployment", "replicaset", "scheduler", "nodeagent"} {
 		add("kd+", "failover", "failover "+hop+" crash", "--targets", hop, "--sizes", "100", "--reps", "1", "--kinds", "crash", "--phases", "burst")
 	}

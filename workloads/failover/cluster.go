@@ -149,7 +149,7 @@ func (e *ClusterExecutor) Preflight(ctx context.Context, cases []Case) error {
 			continue
 		}
 		seen[fault] = true
-		if _, err := injector(sys, e.Provider, e.Base.Name, c); errors.As(err, new(ProviderCannot)) {
+		if _, err := injector(sys, e.Provider, site{spec: e.spec(sys, sizes)}, c); errors.As(err, new(ProviderCannot)) {
 			errs = errors.Join(errs, fmt.Errorf("failover %s %s refused: %w", c.Kind, c.Target, err))
 		}
 	}
@@ -216,7 +216,7 @@ type clusterSession struct {
 }
 
 func (s *clusterSession) Supports(c Case) error {
-	_, err := injector(s.sys, s.e.Provider, s.cluster.Name, c)
+	_, err := injector(s.sys, s.e.Provider, site{cluster: s.cluster}, c)
 	return err
 }
 
@@ -252,7 +252,7 @@ const function = "fn"
 // Ready pods. Then scale to zero: pods left in the API server, or still
 // tracked by the node agent, are leaks.
 func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
-	f, err := injector(s.sys, s.e.Provider, s.cluster.Name, c)
+	f, err := injector(s.sys, s.e.Provider, site{cluster: s.cluster}, c)
 	if err != nil {
 		return row, err
 	}

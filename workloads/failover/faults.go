@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/fault"
 )
 
@@ -39,11 +40,18 @@ func overLink(c Case) bool {
 // in its detail.
 const LinkScaledNote = "scaled over the autoscaler link (bursts and the other cases scale through the API scale subresource)"
 
-// componentRestarter is a cluster provider that supervises the control
-// plane's processes (clusters/local).
-type componentRestarter interface {
-	Restart(ctx context.Context, cluster, component string) error
-	Signal(ctx context.Context, cluster, component string, sig syscall.Signal) error
+// crashRefuser is a provider that tells, before the cluster of spec is up,
+// why it cannot crash or stall the cluster's own components ("" when it
+// can: the cluster it gives then has a Crasher).
+type crashRefuser interface {
+	CrashRefusal(spec clusters.Spec) string
+}
+
+// site is where a case's cluster faults come from: the cluster once it is
+// up; before that (preflight) only the spec it will be made from.
+type site struct {
+	cluster *clusters.Cluster
+	spec    clusters.Spec
 }
 
 // clusterComponents are the cluster processes that serve a target for
@@ -71,11 +79,13 @@ func providerName(prov any) string {
 }
 
 // injector returns the fault of case c on a system (sys: the system under
-// test; prov: the cluster's provider; cluster: its name), or why the system
-// has no such fault. Kubedirect hops fail through the system's hooks; the
-// API server and, for vanilla Kubernetes, the controllers and scheduler
-// through the provider.
-func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error) {
+// test; prov: the cluster's provider; at: the cluster, or before it is up
+// its spec, when only whether the fault can be had is asked), or why the
+// system has no such fault. Kubedirect hops fail through the system's
+// hooks; the API server and, for vanilla Kubernetes, the controllers and
+// scheduler through the cluster's Crasher, as does every system's node
+// agent (on the first worker host where there are several).
+func injector(sys any, prov any, at site, c Case) (fault.Injector, error) {
 	if c.Kind == None {
 		return fault.Funcs{Name: "no fault"}, nil
 	}
@@ -109,12 +119,49 @@ func injector(sys any, prov any, cluster string, c Case) (fault.Injector, error)
 	if !ok {
 		return nil, fmt.Errorf("%s: the %s writes scales through the API server; it has no process to %s", c.System, c.Target, c.Kind)
 	}
-	rs, ok := prov.(componentRestarter)
-	if !ok {
-		return nil, ProviderCannot{fmt.Errorf("%s: the %s provider cannot restart or stop %s: it does not run the cluster's components (drop the %s target, or run on the local provider)", c.System, providerName(prov), comp, c.Target)}
+	cannot := func(why string) error {
+		return ProviderCannot{fmt.Errorf("%s: the %s provider cannot restart or stop %s: %s (drop the %s target, or run on the local provider or a cloudlab --control-plane processes cluster)", c.System, providerName(prov), comp, why, c.Target)}
+	}
+	cluster := at.cluster
+	if cluster == nil {
+		r, ok := prov.(crashRefuser)
+		if !ok {
+			return nil, cannot("it does not run the cluster's components")
+		}
+		if why := r.CrashRefusal(at.spec); why != "" {
+			return nil, cannot(why)
+		}
+		return nil, nil
+	}
+	if cluster.Crasher == nil {
+		return nil, cannot("it does not run the cluster's components")
+	}
+	host, err := componentHost(cluster, comp)
+	if err != nil {
+		return nil, cannot(err.Error())
+	}
+	cr, name := cluster.Crasher, comp
+	if len(cluster.Placer.Hosts()) > 1 {
+		name += " on " + host.Name
 	}
 	if c.Kind == Stall {
-		return &fault.Stall{Target: comp, Signal: func(ctx context.Context, sig syscall.Signal) error { return rs.Signal(ctx, cluster, comp, sig) }}, nil
+		return &fault.Stall{Target: name, Signal: func(ctx context.Context, sig syscall.Signal) error { return cr.Signal(ctx, host, comp, sig) }}, nil
 	}
-	return fault.Funcs{Name: "crash " + comp, InjectFunc: func(ctx context.Context) error { return rs.Restart(ctx, cluster, comp) }}, nil
+	return fault.Funcs{Name: "crash " + name, InjectFunc: func(ctx context.Context) error { return cr.Crash(ctx, host, comp) }}, nil
+}
+
+// componentHost is where the cluster runs comp: the node agent on the first
+// worker host, the rest on the control-plane host.
+func componentHost(c *clusters.Cluster, comp string) (clusters.Host, error) {
+	if c.Placer == nil {
+		return clusters.Host{}, fmt.Errorf("cluster %s has no inventory of its hosts", c.Name)
+	}
+	if comp == clusterComponents[NodeAgent] {
+		ws := clusters.HostsWith(c.Placer, clusters.RoleWorker)
+		if len(ws) == 0 {
+			return clusters.Host{}, fmt.Errorf("cluster %s has no %s host", c.Name, clusters.RoleWorker)
+		}
+		return ws[0], nil
+	}
+	return clusters.ControlPlaneHost(c.Placer)
 }

@@ -38,12 +38,19 @@ func (*attached) Status(context.Context, string) (*clusters.Status, error) {
 
 // restarting is the same provider able to restart the cluster's components
 // and to create clusters, as the local one.
-type restarting struct {
-	attached
-	fakeProvider
-}
+type restarting struct{ attached }
+
+func (*restarting) CrashRefusal(clusters.Spec) string { return "" }
 
 func (*restarting) CreatesClusters() bool { return true }
+
+// refusing attaches, and tells from the spec that it cannot crash.
+type refusing struct{ attached }
+
+func (*refusing) Name() string { return "refusing" }
+func (*refusing) CrashRefusal(spec clusters.Spec) string {
+	return "no hosts file beside " + spec.Name
+}
 
 func TestPreflightRefusesWhatTheProviderCannotDo(t *testing.T) {
 	for _, tc := range []struct {
@@ -61,6 +68,8 @@ func TestPreflightRefusesWhatTheProviderCannotDo(t *testing.T) {
 		{"the sandbox delay is refused as for any run", &attached{}, []string{"k8s+"}, []Target{Autoscaler}, []Kind{Crash},
 			[]string{"k8s+ refused on the attached provider", "sandbox delay: real kubelets"}, "fo"},
 		{"a provider that restarts components", &restarting{}, []string{"k8s"}, []Target{Scheduler}, []Kind{Crash, Stall}, nil, "fo-k8s"},
+		{"a provider whose cluster of this spec cannot", &refusing{}, []string{"kd"}, []Target{NodeAgent}, []Kind{Crash},
+			[]string{"failover crash nodeagent refused: kd: the refusing provider cannot restart or stop nodeagent: no hosts file beside fo"}, "fo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &ClusterExecutor{Provider: tc.prov, Base: clusters.Spec{Name: "fo", Nodes: 3}}

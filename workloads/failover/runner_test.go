@@ -240,7 +240,7 @@ func TestPlanRunsTheControlOncePerPhase(t *testing.T) {
 		"kd/10/burst/no-fault/rep0", "kd/10/burst/crash-replicaset/rep0", "kd/10/burst/crash-scheduler/rep0",
 		"kd/10/steady/no-fault/rep0", "kd/10/steady/crash-replicaset/rep0", "kd/10/steady/crash-scheduler/rep0",
 	}, got)
-	f, err := injector(struct{}{}, struct{}{}, "c", cases[0])
+	f, err := injector(struct{}{}, struct{}{}, site{}, cases[0])
 	require.NoError(t, err, "every system has the control")
 	assert.Equal(t, "no fault", f.String())
 }

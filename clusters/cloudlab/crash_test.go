@@ -1,0 +1,83 @@
+package cloudlab
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/kdbench/kdbench/clusters/local"
+	"github.com/kdbench/kdbench/internal/supervisor"
+)
+
+// TestCrashAndSignalScripts runs the scripts with bash against a real
+// process started as cluster up starts one (setsid, pid file): the crash
+// kills its whole process group and starts the same command line again in
+// the same directory under a new pid; SIGSTOP and SIGCONT take effect
+// before the script returns; a component that is not running is named.
+func TestCrashAndSignalScripts(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	require.NoError(t, err)
+	sleep, err = filepath.EvalSymlinks(sleep)
+	require.NoError(t, err)
+	healthy := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer healthy.Close()
+	run, cwd := t.TempDir(), t.TempDir()
+	pr := local.Process{Name: "nodeagent", Path: sleep, Log: filepath.Join(run, "nodeagent.log"), HealthURL: healthy.URL}
+	bash := func(script string) (string, error) {
+		out, err := exec.Command("bash", "-c", script).CombinedOutput()
+		return string(out), err
+	}
+	pidOf := func() int {
+		b, err := os.ReadFile(filepath.Join(run, "nodeagent.pid"))
+		require.NoError(t, err)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		require.NoError(t, err)
+		return pid
+	}
+	out, err := bash(crashScript(pr, local.HostPlan{}, run))
+	require.Error(t, err)
+	require.Contains(t, out, "nodeagent is not running (pid file "+run+"/nodeagent.pid)")
+
+	// Started as startStep starts it, with a child in its group.
+	start := exec.Command("bash", "-c", "cd "+cwd+"; setsid "+sleep+" 300 7 >/dev/null 2>&1 < /dev/null & echo $! > "+run+"/nodeagent.pid")
+	require.NoError(t, start.Run())
+	old := pidOf()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-pidOf(), syscall.SIGKILL)
+		_ = syscall.Kill(-old, syscall.SIGKILL)
+	})
+	require.Eventually(t, func() bool { return !supervisor.Gone(old) }, 5*time.Second, 10*time.Millisecond)
+
+	out, err = bash(crashScript(pr, local.HostPlan{}, run))
+	require.NoError(t, err, out)
+	require.Eventually(t, func() bool { return supervisor.Gone(old) }, 5*time.Second, 10*time.Millisecond, "the old process died")
+	now := pidOf()
+	require.NotEqual(t, old, now)
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(now) + "/cmdline")
+	require.NoError(t, err)
+	require.Equal(t, sleep+"\x00300\x007\x00", string(cmdline), "the same command line")
+	dir, err := os.Readlink("/proc/" + strconv.Itoa(now) + "/cwd")
+	require.NoError(t, err)
+	require.Equal(t, cwd, dir, "the same directory")
+	log, err := os.ReadFile(pr.Log)
+	require.NoError(t, err)
+	require.Contains(t, string(log), "crashed (SIGKILL) by kdbench failover")
+
+	out, err = bash(signalScript(pr, syscall.SIGSTOP, run))
+	require.NoError(t, err, out)
+	st, _ := supervisor.State(now)
+	require.Equal(t, byte('T'), st, "stopped when the script returned")
+	out, err = bash(signalScript(pr, syscall.SIGCONT, run))
+	require.NoError(t, err, out)
+	st, _ = supervisor.State(now)
+	require.NotEqual(t, byte('T'), st, "resumed when the script returned")
+}
