@@ -5,9 +5,7 @@ package testbed
 // agent over the scheduler's link, and the links' latency per hop.
 
 import (
-	"bufio"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdbench/kdbench/collectors/hoplog"
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
@@ -60,50 +59,26 @@ func nodeHost(node string, workers []string) string {
 	return ""
 }
 
-// hopEvent is one line of a /hops log (workloads/burst).
-type hopEvent struct {
-	Hop       string `json:"hop"`
-	Peer      string `json:"peer"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Phase     string `json:"phase"`
-	SentNs    int64  `json:"sentNs"`
-	RecvNs    int64  `json:"recvNs"`
-}
-
 // hopFiles reads a run's hops_*.jsonl: component ("kd-scheduler",
 // "kd-nodeagent.w1") → events.
-func hopFiles(dir string) (map[string][]hopEvent, error) {
+func hopFiles(dir string) (map[string][]hoplog.Event, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "hops_*.jsonl"))
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]hopEvent{}
+	out := map[string][]hoplog.Event{}
 	for _, f := range files {
 		base := strings.TrimSuffix(filepath.Base(f), ".jsonl")
 		comp := base[strings.LastIndexByte(base, '_')+1:]
-		fh, err := os.Open(f)
+		body, err := os.ReadFile(f)
 		if err != nil {
 			return nil, err
 		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for line := 1; sc.Scan(); line++ {
-			if len(strings.TrimSpace(sc.Text())) == 0 {
-				continue
-			}
-			var e hopEvent
-			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-				fh.Close()
-				return nil, fmt.Errorf("%s line %d: %w", f, line, err)
-			}
-			out[comp] = append(out[comp], e)
+		evs, err := hoplog.Parse(body)
+		if err != nil {
+			return nil, fmt.Errorf("%s %w", f, err)
 		}
-		fh.Close()
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
+		out[comp] = append(out[comp], evs...)
 	}
 	return out, nil
 }

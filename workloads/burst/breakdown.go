@@ -1,8 +1,6 @@
 package burst
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -10,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/kdbench/kdbench/collectors/hoplog"
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/selfcheck"
 )
@@ -56,24 +55,19 @@ func split(t selfcheck.PodTiming) bool {
 }
 
 // parseHops reads /hops logs (component → JSON lines).
-func parseHops(hops map[string][]byte) ([]hopEvent, error) {
-	var out []hopEvent
+func parseHops(hops map[string][]byte) ([]hoplog.Event, error) {
+	var out []hoplog.Event
 	comps := make([]string, 0, len(hops))
 	for c := range hops {
 		comps = append(comps, c)
 	}
 	slices.Sort(comps)
 	for _, comp := range comps {
-		for i, line := range bytes.Split(hops[comp], []byte("\n")) {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			var e hopEvent
-			if err := json.Unmarshal(line, &e); err != nil {
-				return nil, fmt.Errorf("%s /hops line %d: %w", comp, i+1, err)
-			}
-			out = append(out, e)
+		evs, err := hoplog.Parse(hops[comp])
+		if err != nil {
+			return nil, fmt.Errorf("%s /hops %w", comp, err)
 		}
+		out = append(out, evs...)
 	}
 	return out, nil
 }

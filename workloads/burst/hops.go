@@ -3,7 +3,6 @@ package burst
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kdbench/kdbench/collectors/hoplog"
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
@@ -51,19 +51,6 @@ func saveHops(run *results.Run, id results.RepID, hops map[string][]byte) error 
 	return errs
 }
 
-// hopEvent is one line of a /hops log: a record received by hop from peer.
-type hopEvent struct {
-	Hop       string `json:"hop"`
-	Peer      string `json:"peer"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Phase     string `json:"phase"`
-	Replicas  int32  `json:"replicas"`
-	SentNs    int64  `json:"sentNs"`
-	RecvNs    int64  `json:"recvNs"`
-}
-
 // OverlayHops replaces the milestones that happen inside Kubedirect's waist
 // with the links' own timestamps: there the API server sees the objects
 // late (written in the background) or not at all, so its view would
@@ -82,14 +69,11 @@ func OverlayHops(recs []results.PodRecord, hops map[string][]byte) (overlaid int
 		}
 	}
 	for comp, body := range hops {
-		for i, line := range bytes.Split(body, []byte("\n")) {
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			var e hopEvent
-			if err := json.Unmarshal(line, &e); err != nil {
-				return 0, fmt.Errorf("%s /hops line %d: %w", comp, i+1, err)
-			}
+		evs, err := hoplog.Parse(body)
+		if err != nil {
+			return 0, fmt.Errorf("%s /hops %w", comp, err)
+		}
+		for _, e := range evs {
 			key := e.Namespace + "/" + e.Name
 			switch {
 			case e.Hop == "replicaset" && e.Peer == "deployment" && e.Kind == "ReplicaSet" && e.Replicas > 0:

@@ -6,25 +6,14 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/kdbench/kdbench/collectors/hoplog"
 	"github.com/kdbench/kdbench/kubedirect/hop"
 	"github.com/kdbench/kdbench/kubedirect/wire"
 )
 
-// HopEvent is one record arriving at a hop: the per-hop timestamps from
-// which collectors build the latency breakdown (sent by peer at SentNs,
-// received here at RecvNs, both ns since the Unix epoch on one host clock).
-type HopEvent struct {
-	Hop       string `json:"hop"`
-	Peer      string `json:"peer"`
-	Kind      string `json:"kind"`
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Phase     string `json:"phase,omitempty"`
-	Node      string `json:"node,omitempty"`
-	Replicas  int32  `json:"replicas,omitempty"`
-	SentNs    int64  `json:"sentNs"`
-	RecvNs    int64  `json:"recvNs"`
-}
+// HopEvent is one record arriving at a hop, in the hop-log format
+// (collectors/hoplog), from which collectors build the latency breakdown.
+type HopEvent = hoplog.Event
 
 // HopLog is a hop.Observer keeping the last Cap record arrivals, served as
 // JSON lines on /hops (?since=<ns> keeps later ones). Its ring grows as
