@@ -55,6 +55,7 @@ const (
 type Collector struct {
 	clk       clock.PassiveClock
 	namespace string
+	cs        kubernetes.Interface // reads the nodes a stuck burst waits on
 	informers [numKinds]cache.SharedIndexInformer
 	lws       [numKinds]*countingLW
 	ctx       context.Context // ends the lists, watches and informers
@@ -85,7 +86,7 @@ func New(cs kubernetes.Interface, namespace string, sel labels.Selector, clk clo
 		clk = clock.RealClock{}
 	}
 	c := &Collector{
-		clk: clk, namespace: namespace,
+		clk: clk, namespace: namespace, cs: cs,
 		pods: map[string]*pod{}, rs: map[string]*replicaSet{}, fns: map[string]*function{},
 		changed: make(chan struct{}),
 	}
@@ -266,10 +267,25 @@ func (c *Collector) WaitReady(ctx context.Context, want int, progress func(ready
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d pods Ready in %s: %w", n, want, c.namespace, context.Cause(ctx))
+			err := fmt.Errorf("%d of %d pods Ready in %s: %w", n, want, c.namespace, context.Cause(ctx))
+			if where := whereStuck(context.WithoutCancel(ctx), c.podsNow(), c.cs); where != "" {
+				err = fmt.Errorf("%w; %s", err, where)
+			}
+			return err
 		case <-ch:
 		}
 	}
+}
+
+// podsNow are the pods in the informer's cache.
+func (c *Collector) podsNow() []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, o := range c.informers[kindPod].GetStore().List() {
+		if p, ok := o.(*corev1.Pod); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // WaitGone blocks until no pod matching the selector is left in the
