@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kdbench/kdbench/internal/supervisor"
@@ -42,6 +43,14 @@ func startDaemon(ns string, argv []string, logPath string) (*supervisor.Process,
 // Command returns argv to run inside host's namespace, as if on that host
 // (e.g. kdbench run from the control-plane host); for tests and the e2e
 // driver, which run it to completion.
+// When ctx ends, or the calling process dies however it dies, the command
+// gets SIGTERM (a kdbench run then stops what it started and keeps what it
+// measured), and SIGKILL 30 s later if it has not exited: `ip netns exec`
+// execs argv, so the signals reach argv itself.
 func (tb *Testbed) Command(ctx context.Context, host string, argv ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", tb.Namespace(host)}, argv...)...)
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", tb.Namespace(host)}, argv...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	return cmd
 }

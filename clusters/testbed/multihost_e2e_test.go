@@ -6,16 +6,19 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"text/tabwriter"
 	"time"
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+
 	// The systems kdbench registers (as cmd/kdbench imports them): the
 	// matrix is the registry's, so renamed or refusing systems show up.
 	_ "github.com/kdbench/kdbench/baselines/dirigent"
@@ -36,7 +39,11 @@ func TestMultihost(t *testing.T) {
 	if bin == "" {
 		t.Fatal("KDBENCH_BIN: the kdbench binary to drive (make e2e-multihost sets it)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Minute)
+	// SIGTERM or Ctrl-C ends the cells (each kdbench run gets SIGTERM and
+	// stops what it started), then the testbed is torn down as usual.
+	sctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, 80*time.Minute)
 	defer cancel()
 	const name = "kdtbe2e"
 	dir := filepath.Join(os.TempDir(), "kdbench-testbed-"+name)
