@@ -25,7 +25,7 @@ func Honour(ctx context.Context, p clusters.Provider, spec clusters.Spec, system
 		}
 	}
 	if len(bound) > 0 {
-		return spec, fmt.Errorf("%s refused on the %s provider: %w", names(systems), p.Name(), errors.Join(bound...))
+		return spec, AsRefusal(fmt.Errorf("%s refused on the %s provider: %w", names(systems), p.Name(), errors.Join(bound...)))
 	}
 	done, refused, err := clusters.Preflight(ctx, p, spec)
 	if err != nil {
@@ -48,7 +48,7 @@ func refusal(provider string, spec clusters.Spec, systems []System, refused clus
 	if len(refused) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%s refused on the %s provider (cluster %q): %w", names(systems), provider, spec.Name, refused)
+	return AsRefusal(fmt.Errorf("%s refused on the %s provider (cluster %q): %w", names(systems), provider, spec.Name, refused))
 }
 
 func allPodless(systems []System) bool {

@@ -132,7 +132,7 @@ func Get(name string) (System, error) {
 	defer mu.Unlock()
 	s, ok := systems[name]
 	if why := refused[name]; !ok && why != "" {
-		return nil, fmt.Errorf("system %q is refused in this build: %s", name, why)
+		return nil, AsRefusal(fmt.Errorf("system %q is refused in this build: %s", name, why))
 	}
 	if !ok {
 		return nil, fmt.Errorf("unknown system %q (known: %s)", name, strings.Join(namesLocked(), ", "))

@@ -522,8 +522,8 @@ func (s *System) withoutKCMControllers(ctx context.Context, c *clusters.Cluster,
 		if c.ReconfigureRefusal != "" {
 			why = ": " + c.ReconfigureRefusal
 		}
-		return fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's, nor its node agents in direct mode%s",
-			s.name, c.Name, c.Provider, kcmComponent, why)
+		return baselines.AsRefusal(fmt.Errorf("%s: cluster %q (provider %s) cannot restart its %s without its deployment and replicaset controllers, which must not act beside Kubedirect's, nor its node agents in direct mode%s",
+			s.name, c.Name, c.Provider, kcmComponent, why))
 	}
 	return s.reconfigure(ctx, c, cp, kcmComponent, []string{kcmWithout}, nil)
 }

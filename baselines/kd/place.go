@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/supervisor"
 )
@@ -43,8 +44,8 @@ func hostAddr(h clusters.Host, slot int) (string, error) {
 // host, the node side on the workers (docs/placement.md).
 func hosts(c *clusters.Cluster, system string) (cp clusters.Host, workers []clusters.Host, err error) {
 	if c.Placer == nil {
-		return cp, nil, fmt.Errorf("%s: cluster %q (provider %s) cannot place components on its hosts: Kubedirect's hops run on the control-plane host and its node side on the workers (docs/placement.md); use --provider local or cloudlab, or an existing cluster with an inventory",
-			system, c.Name, c.Provider)
+		return cp, nil, baselines.AsRefusal(fmt.Errorf("%s: cluster %q (provider %s) cannot place components on its hosts: Kubedirect's hops run on the control-plane host and its node side on the workers (docs/placement.md); use --provider local or cloudlab, or an existing cluster with an inventory",
+			system, c.Name, c.Provider))
 	}
 	if cp, err = clusters.ControlPlaneHost(c.Placer); err != nil {
 		return cp, nil, fmt.Errorf("%s: %w", system, err)

@@ -4,8 +4,10 @@ package testbed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -137,16 +139,16 @@ func TestMultihost(t *testing.T) {
 		// Without the internet the kubeadm path needs. Down always runs:
 		// a half-made control plane is stopped by it too; then no process
 		// but the testbed's sshd may be left on any host.
-		var refused string
+		var upFailed string
 		up := append([]string{"cluster", "up", "--control-plane", "processes", "--nodes", "6", "--sandbox-delay", delay.String()}, cl...)
 		if out, err := kd(up...); err != nil {
-			refused = fmt.Sprintf("no control plane at sandbox delay %s on the testbed: `cluster up --provider cloudlab --control-plane processes`: %s", delay, reason(out))
-			t.Errorf("%s", refused)
+			upFailed = fmt.Sprintf("no control plane at sandbox delay %s on the testbed: `cluster up --provider cloudlab --control-plane processes`: %s", delay, reason(out))
+			t.Errorf("%s", upFailed)
 		}
 		for _, i := range todo {
 			c := cells[i]
-			rows[i] = [4]string{c.system, c.label, "refused: " + refused, ""}
-			if refused == "" {
+			rows[i] = [4]string{c.system, c.label, "refused: " + upFailed, ""}
+			if upFailed == "" {
 				status, detail := runCell(kd, c, filepath.Join(tb.Dir, "results", fmt.Sprintf("%02d-%s-%s", i, baselines.Slug(c.system), c.experiment)),
 					kubeconfig, trace, workers)
 				rows[i] = [4]string{c.system, c.label, status, detail}
@@ -190,7 +192,7 @@ func runCell(kd func(...string) (string, error), c cell, res, kubeconfig, trace 
 	}
 	out, err := kd(args...)
 	switch {
-	case err != nil && refusal(out):
+	case refused(err):
 		return "refused: " + reason(out), ""
 	case err != nil:
 		status = "failed: " + reason(out)
@@ -307,17 +309,12 @@ func matrix(systems []string) []cell {
 	return out
 }
 
-// refusals are kdbench's own messages for a system that does not do an
-// experiment at all (not a failure of the cluster).
-var refusals = []string{"runs no Kubernetes pods", "has no FaaS front-end", "cannot place components on its hosts", "refused on the", "refuses", "cannot restart or stop"}
-
-func refusal(out string) bool {
-	for _, r := range refusals {
-		if strings.Contains(out, r) {
-			return true
-		}
-	}
-	return false
+// refused tells a run kdbench refused (exit status 4: a system or provider
+// that cannot do the experiment at all, nothing measured) from one that
+// failed.
+func refused(err error) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == 4
 }
 
 // reason is the gist of a failed kdbench command's output: from its error

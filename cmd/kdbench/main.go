@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/selfcheck"
 )
@@ -32,11 +33,17 @@ func main() {
 }
 
 // exitCode lets scripts tell a measured regression (1, the CI gate of
-// `kdbench compare`) from everything else that went wrong (2).
+// `kdbench compare`) and a refusal (4: a system or provider cannot do what
+// was asked, so nothing was measured; the multi-host e2e's "refused") from
+// everything else that went wrong (2). `kdbench cluster status` exits 3 for
+// a cluster that is not running.
 func exitCode(err error) int {
 	var reg *results.RegressionError
-	if errors.As(err, &reg) {
+	switch {
+	case errors.As(err, &reg):
 		return 1
+	case baselines.IsRefusal(err):
+		return 4
 	}
 	return 2
 }

@@ -7,10 +7,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/collectors/results"
 )
 
 func TestExitCode(t *testing.T) {
 	require.Equal(t, 1, exitCode(fmt.Errorf("gate: %w", &results.RegressionError{})))
 	require.Equal(t, 2, exitCode(errors.New(`unknown system "borg"`)))
+	require.Equal(t, 4, exitCode(fmt.Errorf("scale-pods: %w", baselines.AsRefusal(errors.New("dirigent runs no pods")))))
 }

@@ -60,7 +60,7 @@ func (c *Config) validate() error {
 	}
 	for _, s := range c.Systems {
 		if p, ok := s.(baselines.Podless); ok && p.Podless() {
-			return fmt.Errorf("system %s runs no Kubernetes pods, so its bursts cannot be timed (run it with azure-trace, or Dirigent's cold-start benchmark)", s.Name())
+			return baselines.AsRefusal(fmt.Errorf("system %s runs no Kubernetes pods, so its bursts cannot be timed (run it with azure-trace, or Dirigent's cold-start benchmark)", s.Name()))
 		}
 	}
 	if len(c.Sizes) == 0 {

@@ -150,7 +150,7 @@ func (e *ClusterExecutor) Preflight(ctx context.Context, cases []Case) error {
 		}
 		seen[fault] = true
 		if _, err := injector(sys, e.Provider, site{spec: e.spec(sys, sizes)}, c); errors.As(err, new(ProviderCannot)) {
-			errs = errors.Join(errs, fmt.Errorf("failover %s %s refused: %w", c.Kind, c.Target, err))
+			errs = errors.Join(errs, baselines.AsRefusal(fmt.Errorf("failover %s %s refused: %w", c.Kind, c.Target, err)))
 		}
 	}
 	return errs

@@ -97,7 +97,7 @@ func (e Experiment) Run(ctx context.Context) (*Report, error) {
 	for _, s := range e.Systems {
 		fe, ok := s.(FrontEnder)
 		if !ok {
-			return nil, fmt.Errorf("%s: system %s has no FaaS front-end (try kn-model, kn-model-kd, dirigent, dr-k8s+, dr-kd+)", ExperimentName, s.Name())
+			return nil, baselines.AsRefusal(fmt.Errorf("%s: system %s has no FaaS front-end (try kn-model, kn-model-kd, dirigent, dr-k8s+, dr-kd+)", ExperimentName, s.Name()))
 		}
 		fes = append(fes, fe)
 	}
