@@ -13,6 +13,7 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/collectors/selfcheck"
+	"github.com/kdbench/kdbench/workloads/failover"
 )
 
 func main() {
@@ -33,14 +34,14 @@ func main() {
 }
 
 // exitCode lets scripts tell a measured regression (1, the CI gate of
-// `kdbench compare`) and a refusal (4: a system or provider cannot do what
+// `kdbench compare`; also broken failover invariants) and a refusal (4: a system or provider cannot do what
 // was asked, so nothing was measured; the multi-host e2e's "refused") from
 // everything else that went wrong (2). `kdbench cluster status` exits 3 for
 // a cluster that is not running.
 func exitCode(err error) int {
 	var reg *results.RegressionError
 	switch {
-	case errors.As(err, &reg):
+	case errors.As(err, &reg), errors.Is(err, failover.ErrViolations):
 		return 1
 	case baselines.IsRefusal(err):
 		return 4
