@@ -1,7 +1,5 @@
 package baselines
 
-import "errors"
-
 // RefusedError marks a refusal: a run that did not start, or stopped before
 // measuring, because a system or the cluster's provider cannot do what was
 // asked (a podless system's bursts, a provider that cannot give the sandbox
@@ -21,8 +19,29 @@ func AsRefusal(err error) error {
 	return &RefusedError{Err: err}
 }
 
-// IsRefusal tells whether err is, or wraps, a refusal.
+// IsRefusal tells whether err is a refusal and nothing else: a refusal
+// itself, something wrapping one, or errors joined that are all refusals.
+// A refusal joined with a real error (a cluster that does not answer) is
+// not one: the run failed.
 func IsRefusal(err error) bool {
-	var r *RefusedError
-	return errors.As(err, &r)
+	for err != nil {
+		if _, ok := err.(*RefusedError); ok {
+			return true
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			errs := u.Unwrap()
+			for _, e := range errs {
+				if !IsRefusal(e) {
+					return false
+				}
+			}
+			return len(errs) > 0
+		case interface{ Unwrap() error }:
+			err = u.Unwrap()
+		default:
+			return false
+		}
+	}
+	return false
 }

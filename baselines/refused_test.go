@@ -17,7 +17,9 @@ func TestRefusal(t *testing.T) {
 		{"plain", base, false},
 		{"marked", AsRefusal(base), true},
 		{"wrapped", fmt.Errorf("run: %w", AsRefusal(base)), true},
-		{"joined", errors.Join(errors.New("other"), AsRefusal(base)), true},
+		{"joined refusals", errors.Join(AsRefusal(errors.New("other")), AsRefusal(base)), true},
+		{"a refusal beside a failure", errors.Join(errors.New("kubeconfig unreadable"), AsRefusal(base)), false},
+		{"wrapped join", fmt.Errorf("failover: %w", errors.Join(AsRefusal(base), fmt.Errorf("x: %w", AsRefusal(base)))), true},
 	} {
 		if got := IsRefusal(tc.err); got != tc.want {
 			t.Errorf("%s: IsRefusal = %v, want %v", tc.name, got, tc.want)
