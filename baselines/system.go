@@ -69,6 +69,21 @@ type Processes interface {
 	Processes() map[string]int
 }
 
+// Live is implemented by systems that run processes of their own: Dead
+// names those that exited, with their logs' tails, so that a burst stops
+// at once rather than waiting out its timeout for a chain with a hole.
+type Live interface {
+	Dead() error
+}
+
+// Dead is s's Dead if it is Live, nil otherwise.
+func Dead(s System) error {
+	if l, ok := s.(Live); ok {
+		return l.Dead()
+	}
+	return nil
+}
+
 // Podless is implemented by systems whose sandboxes are not Kubernetes pods
 // (dirigent): experiments that wait for Ready pods must refuse them.
 type Podless interface {

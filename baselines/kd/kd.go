@@ -481,6 +481,14 @@ func (s *System) Processes() map[string]int {
 	return out
 }
 
+// Dead names the hops and node agents of this system that exited
+// (baselines.Live).
+func (s *System) Dead() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return exited(s.procs, nil)
+}
+
 // Teardown stops the processes and restores the KCM's bindings.
 func (s *System) Teardown(ctx context.Context, env baselines.Env) error {
 	s.mu.Lock()

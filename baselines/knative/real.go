@@ -257,6 +257,9 @@ func (s *Real) NodeAgent() string {
 	return ""
 }
 
+// Dead is the inner system's (baselines.Live).
+func (s *Real) Dead() error { return baselines.Dead(s.inner) }
+
 // Processes are the inner system's own processes.
 func (s *Real) Processes() map[string]int {
 	if p, ok := s.inner.(baselines.Processes); ok {

@@ -62,6 +62,9 @@ func New(name string, inner baselines.System, p Profile) *System {
 // Inner is the cluster manager under the front-end.
 func (s *System) Inner() baselines.System { return s.inner }
 
+// Dead is the inner system's (baselines.Live).
+func (s *System) Dead() error { return baselines.Dead(s.inner) }
+
 // Processes are the inner system's own processes (baselines.Processes),
 // none if it runs none.
 func (s *System) Processes() map[string]int {

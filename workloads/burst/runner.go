@@ -365,7 +365,9 @@ func runRep(ctx context.Context, cfg Config, run *results.Run, env baselines.Env
 	var waitErr error
 	if scaleErr == nil {
 		wctx, cancel := context.WithTimeout(ctx, cfg.RepTimeout)
+		wctx, stop := stopOnDeath(wctx, j.system)
 		waitErr = col.WaitReady(wctx, want, func(ready, _ int) { bar.Set(ready) })
+		stop()
 		cancel()
 	}
 	bar.Finish()

@@ -42,6 +42,7 @@ type Client struct {
 	// Background runs the API write of a managed object's Update (default:
 	// a goroutine); tests make it synchronous.
 	Background func(func())
+	writes     writes
 }
 
 // NewClient wraps api with the hop's egress.
@@ -49,12 +50,14 @@ func NewClient(api kubernetes.Interface, w egress.Writer, store *cache.Store) *C
 	return &Client{Interface: api, W: w, Store: store}
 }
 
-func (c *Client) background(f func()) {
-	if c.Background != nil {
-		c.Background(f)
-		return
+// background runs the API write f of the object under key off the
+// controller's path, coalesced with the other writes of key (writes).
+func (c *Client) background(key string, f func()) {
+	run := c.Background
+	if run == nil {
+		run = func(f func()) { go f() }
 	}
-	go f()
+	c.writes.do(key, f, run)
 }
 
 func (c *Client) pod(ns, name string) (wire.Record, bool) {
@@ -179,7 +182,7 @@ func (r replicaSets) Update(ctx context.Context, rs *appsv1.ReplicaSet, opts met
 	}
 	api := rs.DeepCopy()
 	api.ResourceVersion = APIResourceVersion(api.ResourceVersion)
-	r.c.background(func() {
+	r.c.background("replicasets/"+r.ns+"/"+rs.Name, func() {
 		if _, err := r.ReplicaSetInterface.Update(context.WithoutCancel(ctx), api, opts); err != nil {
 			klog.FromContext(ctx).V(2).Info("Background API write of a managed ReplicaSet failed; the controller retries", "replicaSet", klog.KObj(api), "err", err)
 		}
@@ -191,9 +194,8 @@ func (r replicaSets) UpdateStatus(ctx context.Context, rs *appsv1.ReplicaSet, op
 	if !egress.Managed(rs) {
 		return r.ReplicaSetInterface.UpdateStatus(ctx, rs, opts)
 	}
-	api := rs.DeepCopy()
-	api.ResourceVersion = APIResourceVersion(api.ResourceVersion)
-	r.c.background(func() {
+	api := unconditional(rs.DeepCopy())
+	r.c.background("replicasets/"+r.ns+"/"+rs.Name+"/status", func() {
 		if _, err := r.ReplicaSetInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
 			klog.FromContext(ctx).V(2).Info("Background status write of a managed ReplicaSet failed; the controller retries", "replicaSet", klog.KObj(api), "err", err)
 		}
@@ -220,12 +222,20 @@ func (d deployments) UpdateStatus(ctx context.Context, dp *appsv1.Deployment, op
 	if !egress.Managed(dp) {
 		return d.DeploymentInterface.UpdateStatus(ctx, dp, opts)
 	}
-	api := dp.DeepCopy()
-	api.ResourceVersion = APIResourceVersion(api.ResourceVersion)
-	d.c.background(func() {
+	api := unconditional(dp.DeepCopy())
+	d.c.background("deployments/"+d.ns+"/"+dp.Name+"/status", func() {
 		if _, err := d.DeploymentInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
 			klog.FromContext(ctx).V(2).Info("Background status write of a managed Deployment failed; the controller retries", "deployment", klog.KObj(api), "err", err)
 		}
 	})
 	return dp, nil
+}
+
+// unconditional clears the resourceVersion of a managed object's status
+// write: its controller is the status's only writer, and a coalesced write
+// carries the version read before the write it follows, which would
+// conflict (409) and leave the API's status stale.
+func unconditional[T metav1.Object](o T) T {
+	o.SetResourceVersion("")
+	return o
 }

@@ -5,11 +5,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/kdbench/kdbench/kubedirect/egress"
 	"github.com/kdbench/kdbench/kubedirect/wire"
@@ -97,6 +99,15 @@ func TestClientRoutesWrites(t *testing.T) {
 	_, err = c.AppsV1().ReplicaSets("ns").Update(ctx, m, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	require.Equal(t, rev, rt.Store().Rev(), "an unchanged count is not re-sent (no update loop)")
+
+	// A managed status write is unconditional: coalesced writes would
+	// otherwise carry a version an earlier write has superseded.
+	m.Status.Replicas = 3
+	_, err = c.AppsV1().ReplicaSets("ns").UpdateStatus(ctx, m, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	last := api.Actions()[len(api.Actions())-1].(k8stesting.UpdateAction)
+	require.Equal(t, "status", last.GetSubresource())
+	require.Empty(t, last.GetObject().(*appsv1.ReplicaSet).ResourceVersion)
 
 	u, err := api.AppsV1().ReplicaSets("ns").Get(ctx, "urs", metav1.GetOptions{})
 	require.NoError(t, err)

@@ -2,11 +2,14 @@ package adapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -112,36 +115,82 @@ func NewDeploymentInformer(ctx context.Context, cs kubernetes.Interface, src ing
 
 // Templates fills in what a pod descriptor lacks from its ReplicaSet: the
 // template's labels, annotations and spec, and the owner's UID.
+//
+// Decorate runs in an informer's watch stream, so it must not wait on the
+// API server for every event: a ReplicaSet the lister lacks is read from
+// the API server once (the lister lags behind the hop only while it starts),
+// and one the API server does not have either is not asked for again for
+// a while (missTTL). Pods being deleted never wait for a lookup: after a
+// namespace's deletion their owners are gone, and a lookup per pod event
+// held a whole burst's stream behind the client's rate limiter.
 type Templates struct {
 	Lister appslisters.ReplicaSetLister
 	Client kubernetes.Interface // fallback while the lister lags behind
 	mu     sync.Mutex
 	cache  map[string]*appsv1.ReplicaSet
+	missed map[string]time.Time // not found in the API server, at
+	now    func() time.Time     // tests
 }
+
+// missTTL is how long a ReplicaSet the API server did not have is not
+// looked up again; lookupTimeout bounds one lookup.
+const (
+	missTTL       = 30 * time.Second
+	lookupTimeout = 10 * time.Second
+)
+
+// errNoTemplate: the owner is unknown and no lookup is made.
+var errNoTemplate = errors.New("kubedirect: owner not in the informer and not looked up")
 
 // ReplicaSet returns the owner of a pod descriptor.
 func (t *Templates) ReplicaSet(ctx context.Context, ns, name string) (*appsv1.ReplicaSet, error) {
+	return t.replicaSet(ctx, ns, name, true)
+}
+
+func (t *Templates) replicaSet(ctx context.Context, ns, name string, lookup bool) (*appsv1.ReplicaSet, error) {
+	key := ns + "/" + name
 	if t.Lister != nil {
 		if rs, err := t.Lister.ReplicaSets(ns).Get(name); err == nil {
+			t.mu.Lock()
+			delete(t.cache, key) // the informer has caught up
+			t.mu.Unlock()
 			return rs, nil
 		}
 	}
+	now := time.Now
+	if t.now != nil {
+		now = t.now
+	}
 	t.mu.Lock()
-	rs := t.cache[ns+"/"+name]
+	rs, missedAt := t.cache[key], t.missed[key]
 	t.mu.Unlock()
-	if rs != nil {
+	switch {
+	case rs != nil:
 		return rs, nil
+	case !lookup:
+		return nil, errNoTemplate
+	case !missedAt.IsZero() && now().Sub(missedAt) < missTTL:
+		return nil, fmt.Errorf("kubedirect: template of pods owned by ReplicaSet %s: not found %s ago", key, now().Sub(missedAt).Round(time.Millisecond))
 	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
 	rs, err := t.Client.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("kubedirect: template of pods owned by ReplicaSet %s/%s: %w", ns, name, err)
-	}
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			if t.missed == nil {
+				t.missed = map[string]time.Time{}
+			}
+			t.missed[key] = now()
+		}
+		return nil, fmt.Errorf("kubedirect: template of pods owned by ReplicaSet %s: %w", key, err)
+	}
 	if t.cache == nil {
 		t.cache = map[string]*appsv1.ReplicaSet{}
 	}
-	t.cache[ns+"/"+name] = rs
-	t.mu.Unlock()
+	t.cache[key] = rs
+	delete(t.missed, key)
 	return rs, nil
 }
 
@@ -152,7 +201,7 @@ func (t *Templates) Decorate(p *corev1.Pod) error {
 	if ref == nil {
 		return nil
 	}
-	rs, err := t.ReplicaSet(context.TODO(), p.Namespace, ref.Name)
+	rs, err := t.replicaSet(context.Background(), p.Namespace, ref.Name, p.DeletionTimestamp == nil)
 	if err != nil {
 		return nil
 	}
