@@ -79,7 +79,6 @@ func runningPID(pr local.Process, run string) string {
 // crashScript crashes and restarts pr, whose pid file is in run.
 func crashScript(pr local.Process, hp local.HostPlan, run string) string {
 	pidFile := run + "/" + pr.Name + ".pid"
-	h := health(pr, hp)
 	return `set -euo pipefail
 ` + runningPID(pr, run) + `cwd=$(readlink /proc/$pid/cwd)
 mapfile -d '' argv < /proc/$pid/cmdline
@@ -90,13 +89,7 @@ cd "$cwd"
 echo "=== $(date -u +%FT%TZ) crashed (SIGKILL) by kdbench failover; started again" >> ` + pr.Log + `
 setsid "${argv[@]}" >> ` + pr.Log + ` 2>&1 < /dev/null &
 echo $! > ` + pidFile + `
-for i in $(seq 240); do
-  if ` + h + ` 2>/dev/null; then exit 0; fi
-  if ! kill -0 $! 2>/dev/null; then echo "` + pr.Name + ` exited after its restart; ` + pr.Log + `:"; tail -n 20 ` + pr.Log + `; exit 1; fi
-  sleep 0.5
-done
-echo "` + pr.Name + ` does not answer at ` + pr.HealthURL + ` 120s after its restart; ` + pr.Log + `:"; tail -n 20 ` + pr.Log + `
-exit 1
+` + healthWait(pr, hp, "after its restart") + `
 `
 }
 

@@ -267,10 +267,9 @@ func startStep(pr local.Process, hp local.HostPlan, ph Phase, roles []Role, node
 	for _, a := range pr.Args {
 		argv = append(argv, shellQuote(a))
 	}
-	h := health(pr, hp)
 	return Step{
 		Name: pr.Name, Phase: ph, Roles: roles, Node: node, Timeout: 3 * time.Minute, Retries: 1,
-		Check: alive + ` && ` + h,
+		Check: alive + ` && ` + health(pr, hp),
 		Apply: `mkdir -p ` + procRun + ` ` + filepath.Dir(pr.Log) + `
 if ` + alive + `; then
   kill "$pid"; for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done; kill -9 "$pid" 2>/dev/null || true
@@ -278,14 +277,21 @@ fi
 echo "=== $(date -u +%FT%TZ) started by kdbench cluster up" >> ` + pr.Log + `
 setsid ` + strings.Join(argv, " ") + ` >> ` + pr.Log + ` 2>&1 < /dev/null &
 echo $! > ` + pidFile + `
-for i in $(seq 240); do
-  if ` + h + ` 2>/dev/null; then exit 0; fi
-  if ! kill -0 $! 2>/dev/null; then echo "` + pr.Name + ` exited during start-up; ` + pr.Log + `:"; tail -n 20 ` + pr.Log + `; exit 1; fi
+` + healthWait(pr, hp, "during start-up"),
+	}
+}
+
+// healthWait is the shell that waits up to 120 s for pr, started as $!,
+// to answer on its health endpoint, and fails with its log's tail if it
+// exits (when: "during start-up") or does not answer.
+func healthWait(pr local.Process, hp local.HostPlan, when string) string {
+	return `for i in $(seq 240); do
+  if ` + health(pr, hp) + ` 2>/dev/null; then exit 0; fi
+  if ! kill -0 $! 2>/dev/null; then echo "` + pr.Name + ` exited ` + when + `; ` + pr.Log + `:"; tail -n 20 ` + pr.Log + `; exit 1; fi
   sleep 0.5
 done
-echo "` + pr.Name + ` does not answer at ` + pr.HealthURL + ` after 120s; ` + pr.Log + `:"; tail -n 20 ` + pr.Log + `
-exit 1`,
-	}
+echo "` + pr.Name + ` does not answer at ` + pr.HealthURL + ` 120s after it started (` + when + `); ` + pr.Log + `:"; tail -n 20 ` + pr.Log + `
+exit 1`
 }
 
 // grantStep binds the node agents' user to system:node before the
