@@ -36,6 +36,9 @@ import (
 // (reason) / failed (reason). Tear-down must leave no namespace and no sshd.
 //
 //	KDBENCH_BIN=$PWD/bin/kdbench go test -tags e2e -run TestMultihost -v ./clusters/testbed/
+//
+// KDBENCH_TESTBED_NAME and KDBENCH_TESTBED_SUBNET (default kdtbe2e and
+// 10.77.1.0/24) let a second run share the machine.
 func TestMultihost(t *testing.T) {
 	bin := os.Getenv("KDBENCH_BIN")
 	if bin == "" {
@@ -47,9 +50,14 @@ func TestMultihost(t *testing.T) {
 	defer stop()
 	ctx, cancel := context.WithTimeout(sctx, 80*time.Minute)
 	defer cancel()
-	const name = "kdtbe2e"
+	// Up removes namespaces a crashed run of the same name left, so two
+	// runs at once need their own names and LANs.
+	name, subnet := "kdtbe2e", os.Getenv("KDBENCH_TESTBED_SUBNET")
+	if n := os.Getenv("KDBENCH_TESTBED_NAME"); n != "" {
+		name = n
+	}
 	dir := filepath.Join(os.TempDir(), "kdbench-testbed-"+name)
-	tb, err := Up(ctx, Options{Name: name, Dir: dir, Workers: 3})
+	tb, err := Up(ctx, Options{Name: name, Dir: dir, Subnet: subnet, Workers: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
