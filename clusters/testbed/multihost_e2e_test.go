@@ -52,9 +52,11 @@ func TestMultihost(t *testing.T) {
 	defer cancel()
 	// Up removes namespaces a crashed run of the same name left, so two
 	// runs at once need their own names and LANs.
-	name, subnet := "kdtbe2e", os.Getenv("KDBENCH_TESTBED_SUBNET")
+	// The hosts share this machine's file system, so the cluster's name,
+	// which names the placed components' directory on each host, differs too.
+	name, cluster, subnet := "kdtbe2e", "testbed", os.Getenv("KDBENCH_TESTBED_SUBNET")
 	if n := os.Getenv("KDBENCH_TESTBED_NAME"); n != "" {
-		name = n
+		name, cluster = n, n
 	}
 	dir := filepath.Join(os.TempDir(), "kdbench-testbed-"+name)
 	tb, err := Up(ctx, Options{Name: name, Dir: dir, Subnet: subnet, Workers: 3})
@@ -85,7 +87,7 @@ func TestMultihost(t *testing.T) {
 		t.Logf("cp$ kdbench %s (%v)\n%s", strings.Join(args, " "), err, indent(shown))
 		return string(out), err
 	}
-	cl := []string{"--provider", "cloudlab", "--name", "testbed", "--inventory", tb.Inventory(), "--key", tb.Key()}
+	cl := []string{"--provider", "cloudlab", "--name", cluster, "--inventory", tb.Inventory(), "--key", tb.Key()}
 
 	// Every host answers over SSH through clusters/cloudlab's client.
 	if _, err := kd(append([]string{"cluster", "check"}, cl...)...); err != nil {
@@ -115,7 +117,7 @@ func TestMultihost(t *testing.T) {
 	// cluster up leaves hosts.json beside the kubeconfig: --provider
 	// existing attaches through the cloudlab provider's SSH placer and
 	// reconfigurer.
-	kubeconfig := filepath.Join(home, "clusters", "testbed", "kubeconfig")
+	kubeconfig := filepath.Join(home, "clusters", cluster, "kubeconfig")
 	var workers []string
 	for _, h := range tb.Hosts {
 		if h.Role == "worker" {
