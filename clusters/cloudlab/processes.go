@@ -321,7 +321,7 @@ func processResetSteps() []Step {
   for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
 done
-if ip netns list 2>/dev/null | grep -qw "^` + knativeNetns + `"; then
+if [ -e /run/netns/` + knativeNetns + ` ]; then
   for pid in $(ip netns pids ` + knativeNetns + `); do kill -9 "$pid" 2>/dev/null || true; done
   ip netns delete ` + knativeNetns + ` || true
 fi

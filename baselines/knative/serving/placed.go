@@ -179,7 +179,7 @@ func shQuoteEnv(kv string) string {
 // one a killed harness left (its controller died with the lifeline).
 func controllerNetnsScript() string {
 	return `ns=` + ControllerNetns + `
-if ip netns list | grep -qw "^$ns"; then
+if [ -e "/run/netns/$ns" ]; then
   for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
   ip netns delete "$ns"
 fi
@@ -198,7 +198,7 @@ ip -n "$ns" route add default via ` + controllerGW + `
 // removeNetnsScript removes the controller's namespace and its veth.
 func removeNetnsScript() string {
 	return `ns=` + ControllerNetns + `
-if ip netns list | grep -qw "^$ns"; then
+if [ -e "/run/netns/$ns" ]; then
   for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
   ip netns delete "$ns"
 fi
