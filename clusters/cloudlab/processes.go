@@ -44,9 +44,10 @@ const (
 	procKdbench = "/usr/local/bin/kdbench"
 )
 
-// knativeNetns is real Knative's controller's network namespace on the
-// control-plane host (baselines/knative/serving.ControllerNetns).
-const knativeNetns = "kdbench-kn-controller"
+// knativeNetns sets ns to real Knative's controller's network namespace on
+// the control-plane host (baselines/knative/serving.ControllerNetns, named
+// after the host's own namespace).
+const knativeNetns = `ns=kdbench-kn-controller-$(stat -L -c %i /proc/self/ns/net)`
 
 // processPlan builds the steps of the process control plane. The hosts'
 // files (certificates, kubeconfigs, scheduler configuration) are made once
@@ -321,9 +322,10 @@ func processResetSteps() []Step {
   for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
 done
-if [ -e /run/netns/` + knativeNetns + ` ]; then
-  for pid in $(ip netns pids ` + knativeNetns + `); do kill -9 "$pid" 2>/dev/null || true; done
-  ip netns delete ` + knativeNetns + ` || true
+` + knativeNetns + `
+if [ -e "/run/netns/$ns" ]; then
+  for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
+  ip netns delete "$ns" || true
 fi
 ip link delete kn-controller 2>/dev/null || true
 ip route flush table local proto 176 2>/dev/null || true

@@ -52,11 +52,16 @@ func (p *Placement) check() error {
 	return nil
 }
 
+// netnsName is the shell that sets ns to the controller's namespace.
+const netnsName = `ns=` + ControllerNetns + `-$(stat -L -c %i /proc/self/ns/net)` + "\n"
+
 // On the control-plane host.
 const (
 	// RemoteBinDir holds the binaries (cluster down removes /opt/kdbench).
 	RemoteBinDir = "/opt/kdbench/knative-" + Version + "/bin"
-	// ControllerNetns is the controller's network namespace.
+	// ControllerNetns prefixes the controller's network namespace, named
+	// after the host's own namespace (its inode: /run/netns is one directory
+	// for every host of the testbed, which share this machine).
 	ControllerNetns = "kdbench-kn-controller"
 	controllerVeth  = "kn-controller" // the host's end; the namespace's is eth0
 	controllerGW    = "10.127.9.1"    // the host's end of the veth
@@ -105,7 +110,7 @@ func (s *Serving) startPlaced(ctx context.Context, c *clusters.Cluster) error {
 	}
 	s.placed.netns = true
 	if _, err := o.Placement.Admin.RunRoot(ctx, h, controllerNetnsScript()); err != nil {
-		return fmt.Errorf("knative: the controller's network namespace %s: %w", ControllerNetns, err)
+		return fmt.Errorf("knative: the controller's network namespace %s-<inode>: %w", ControllerNetns, err)
 	}
 	for _, comp := range components {
 		pc := placedComponent(comp, h.Addr, kubeconfig)
@@ -123,7 +128,7 @@ func (s *Serving) startPlaced(ctx context.Context, c *clusters.Cluster) error {
 		}
 		if err := supervisor.WaitFor(ctx, w, s.placed.healthy(comp.name), o.Timeout); err != nil {
 			if comp.name == "controller" {
-				err = fmt.Errorf("%w\n(the controller runs under `ip netns exec %s`, which needs the cluster's SSH login to be root)", err, ControllerNetns)
+				err = fmt.Errorf("%w\n(the controller runs under `ip netns exec %s-<inode>`, which needs the cluster's SSH login to be root)", err, ControllerNetns)
 			}
 			return fmt.Errorf("knative: %w", errors.Join(err, s.placed.exited(proc)))
 		}
@@ -155,7 +160,7 @@ func placedComponent(comp component, addr string, kubeconfig []byte) clusters.Co
 	files := []clusters.File{{Path: "kubeconfig", Data: kubeconfig}}
 	switch comp.name {
 	case "controller":
-		b.WriteString("exec ip netns exec " + ControllerNetns + " " + bin + "\n")
+		b.WriteString(netnsName + `exec ip netns exec "$ns" ` + bin + "\n")
 	case "activator":
 		// Its own mount namespace sees the hosts file on /etc/hosts; a
 		// login that is not root maps itself to root for it.
@@ -178,8 +183,7 @@ func shQuoteEnv(kv string) string {
 // controllerNetnsScript makes the controller's namespace, first removing
 // one a killed harness left (its controller died with the lifeline).
 func controllerNetnsScript() string {
-	return `ns=` + ControllerNetns + `
-if [ -e "/run/netns/$ns" ]; then
+	return netnsName + `if [ -e "/run/netns/$ns" ]; then
   for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
   ip netns delete "$ns"
 fi
@@ -197,8 +201,7 @@ ip -n "$ns" route add default via ` + controllerGW + `
 
 // removeNetnsScript removes the controller's namespace and its veth.
 func removeNetnsScript() string {
-	return `ns=` + ControllerNetns + `
-if [ -e "/run/netns/$ns" ]; then
+	return netnsName + `if [ -e "/run/netns/$ns" ]; then
   for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
   ip netns delete "$ns"
 fi
@@ -219,7 +222,7 @@ func (p *placed) healthy(name string) supervisor.Check {
 				time.Sleep(d)
 			}
 			last = time.Now()
-			_, err := p.pl.Admin.RunRoot(ctx, p.pl.Host, "ip netns exec "+ControllerNetns+" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'")
+			_, err := p.pl.Admin.RunRoot(ctx, p.pl.Host, netnsName+`ip netns exec "$ns" bash -c 'exec 3<>/dev/tcp/127.0.0.1/8080'`)
 			return err
 		}
 	case "autoscaler":
@@ -275,7 +278,7 @@ func (p *placed) close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if _, err := p.pl.Admin.RunRoot(ctx, p.pl.Host, removeNetnsScript()); err != nil {
-		return fmt.Errorf("knative: removing the controller's network namespace %s: %w", ControllerNetns, err)
+		return fmt.Errorf("knative: removing the controller's network namespace %s-<inode>: %w", ControllerNetns, err)
 	}
 	p.netns = false
 	return nil

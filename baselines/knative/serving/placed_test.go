@@ -22,7 +22,7 @@ func TestPlacedComponent(t *testing.T) {
 		files   []string
 	}{
 		{name: "controller",
-			want:    []string{"exec ip netns exec " + ControllerNetns + " " + RemoteBinDir + "/controller", `export KUBECONFIG="$PWD/kubeconfig"`, "export SYSTEM_NAMESPACE='knative-serving'"},
+			want:    []string{"ns=" + ControllerNetns + "-$(stat -L -c %i /proc/self/ns/net)\nexec ip netns exec \"$ns\" " + RemoteBinDir + "/controller", `export KUBECONFIG="$PWD/kubeconfig"`, "export SYSTEM_NAMESPACE='knative-serving'"},
 			notWant: []string{"POD_IP", "METRICS_PROMETHEUS_PORT"},
 			files:   []string{"kubeconfig", "run.sh"}},
 		{name: "autoscaler",
