@@ -19,7 +19,7 @@ func Honour(ctx context.Context, p clusters.Provider, spec clusters.Spec, system
 	var bound []error
 	for _, s := range systems {
 		if b, ok := s.(ProviderBound); ok {
-			if err := b.RefuseProvider(p.Name()); err != nil {
+			if err := b.RefuseProvider(p, spec); err != nil {
 				bound = append(bound, err)
 			}
 		}

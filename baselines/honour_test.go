@@ -22,8 +22,8 @@ func (s fakeSystem) Podless() bool { return s.podless }
 // localOnly runs on the local provider only (as real Knative does).
 type localOnly struct{ fakeSystem }
 
-func (s localOnly) RefuseProvider(p string) error {
-	if p == "local" {
+func (s localOnly) RefuseProvider(p clusters.Provider, _ clusters.Spec) error {
+	if p.Name() == "local" {
 		return nil
 	}
 	return errors.New(s.name + " runs on the local cluster only")

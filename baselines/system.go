@@ -90,11 +90,13 @@ type Podless interface {
 	Podless() bool
 }
 
-// ProviderBound is implemented by systems that run on some providers only
-// (real Knative: the local one). Honour asks them before anything starts,
-// so that a run they cannot make is refused, not failed halfway.
+// ProviderBound is implemented by systems that run on some clusters only
+// (real Knative: those of kdbench's own processes, local or a cloudlab
+// process control plane). Honour asks them, with the provider and the
+// spec of the cluster to be, before anything starts, so that a run they
+// cannot make is refused, not failed halfway.
 type ProviderBound interface {
-	RefuseProvider(provider string) error
+	RefuseProvider(p clusters.Provider, spec clusters.Spec) error
 }
 
 // KubernetesStages is the scale-out path of the Kubedirect paper's breakdown.

@@ -3,6 +3,7 @@ package clusters
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"syscall"
 	"time"
@@ -122,4 +123,21 @@ func ControlPlaneHost(p Placer) (Host, error) {
 		return Host{}, fmt.Errorf("the cluster has no %s host", RoleControlPlane)
 	}
 	return hs[0], nil
+}
+
+// HostAdmin administers a multi-host cluster's hosts beyond its own
+// components, for systems that need more of them than a placed process
+// (real Knative: routes for pod addresses, a network namespace, its
+// binaries). The cloudlab provider's process control plane implements it,
+// over the SSH connections of its placer (docs/knative.md).
+type HostAdmin interface {
+	// PodCIDR is the range of pod addresses the node agent on worker host
+	// h hands out.
+	PodCIDR(h Host) (netip.Prefix, error)
+	// RunRoot runs the bash script as root on h and returns its standard
+	// output; an error names h and quotes the script's standard error.
+	RunRoot(ctx context.Context, h Host, script string) (string, error)
+	// Install copies the local executable to path on h (mode 0755), unless
+	// a file with the same content is there already.
+	Install(ctx context.Context, h Host, local, path string) error
 }

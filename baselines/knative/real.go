@@ -44,6 +44,7 @@ type Real struct {
 	reconf     clusters.Reconfigurer
 	agentHosts []clusters.Host
 	agentFlags []string
+	routes     *podRoutes // on a multi-host cluster
 	namespaces []string
 	services   int // Knative Services the front-ends made
 }
@@ -68,19 +69,40 @@ func (s *Real) Scale(ctx context.Context, env baselines.Env, namespace, function
 	return s.inner.Scale(ctx, env, namespace, function, replicas)
 }
 
-// RefuseProvider refuses every provider but the local one (baselines.ProviderBound).
-func (s *Real) RefuseProvider(provider string) error {
-	if provider == local.ProviderName {
+// RefuseProvider refuses clusters whose control plane and node agents are
+// not kdbench's own processes (baselines.ProviderBound): real Knative runs
+// on the local cluster, and on a multi-host process control plane
+// (`cluster up --provider cloudlab --control-plane processes`, attached
+// with cloudlab or existing) with its components on the control-plane
+// host and its queue-proxies on every worker's agent. The providers'
+// CrashRefusal says the same of a cluster: whether its components are
+// kdbench's processes.
+func (s *Real) RefuseProvider(p clusters.Provider, spec clusters.Spec) error {
+	if p.Name() == local.ProviderName {
 		return nil
 	}
-	return errors.New(RealOnlyLocal(s.name, provider))
+	why := "it does not run the cluster's control plane and node agents"
+	if r, ok := p.(processPlane); ok {
+		if why = r.CrashRefusal(spec); why == "" {
+			return nil
+		}
+	}
+	return errors.New(RealNeedsProcesses(s.name, p.Name(), why))
 }
 
-// RealOnlyLocal is why kn-k8s and kn-kd refuse a cluster of another
-// provider.
-func RealOnlyLocal(name, provider string) string {
-	return fmt.Sprintf("%s runs real Knative Serving on the local cluster only (its controller, autoscaler and activator in network namespaces of this machine, beside the node agent serving the queue-proxies); "+
-		"on %s clusters kdbench does not yet drive the cluster's own Knative (the CloudLab bootstrap installs Serving and Kourier 1.15, but the replay through its ingress and queue-proxies on every worker's agent are not wired): use %s there", name, provider, modelOf(name))
+// processPlane is a provider that tells whether the cluster of spec is
+// made of kdbench's own processes ("" when it is; else why not).
+type processPlane interface {
+	CrashRefusal(spec clusters.Spec) string
+}
+
+// RealNeedsProcesses is why kn-k8s and kn-kd refuse a cluster of provider
+// that is not made of kdbench's own processes (a kubeadm cluster).
+func RealNeedsProcesses(name, provider, why string) string {
+	return fmt.Sprintf("%s runs real Knative Serving only on clusters of kdbench's own processes: the local one, or a multi-host `cluster up --provider cloudlab --control-plane processes` "+
+		"(Knative's controller, autoscaler and activator on the control-plane host, the queue-proxies on each worker's node agent); this %s cluster is not one: %s. "+
+		"On kubeadm clusters kdbench does not yet drive the cluster's own Knative (the CloudLab bootstrap installs Serving and Kourier 1.15, but the replay through its ingress is not wired): use %s there",
+		name, provider, why, modelOf(name))
 }
 
 func modelOf(name string) string {
@@ -90,44 +112,85 @@ func modelOf(name string) string {
 	return ModelK8s
 }
 
-// Prepare installs Serving, restarts the node agent serving Knative pods in
-// Serving's pods namespace, then prepares the inner system; every restart
-// of the node agent the inner system asks for keeps those flags.
+// Prepare installs Serving, restarts the node agents serving Knative pods,
+// then prepares the inner system; every restart of a node agent the inner
+// system asks for keeps those flags. On the local cluster the components
+// and the pods' addresses live in network namespaces of this machine; on a
+// multi-host cluster the components run on the control-plane host and
+// each worker's agent serves its pods in the host's own namespace, where
+// routes made here put its pod range (routes.go).
 func (s *Real) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	c := env.Cluster
 	if c == nil {
 		return fmt.Errorf("%s: no cluster", s.name)
 	}
-	if err := s.RefuseProvider(c.Provider); err != nil {
-		return err
-	}
 	if c.Reconfigurer == nil {
-		return fmt.Errorf("%s: cluster %q cannot restart its node agent, which must serve Knative's pods in Serving's pods namespace", s.name, c.Name)
+		why := c.ReconfigureRefusal
+		if why == "" {
+			why = "it has no Reconfigurer"
+		}
+		return baselines.AsRefusal(fmt.Errorf("%s: cluster %q (provider %s) cannot restart its node agents, which must serve Knative's pods: %s", s.name, c.Name, c.Provider, why))
 	}
-	sv, err := serving.Install(ctx, c, serving.Options{Logf: env.Logf})
-	if err != nil {
-		return fmt.Errorf("%s: %w", s.name, err)
+	opts := serving.Options{Logf: env.Logf}
+	var admin clusters.HostAdmin
+	if c.Provider != local.ProviderName {
+		var ok bool
+		if admin, ok = c.Reconfigurer.(clusters.HostAdmin); !ok || c.Placer == nil {
+			return baselines.AsRefusal(errors.New(RealNeedsProcesses(s.name, c.Provider,
+				fmt.Sprintf("cluster %q cannot place Knative's components on its control-plane host and route pod addresses to its worker hosts", c.Name))))
+		}
+		cp, err := clusters.ControlPlaneHost(c.Placer)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		opts.Placement = &serving.Placement{Placer: c.Placer, Admin: admin, Host: cp}
 	}
+	hosts := agentHosts(c)
 	s.mu.Lock()
-	s.serving, s.reconf = sv, c.Reconfigurer
-	s.agentHosts = agentHosts(c)
-	s.agentFlags = []string{"--function-sandboxes", "--pod-netns=" + sv.PodNetns()}
+	s.reconf = c.Reconfigurer
 	s.mu.Unlock()
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.restore(context.Background()))
 		}
 	}()
-	for _, h := range s.agentHosts {
-		if err := c.Reconfigurer.Reconfigure(ctx, h, nodeAgent, s.agentFlags, nil); err != nil {
-			return fmt.Errorf("%s: restarting the cluster's node agent on %s with %q: %w", s.name, h.Name, s.agentFlags, err)
+	if admin != nil {
+		rt := &podRoutes{admin: admin, cp: opts.Placement.Host}
+		s.mu.Lock()
+		s.routes = rt
+		s.mu.Unlock()
+		if err := rt.add(ctx, hosts); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	sv, err := serving.Install(ctx, c, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	flags := []string{"--function-sandboxes"}
+	if sv.PodNetns() != "" {
+		flags = append(flags, "--pod-netns="+sv.PodNetns())
+	}
+	s.mu.Lock()
+	s.serving, s.agentFlags = sv, flags
+	s.mu.Unlock()
+	for _, h := range hosts {
+		s.mu.Lock()
+		s.agentHosts = append(s.agentHosts, h) // restored, even if this restart fails halfway
+		s.mu.Unlock()
+		if err := c.Reconfigurer.Reconfigure(ctx, h, nodeAgent, flags, nil); err != nil {
+			return fmt.Errorf("%s: restarting the cluster's node agent on %s with %q: %w", s.name, h.Name, flags, err)
 		}
 	}
 	if err := s.inner.Prepare(ctx, s.innerEnv(env)); err != nil {
 		return err
 	}
 	if env.Logf != nil {
-		env.Logf("%s: real Knative Serving %s over %s; node agent serving Knative pods in %s", s.name, serving.Version, s.inner.Name(), sv.PodNetns())
+		where := "in " + sv.PodNetns()
+		if sv.PodNetns() == "" {
+			where = fmt.Sprintf("on %d worker hosts; activator at %s", len(hosts), sv.ActivatorURL())
+		}
+		env.Logf("%s: real Knative Serving %s over %s; node agents serving Knative pods %s", s.name, serving.Version, s.inner.Name(), where)
 	}
 	return nil
 }
@@ -186,11 +249,12 @@ func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 	return errors.Join(append(errs, s.restore(ctx))...)
 }
 
-// restore restarts the node agent with its own flags and stops Serving.
+// restore restarts the node agents with their own flags, stops Serving
+// and removes the pod routes.
 func (s *Real) restore(ctx context.Context) error {
 	s.mu.Lock()
-	sv, reconf, hosts := s.serving, s.reconf, s.agentHosts
-	s.serving, s.reconf, s.agentFlags, s.namespaces, s.agentHosts, s.services = nil, nil, nil, nil, nil, 0
+	sv, reconf, hosts, routes := s.serving, s.reconf, s.agentHosts, s.routes
+	s.serving, s.reconf, s.agentFlags, s.namespaces, s.agentHosts, s.services, s.routes = nil, nil, nil, nil, nil, 0, nil
 	s.mu.Unlock()
 	var errs []error
 	for _, h := range hosts {
@@ -203,6 +267,11 @@ func (s *Real) restore(ctx context.Context) error {
 	}
 	if sv != nil {
 		if err := sv.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
+		}
+	}
+	if routes != nil {
+		if err := routes.remove(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.name, err))
 		}
 	}

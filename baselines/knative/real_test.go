@@ -2,6 +2,8 @@ package knative
 
 import (
 	"context"
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -12,9 +14,35 @@ import (
 	"github.com/kdbench/kdbench/clusters"
 )
 
-// TestRealRefuses: kn-k8s and kn-kd run real Knative on the local cluster
-// only, and need its Reconfigurer (the node agent serves Knative's pods);
-// elsewhere Prepare refuses with the reason and the model to use, before
+// provider is a provider that may tell whether its cluster is made of
+// kdbench's own processes (CrashRefusal).
+type provider struct {
+	clusters.Provider
+	name string
+	// crash: nil for a provider without CrashRefusal, else its answer.
+	crash *string
+}
+
+func (p provider) Name() string { return p.name }
+
+type crashRefusing struct{ provider }
+
+func (p crashRefusing) CrashRefusal(clusters.Spec) string { return *p.crash }
+
+func prov(name string, crash *string) clusters.Provider {
+	if crash == nil {
+		return provider{name: name}
+	}
+	return crashRefusing{provider{name: name, crash: crash}}
+}
+
+func str(s string) *string { return &s }
+
+// TestRealRefuses: kn-k8s and kn-kd run real Knative on clusters of
+// kdbench's own processes only (local, a cloudlab process control plane),
+// and need their Reconfigurer (the node agents serve Knative's pods) and,
+// on more than one host, their host administration (routes for the pods);
+// elsewhere they refuse with the reason and the model to use, before
 // anything is installed.
 func TestRealRefuses(t *testing.T) {
 	for _, tc := range []struct {
@@ -22,9 +50,11 @@ func TestRealRefuses(t *testing.T) {
 		cluster *clusters.Cluster
 		want    []string
 	}{
-		{"kn-k8s on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-k8s runs real Knative Serving on the local cluster only", "cloudlab", "does not yet drive the cluster's own Knative", "use kn-model there"}},
-		{"kn-kd on cloudlab", &clusters.Cluster{Name: "c", Provider: "cloudlab"}, []string{"kn-kd runs real Knative", "use kn-model-kd there"}},
-		{"kn-k8s without a Reconfigurer", &clusters.Cluster{Name: "c", Provider: "local"}, []string{`cluster "c" cannot restart its node agent`}},
+		{"kn-k8s on kubeadm", &clusters.Cluster{Name: "c", Provider: "cloudlab", ReconfigureRefusal: "its workers run kubeadm's kubelets"},
+			[]string{`kn-k8s: cluster "c" (provider cloudlab) cannot restart its node agents, which must serve Knative's pods: its workers run kubeadm's kubelets`}},
+		{"kn-k8s on a cluster without host administration", &clusters.Cluster{Name: "c", Provider: "existing", Reconfigurer: &recordReconf{}},
+			[]string{"kn-k8s runs real Knative Serving only on clusters of kdbench's own processes", `cluster "c" cannot place Knative's components`, "use kn-model there"}},
+		{"kn-k8s without a Reconfigurer", &clusters.Cluster{Name: "c", Provider: "local"}, []string{`cluster "c" (provider local) cannot restart its node agents`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := baselines.Get(strings.Fields(tc.name)[0])
@@ -33,13 +63,33 @@ func TestRealRefuses(t *testing.T) {
 			for _, w := range tc.want {
 				require.ErrorContains(t, err, w)
 			}
+			require.True(t, baselines.IsRefusal(err), "%v is a refusal", err)
 			require.NoError(t, s.Teardown(context.Background(), baselines.Env{Cluster: tc.cluster}))
 		})
 	}
-	for _, p := range []string{"existing", "cloudlab"} {
-		require.ErrorContains(t, NewReal(RealKd, nil).RefuseProvider(p), "on "+p+" clusters kdbench does not yet drive")
+	for _, tc := range []struct {
+		name string
+		p    clusters.Provider
+		want string // in the refusal; "" none
+	}{
+		{"local", prov("local", nil), ""},
+		{"cloudlab processes", prov("cloudlab", str("")), ""},
+		{"existing with a process control plane's hosts file", prov("existing", str("")), ""},
+		{"cloudlab kubeadm", prov("cloudlab", str("kubeadm's control plane runs as static pods")),
+			"this cloudlab cluster is not one: kubeadm's control plane runs as static pods. On kubeadm clusters kdbench does not yet drive the cluster's own Knative"},
+		{"existing without hosts file", prov("existing", str("no hosts.json beside the kubeconfig")), "this existing cluster is not one: no hosts.json"},
+		{"a provider that cannot tell", prov("other", nil), "this other cluster is not one: it does not run the cluster's control plane and node agents"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := NewReal(RealKd, nil).RefuseProvider(tc.p, clusters.Spec{})
+			if tc.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tc.want)
+			require.ErrorContains(t, err, "use kn-model-kd there")
+		})
 	}
-	require.NoError(t, NewReal(RealKd, nil).RefuseProvider("local"))
 	_, err := NewReal(RealK8s, k8s.New("k8s", 0)).StartFrontEnd(context.Background(), baselines.Env{}, "ns", []string{"fn0"})
 	require.ErrorContains(t, err, "after Prepare")
 }
@@ -69,4 +119,77 @@ func TestKeepFlags(t *testing.T) {
 		"w1: nodeagent --function-sandboxes --pod-netns=/run/netns/p",
 	}, r.calls)
 	require.Equal(t, []string{"--direct-listen=127.0.0.1:0"}, direct, "the caller's flags are not changed")
+}
+
+// fakeAdmin records the root scripts run on each host, failing on one.
+type fakeAdmin struct {
+	cidrs   map[string]string
+	failOn  string
+	scripts []string
+}
+
+func (f *fakeAdmin) PodCIDR(h clusters.Host) (netip.Prefix, error) {
+	c, ok := f.cidrs[h.Name]
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("no node agent on %s", h.Name)
+	}
+	return netip.MustParsePrefix(c), nil
+}
+
+func (f *fakeAdmin) RunRoot(_ context.Context, h clusters.Host, script string) (string, error) {
+	f.scripts = append(f.scripts, h.Name+": "+strings.ReplaceAll(strings.TrimSpace(script), "\n", "; "))
+	if h.Name == f.failOn {
+		return "", fmt.Errorf("on %s: RTNETLINK answers: Operation not permitted", h.Name)
+	}
+	return "", nil
+}
+
+func (f *fakeAdmin) Install(context.Context, clusters.Host, string, string) error { return nil }
+
+// TestPodRoutes: each worker's agent's pod range is made local on it and
+// routed to it from the control-plane host, all marked with kdbench's
+// protocol; removal flushes them from every host touched, also after a
+// failure halfway.
+func TestPodRoutes(t *testing.T) {
+	cp := clusters.Host{Name: "cp", Addr: "10.77.1.10"}
+	w1 := clusters.Host{Name: "w1", Addr: "10.77.1.11"}
+	w2 := clusters.Host{Name: "w2", Addr: "10.77.1.12"}
+	flush := "ip route flush table local proto 176; ip route flush proto 176"
+	for _, tc := range []struct {
+		name       string
+		cidrs      map[string]string
+		failOn     string
+		wantErr    string
+		wantAdd    []string
+		wantRemove []string
+	}{
+		{name: "two workers", cidrs: map[string]string{"w1": "10.128.0.0/17", "w2": "10.128.128.0/17"},
+			wantAdd: []string{
+				"w1: " + flush + "; ip route replace local 10.128.0.0/17 dev lo proto 176",
+				"w2: " + flush + "; ip route replace local 10.128.128.0/17 dev lo proto 176",
+				"cp: " + flush + "; ip route replace 10.128.0.0/17 via 10.77.1.11 proto 176; ip route replace 10.128.128.0/17 via 10.77.1.12 proto 176",
+			},
+			wantRemove: []string{"w1: " + flush, "w2: " + flush, "cp: " + flush}},
+		{name: "a worker refuses", cidrs: map[string]string{"w1": "10.128.0.0/17", "w2": "10.128.128.0/17"}, failOn: "w2",
+			wantErr:    "making the node agent's pod range 10.128.128.0/17 local on w2: on w2: RTNETLINK answers",
+			wantRemove: []string{"w1: " + flush, "w2: " + flush}},
+		{name: "overlapping ranges", cidrs: map[string]string{"w1": "10.128.0.0/17", "w2": "10.128.0.0/16"},
+			wantErr: "the pod ranges of w1 (10.128.0.0/17) and w2 (10.128.0.0/16) overlap"},
+		{name: "a worker without an agent", cidrs: map[string]string{"w1": "10.128.0.0/17"}, wantErr: "no node agent on w2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &fakeAdmin{cidrs: tc.cidrs, failOn: tc.failOn}
+			r := &podRoutes{admin: a, cp: cp}
+			err := r.add(context.Background(), []clusters.Host{w1, w2})
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+			} else {
+				require.NoError(t, err)
+				require.Equal(t, tc.wantAdd, a.scripts)
+			}
+			a.scripts, a.failOn = nil, ""
+			require.NoError(t, r.remove(context.Background()))
+			require.Equal(t, tc.wantRemove, a.scripts)
+		})
+	}
 }

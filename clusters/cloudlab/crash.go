@@ -13,9 +13,19 @@ import (
 var _ clusters.Crasher = (*Reconfigurer)(nil)
 
 // CrashRefusal: only a process control plane's components are kdbench's to
-// crash and stall (its Reconfigurer is the cluster's Crasher).
-func (p *Provider) CrashRefusal(clusters.Spec) string {
-	if p.opts.ControlPlane == ControlPlaneProcesses {
+// crash and stall (its Reconfigurer is the cluster's Crasher). The mode is
+// --control-plane if given, else the one the cluster's last up recorded
+// (`kdbench run` has no --control-plane flag).
+func (p *Provider) CrashRefusal(spec clusters.Spec) string {
+	name := spec.Name
+	if name == "" {
+		name = defaultClusterName
+	}
+	mode := p.opts.ControlPlane
+	if d, err := p.workDir(name); err == nil {
+		mode = p.controlPlane(d)
+	}
+	if mode == ControlPlaneProcesses {
 		return ""
 	}
 	return "kubeadm's control plane runs as static pods under kubelet, and the workers run kubelets (use --control-plane processes)"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/internal/supervisor"
 )
@@ -80,4 +81,41 @@ func TestCrashAndSignalScripts(t *testing.T) {
 	require.NoError(t, err, out)
 	st, _ = supervisor.State(now)
 	require.NotEqual(t, byte('T'), st, "resumed when the script returned")
+}
+
+// TestCrashRefusal: a cluster's components are kdbench's to crash (and
+// real Knative's to place beside) when its control plane is processes:
+// --control-plane if given, else the mode its last up recorded, as `run`
+// has no --control-plane flag.
+func TestCrashRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		name, flag, recorded string // recorded: "" no state.json
+		refused              bool
+	}{
+		{"flag processes", ControlPlaneProcesses, "", false},
+		{"recorded processes", "", ControlPlaneProcesses, false},
+		{"recorded kubeadm", "", ControlPlaneKubeadm, true},
+		{"nothing recorded: kubeadm, the default", "", "", true},
+		{"the flag wins", ControlPlaneKubeadm, ControlPlaneProcesses, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := New(Options{Root: t.TempDir(), ControlPlane: tc.flag})
+			if tc.recorded != "" {
+				d, err := p.workDir("c")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := d.mkdirs(); err != nil {
+					t.Fatal(err)
+				}
+				if err := (&stateFile{path: d.State(), s: &State{Name: "c", ControlPlane: tc.recorded}}).write(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			why := p.CrashRefusal(clusters.Spec{Name: "c"})
+			if (why != "") != tc.refused || tc.refused && !strings.Contains(why, "use --control-plane processes") {
+				t.Errorf("CrashRefusal = %q, want refused %v", why, tc.refused)
+			}
+		})
+	}
 }

@@ -44,6 +44,11 @@ const (
 	procKdbench = "/usr/local/bin/kdbench"
 )
 
+// knativeNetns sets ns to real Knative's controller's network namespace on
+// the control-plane host (baselines/knative/serving.ControllerNetns, named
+// after the host's own namespace).
+const knativeNetns = `ns=kdbench-kn-controller-$(stat -L -c %i /proc/self/ns/net)`
+
 // processPlan builds the steps of the process control plane. The hosts'
 // files (certificates, kubeconfigs, scheduler configuration) are made once
 // under dir (the cluster work dir's "hosts"), with the admin kubeconfig at
@@ -306,7 +311,10 @@ func grantStep(hp local.HostPlan) Step {
 }
 
 // processResetSteps stop every component (the agents first) and remove
-// what the process control plane put on the nodes.
+// what the process control plane put on the nodes, and what real Knative
+// left there if its harness was killed before its tear-down
+// (baselines/knative: the controller's network namespace and veth, the
+// pod routes of protocol 176).
 func processResetSteps() []Step {
 	stop := `for f in ` + procRun + `/*.pid; do
   test -e "$f" || continue
@@ -314,6 +322,14 @@ func processResetSteps() []Step {
   for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null || true
 done
+` + knativeNetns + `
+if [ -e "/run/netns/$ns" ]; then
+  for pid in $(ip netns pids "$ns"); do kill -9 "$pid" 2>/dev/null || true; done
+  ip netns delete "$ns" || true
+fi
+ip link delete kn-controller 2>/dev/null || true
+ip route flush table local proto 176 2>/dev/null || true
+ip route flush proto 176 2>/dev/null || true
 rm -rf /opt/kdbench ` + procKdbench
 	check := `! test -e /opt/kdbench -o -e ` + procKdbench
 	return []Step{

@@ -44,6 +44,10 @@ type Options struct {
 	// Timeout bounds start-up (0 = 2 minutes).
 	Timeout time.Duration
 	Logf    func(format string, args ...any)
+	// Placement, if set, runs the components on a multi-host process
+	// control plane's control-plane host instead of in network namespaces
+	// of this machine (placed.go, docs/knative.md).
+	Placement *Placement
 }
 
 // Component is one piece of the installation and whether it is the real
@@ -64,6 +68,7 @@ type Serving struct {
 	procs     []*supervisor.Process
 	bridges   []*netns.Bridge
 	activator *netns.Bridge // this machine's loopback → the activator
+	placed    *placed       // the components on a multi-host cluster's control-plane host
 	ingress   *IngressStatusWriter
 	comps     []Component
 }
@@ -84,10 +89,13 @@ var components = []component{
 		healthy: func(s *Serving) supervisor.Check { return tcpCheck(s.net.path("pods"), activatorIP+":8012") }},
 }
 
-// Install applies Serving's manifests to c and starts its components. The
-// caller must Close the result, also on failure paths of its own.
+// Install applies Serving's manifests to c and starts its components:
+// on this machine in network namespaces of their own (the local cluster),
+// or, with o.Placement, on a multi-host cluster's control-plane host
+// (placed.go). The caller must Close the result, also on failure paths of
+// its own.
 func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, err error) {
-	if os.Geteuid() != 0 {
+	if o.Placement == nil && os.Geteuid() != 0 {
 		return nil, errors.New("knative: real Knative Serving needs root (network namespaces for its components and the pod network; docs/knative.md)")
 	}
 	if o.BinDir == "" {
@@ -110,39 +118,21 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 	if err != nil || api.Port() == "" {
 		return nil, fmt.Errorf("knative: API server address %q: want https://host:port", c.REST.Host)
 	}
-	if h := api.Hostname(); net.ParseIP(h) == nil || !net.ParseIP(h).IsLoopback() {
-		return nil, fmt.Errorf("knative: API server %s is not on this machine's loopback: real Knative runs only on the local cluster", c.REST.Host)
+	podIP := activatorIP
+	if o.Placement != nil {
+		if err := o.Placement.check(); err != nil {
+			return nil, err
+		}
+		podIP = o.Placement.Host.Addr
+	} else if h := api.Hostname(); net.ParseIP(h) == nil || !net.ParseIP(h).IsLoopback() {
+		return nil, fmt.Errorf("knative: API server %s is not on this machine's loopback: real Knative runs in network namespaces of this machine only on the local cluster", c.REST.Host)
 	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("knative: %w", err)
 	}
-	cs, err := kubernetes.NewForConfig(c.REST)
+	dc, err := applyObjects(ctx, c, o.BinDir, podIP)
 	if err != nil {
 		return nil, err
-	}
-	dc, err := dynamic.NewForConfig(c.REST)
-	if err != nil {
-		return nil, err
-	}
-
-	objs, err := readManifests(ConfigDir(o.BinDir))
-	if err != nil {
-		return nil, err
-	}
-	if err := withSettings(objs, Settings); err != nil {
-		return nil, err
-	}
-	if err := apply(ctx, dc, objs); err != nil {
-		return nil, fmt.Errorf("knative: %w", err)
-	}
-	if err := activatorService(ctx, cs); err != nil {
-		return nil, fmt.Errorf("knative: %w", err)
-	}
-	// Leader leases of an earlier installation killed without releasing them
-	// would hold back every reconciler until they expire. Install assumes it
-	// is the cluster's only Knative.
-	if err := cs.CoordinationV1().Leases(SystemNamespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-		return nil, fmt.Errorf("knative: deleting stale leader leases in %s: %w", SystemNamespace, err)
 	}
 
 	s := &Serving{opts: o}
@@ -151,78 +141,13 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 			_ = s.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	if s.net, err = newNetwork(ctx); err != nil {
+	if o.Placement != nil {
+		err = s.startPlaced(ctx, c)
+	} else {
+		err = s.startLocal(ctx, c, api)
+	}
+	if err != nil {
 		return nil, err
-	}
-	// Each component reaches the API server at the kubeconfig's own address,
-	// bridged from its namespace's loopback to this machine's.
-	for _, comp := range components {
-		l, err := netns.Listen(s.net.path(comp.name), "tcp", api.Host)
-		if err != nil {
-			return nil, fmt.Errorf("knative: API server bridge for the %s: %w", comp.name, err)
-		}
-		s.bridges = append(s.bridges, netns.NewBridge(l, func(ctx context.Context) (net.Conn, error) {
-			return netns.DialContext("")(ctx, "tcp", api.Host)
-		}))
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("knative: activator bridge: %w", err)
-	}
-	s.activator = netns.NewBridge(l, func(ctx context.Context) (net.Conn, error) {
-		return netns.DialContext(s.net.path("pods"))(ctx, "tcp", activatorIP+":8012")
-	})
-
-	// The activator dials the autoscaler by its cluster DNS name; there is no
-	// cluster DNS, so its own mount namespace sees this hosts file.
-	hosts := filepath.Join(o.Dir, "activator.hosts")
-	if err := os.WriteFile(hosts, []byte(fmt.Sprintf("127.0.0.1 localhost\n%s autoscaler.%s.svc.cluster.local autoscaler.%s.svc autoscaler.%s\n",
-		autoscalerIP, SystemNamespace, SystemNamespace, SystemNamespace)), 0o644); err != nil {
-		return nil, fmt.Errorf("knative: %w", err)
-	}
-	ipPath, err := supervisor.LookPath("ip")
-	if err != nil {
-		return nil, fmt.Errorf("knative: iproute2's ip: %w", err)
-	}
-
-	for _, comp := range components {
-		env := map[string]string{
-			"KUBECONFIG":                c.Kubeconfig, // its server address works in every namespace (the bridges)
-			"SYSTEM_NAMESPACE":          SystemNamespace,
-			"POD_NAME":                  comp.name + "-kdbench",
-			"CONFIG_LOGGING_NAME":       "config-logging",
-			"CONFIG_OBSERVABILITY_NAME": "config-observability",
-			"CLUSTER_DOMAIN":            "cluster.local",
-		}
-		for k, v := range comp.env {
-			env[k] = v
-		}
-		args := []string{"netns", "exec", s.net.names[comp.name], "env"}
-		keys := make([]string, 0, len(env))
-		for k := range env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			args = append(args, k+"="+env[k])
-		}
-		bin := filepath.Join(o.BinDir, comp.name)
-		if comp.name == "activator" {
-			// ip netns exec runs it in a private mount namespace already.
-			args = append(args, "sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`, hosts)
-		}
-		args = append(args, bin)
-		log := filepath.Join(o.Dir, comp.name+".log")
-		p, err := supervisor.Start(supervisor.Spec{Name: "knative-" + comp.name, Path: ipPath, Args: args, Log: log, Dir: o.Dir, Attached: true})
-		if err != nil {
-			return nil, fmt.Errorf("knative: %w", err)
-		}
-		s.procs = append(s.procs, p)
-		s.comps = append(s.comps, Component{Name: comp.name, Real: true, Version: Version, Log: log})
-		// In order: the activator's first dial to the autoscaler then finds it.
-		if err := supervisor.WaitHealthy(ctx, p, comp.healthy(s), o.Timeout); err != nil {
-			return nil, fmt.Errorf("knative: %w", errors.Join(err, supervisor.Exited(s.procs, p)))
-		}
 	}
 	if s.ingress, err = StartIngressStatusWriter(ctx, dc, o.Logf); err != nil {
 		return nil, fmt.Errorf("knative: %w", err)
@@ -232,20 +157,153 @@ func Install(ctx context.Context, c *clusters.Cluster, o Options) (_ *Serving, e
 		Component{Name: "ingress", Real: false, Note: "modelled: kdbench's IngressStatusWriter marks each KIngress Ready (no Envoy/Kourier); requests go straight to the activator"},
 	)
 	o.Logf("knative: Serving %s (Knative %s) running %s after install began; activator at %s; logs in %s",
-		Version, Release, time.Since(began).Round(time.Millisecond), s.ActivatorURL(), o.Dir)
+		Version, Release, time.Since(began).Round(time.Millisecond), s.ActivatorURL(), s.logDir())
 	return s, nil
 }
 
+// applyObjects applies Serving's CRDs and ConfigMaps with kdbench's
+// settings, activator-service with its Endpoints at activator, and deletes
+// stale leader leases.
+func applyObjects(ctx context.Context, c *clusters.Cluster, binDir, activator string) (dynamic.Interface, error) {
+	cs, err := kubernetes.NewForConfig(c.REST)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := dynamic.NewForConfig(c.REST)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := readManifests(ConfigDir(binDir))
+	if err != nil {
+		return nil, err
+	}
+	if err := withSettings(objs, Settings); err != nil {
+		return nil, err
+	}
+	if err := apply(ctx, dc, objs); err != nil {
+		return nil, fmt.Errorf("knative: %w", err)
+	}
+	if err := activatorService(ctx, cs, activator); err != nil {
+		return nil, fmt.Errorf("knative: %w", err)
+	}
+	// Leader leases of an earlier installation killed without releasing them
+	// would hold back every reconciler until they expire. Install assumes it
+	// is the cluster's only Knative.
+	if err := cs.CoordinationV1().Leases(SystemNamespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
+		return nil, fmt.Errorf("knative: deleting stale leader leases in %s: %w", SystemNamespace, err)
+	}
+	return dc, nil
+}
+
+// startLocal starts the components in network namespaces of this machine.
+func (s *Serving) startLocal(ctx context.Context, c *clusters.Cluster, api *url.URL) (err error) {
+	o := s.opts
+	if s.net, err = newNetwork(ctx); err != nil {
+		return err
+	}
+	// Each component reaches the API server at the kubeconfig's own address,
+	// bridged from its namespace's loopback to this machine's.
+	for _, comp := range components {
+		l, err := netns.Listen(s.net.path(comp.name), "tcp", api.Host)
+		if err != nil {
+			return fmt.Errorf("knative: API server bridge for the %s: %w", comp.name, err)
+		}
+		s.bridges = append(s.bridges, netns.NewBridge(l, func(ctx context.Context) (net.Conn, error) {
+			return netns.DialContext("")(ctx, "tcp", api.Host)
+		}))
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("knative: activator bridge: %w", err)
+	}
+	s.activator = netns.NewBridge(l, func(ctx context.Context) (net.Conn, error) {
+		return netns.DialContext(s.net.path("pods"))(ctx, "tcp", activatorIP+":8012")
+	})
+
+	// The activator dials the autoscaler by its cluster DNS name; there is no
+	// cluster DNS, so its own mount namespace sees this hosts file.
+	hosts := filepath.Join(o.Dir, "activator.hosts")
+	if err := os.WriteFile(hosts, hostsFile(autoscalerIP), 0o644); err != nil {
+		return fmt.Errorf("knative: %w", err)
+	}
+	ipPath, err := supervisor.LookPath("ip")
+	if err != nil {
+		return fmt.Errorf("knative: iproute2's ip: %w", err)
+	}
+
+	for _, comp := range components {
+		env := componentEnv(comp, c.Kubeconfig) // its server address works in every namespace (the bridges)
+		args := []string{"netns", "exec", s.net.names[comp.name], "env"}
+		args = append(args, envList(env)...)
+		bin := filepath.Join(o.BinDir, comp.name)
+		if comp.name == "activator" {
+			// ip netns exec runs it in a private mount namespace already.
+			args = append(args, "sh", "-c", `mount --bind "$0" /etc/hosts && exec "$@"`, hosts)
+		}
+		args = append(args, bin)
+		log := filepath.Join(o.Dir, comp.name+".log")
+		p, err := supervisor.Start(supervisor.Spec{Name: "knative-" + comp.name, Path: ipPath, Args: args, Log: log, Dir: o.Dir, Attached: true})
+		if err != nil {
+			return fmt.Errorf("knative: %w", err)
+		}
+		s.procs = append(s.procs, p)
+		s.comps = append(s.comps, Component{Name: comp.name, Real: true, Version: Version, Log: log})
+		// In order: the activator's first dial to the autoscaler then finds it.
+		if err := supervisor.WaitHealthy(ctx, p, comp.healthy(s), o.Timeout); err != nil {
+			return fmt.Errorf("knative: %w", errors.Join(err, supervisor.Exited(s.procs, p)))
+		}
+	}
+	return nil
+}
+
+// componentEnv is the environment of comp, reading the cluster through
+// kubeconfig: what Serving's Deployments give their containers.
+func componentEnv(comp component, kubeconfig string) map[string]string {
+	env := map[string]string{
+		"KUBECONFIG":                kubeconfig,
+		"SYSTEM_NAMESPACE":          SystemNamespace,
+		"POD_NAME":                  comp.name + "-kdbench",
+		"CONFIG_LOGGING_NAME":       "config-logging",
+		"CONFIG_OBSERVABILITY_NAME": "config-observability",
+		"CLUSTER_DOMAIN":            "cluster.local",
+	}
+	for k, v := range comp.env {
+		env[k] = v
+	}
+	return env
+}
+
+// envList is env as sorted KEY=value arguments (env(1)'s).
+func envList(env map[string]string) []string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// hostsFile names the autoscaler's Service at addr, for the activator,
+// which dials it by its cluster DNS name.
+func hostsFile(addr string) []byte {
+	return []byte(fmt.Sprintf("127.0.0.1 localhost\n%s autoscaler.%s.svc.cluster.local autoscaler.%s.svc autoscaler.%s\n",
+		addr, SystemNamespace, SystemNamespace, SystemNamespace))
+}
+
 // activatorService is activator-service without a selector (the activator
-// is no pod) and its Endpoints: the serverless services' proxy mode and the
+// is no pod) and its Endpoints at ip, the activator's POD_IP: the serverless services' proxy mode and the
 // activator's own subsetting read them.
-func activatorService(ctx context.Context, cs kubernetes.Interface) error {
+func activatorService(ctx context.Context, cs kubernetes.Interface, ip string) error {
 	ports := []struct {
 		name       string
 		port, trgt int32
 	}{{"http", 80, 8012}, {"http2", 81, 8013}, {"http-metrics", 9090, 9090}, {"http-profiling", 8008, 8008}}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "activator-service", Namespace: SystemNamespace, Labels: map[string]string{"app": "activator"}}}
-	ep := &corev1.Endpoints{ObjectMeta: svc.ObjectMeta, Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: activatorIP}}}}}
+	ep := &corev1.Endpoints{ObjectMeta: svc.ObjectMeta, Subsets: []corev1.EndpointSubset{{Addresses: []corev1.EndpointAddress{{IP: ip}}}}}
 	for _, p := range ports {
 		svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{Name: p.name, Port: p.port, TargetPort: intstr.FromInt32(p.trgt)})
 		ep.Subsets[0].Ports = append(ep.Subsets[0].Ports, corev1.EndpointPort{Name: p.name, Port: p.trgt})
@@ -277,15 +335,28 @@ func tcpCheck(path, addr string) supervisor.Check {
 	}
 }
 
-// ActivatorURL is the real activator's HTTP port as this machine's
-// loopback sees it: send requests with the Knative-Serving-Revision and
-// Knative-Serving-Namespace headers.
-func (s *Serving) ActivatorURL() string { return "http://" + s.activator.Addr().String() }
+// ActivatorURL is the real activator's HTTP port as the harness reaches
+// it (locally a loopback port bridged into its namespace; placed, the
+// control-plane host's address): send requests with the
+// Knative-Serving-Revision and Knative-Serving-Namespace headers.
+func (s *Serving) ActivatorURL() string {
+	if s.placed != nil {
+		return "http://" + net.JoinHostPort(s.opts.Placement.Host.Addr, "8012")
+	}
+	return "http://" + s.activator.Addr().String()
+}
 
 // PodNetns is the network namespace (a path under /run/netns) in which
 // every address of the pod CIDR is local: each pod's queue-proxy
-// endpoints must listen there at the pod's IP (docs/knative.md).
-func (s *Serving) PodNetns() string { return s.net.path("pods") }
+// endpoints must listen there at the pod's IP (docs/knative.md). "" when
+// placed on a multi-host cluster: there each worker host's own namespace
+// holds its agent's pod range as local addresses.
+func (s *Serving) PodNetns() string {
+	if s.net == nil {
+		return ""
+	}
+	return s.net.path("pods")
+}
 
 // Components says which pieces are real Knative and which are modelled.
 func (s *Serving) Components() []Component { return append([]Component(nil), s.comps...) }
@@ -301,14 +372,31 @@ func (s *Serving) Logs() string {
 	return b.String()
 }
 
+// logDir says where the components' logs are.
+func (s *Serving) logDir() string {
+	if s.placed != nil {
+		return s.opts.Placement.Host.Name + ":" + s.placed.logDir()
+	}
+	return s.opts.Dir
+}
+
 // Exited names components that no longer run, with their logs' tails.
-func (s *Serving) Exited() error { return supervisor.Exited(s.procs, nil) }
+func (s *Serving) Exited() error {
+	if s.placed != nil {
+		return s.placed.exited(nil)
+	}
+	return supervisor.Exited(s.procs, nil)
+}
 
 // Close stops the components and removes the bridges and namespaces; the
 // cluster's objects stay (they go with the cluster).
 func (s *Serving) Close(ctx context.Context) error {
 	if s.ingress != nil {
 		s.ingress.Stop()
+	}
+	var errs []error
+	if s.placed != nil {
+		errs = append(errs, s.placed.close(ctx))
 	}
 	for i := len(s.procs) - 1; i >= 0; i-- {
 		s.procs[i].Stop(5 * time.Second)
@@ -321,8 +409,8 @@ func (s *Serving) Close(ctx context.Context) error {
 	}
 	if s.net != nil {
 		if err := s.net.remove(ctx); err != nil {
-			return fmt.Errorf("knative: removing its network namespaces: %w", err)
+			errs = append(errs, fmt.Errorf("knative: removing its network namespaces: %w", err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
