@@ -60,6 +60,10 @@ func (s *Server) Addr() netip.AddrPort { return s.addr }
 // in the background, as a container does between SIGTERM and SIGKILL.
 func (s *Server) Drain(grace time.Duration) {
 	_ = s.ln.Close()
+	// Close idle keep-alive connections now, not when the goroutine below
+	// gets to Shutdown: a caller's pooled connection would otherwise carry
+	// one more invocation to a stopped sandbox.
+	s.srv.SetKeepAlivesEnabled(false)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
