@@ -69,6 +69,19 @@ func TestProcessPlan(t *testing.T) {
 	require.Contains(t, b.String(), "control plane as processes")
 	require.Contains(t, b.String(), "### nodeagent (phase join; on w2;")
 
+	// `run` and `ae` pass no --control-plane: the mode the last up recorded
+	// stands, and only without a record is it kubeadm.
+	d, err := p.workDir("tb")
+	require.NoError(t, err)
+	require.NoError(t, (&stateFile{path: d.State(), s: &State{Name: "tb", ControlPlane: ControlPlaneProcesses}}).write())
+	run := New(Options{Root: root, KdbenchBinary: fakeBinary, K8sBinDir: k8s, Inventory: p.opts.Inventory})
+	recorded, err := run.Plan(spec)
+	require.NoError(t, err)
+	require.Equal(t, ControlPlaneProcesses, recorded.ControlPlane)
+	fresh, err := run.Plan(clusters.Spec{Name: "other", Nodes: 5})
+	require.NoError(t, err)
+	require.Empty(t, fresh.ControlPlane, "kubeadm, the default")
+
 	// Too many nodes for the workers' address ranges is refused up front.
 	_, err = p.Plan(clusters.Spec{Name: "tb", Nodes: 300})
 	require.ErrorContains(t, err, "want 1 to 128 per worker host")

@@ -129,8 +129,16 @@ func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch p.opts.ControlPlane {
-	case "", ControlPlaneKubeadm:
+	d, err := p.workDir(spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	// Without --control-plane (as `run` and `ae` call it) a cluster keeps
+	// the mode its last up recorded: a processes cluster must not be
+	// re-planned with kubeadm.
+	mode := p.controlPlane(d)
+	switch mode {
+	case ControlPlaneKubeadm:
 		return NewPlan(inv, PlanOptions{QPSProfile: spec.QPSProfile, KdbenchBinary: bin, Addons: addons})
 	case ControlPlaneProcesses:
 		if len(addons) > 0 && p.opts.Progress != nil {
@@ -140,10 +148,6 @@ func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
 		}
 		// Certificates and kubeconfigs for the hosts are made here, once:
 		// only this machine's work dir is written, even with --dry-run.
-		d, err := p.workDir(spec.Name)
-		if err != nil {
-			return nil, err
-		}
 		if err := d.mkdirs(); err != nil {
 			return nil, err
 		}
@@ -153,7 +157,7 @@ func (p *Provider) Plan(spec clusters.Spec) (*Plan, error) {
 		}
 		return processPlan(inv, spec, bin, k8s, d.File("hosts"), d.Kubeconfig())
 	}
-	return nil, fmt.Errorf("--control-plane %q: want %s or %s", p.opts.ControlPlane, ControlPlaneKubeadm, ControlPlaneProcesses)
+	return nil, fmt.Errorf("--control-plane %q: want %s or %s", mode, ControlPlaneKubeadm, ControlPlaneProcesses)
 }
 
 // addons are those the systems need plus those an earlier up installed.

@@ -83,17 +83,21 @@ func hopFiles(dir string) (map[string][]hoplog.Event, error) {
 	return out, nil
 }
 
-// servedBy checks that every pod of the runs under root ran on a worker
-// host's agent, and, where the run has the agents' link logs (kd), that the
-// pod's bind reached that host's agent over the scheduler's link. It writes
-// pod-hosts.csv (pod, node, host, and the agent that got the bind) into each
-// run and returns the pods per host.
-func servedBy(root string, workers []string) (map[string]int, error) {
+// podSet is the pods one results directory records: a burst run's
+// pods.csv, or a trace replay's <system>_pods.csv.
+type podSet struct {
+	dir   string
+	hosts string // the pod-hosts file written beside it
+	pods  []results.PodRecord
+}
+
+// podSets reads every results directory under root that records pods.
+func podSets(root string) ([]podSet, error) {
 	dirs, err := runDirs(root)
 	if err != nil {
 		return nil, err
 	}
-	counts := map[string]int{}
+	var out []podSet
 	for _, dir := range dirs {
 		run, err := results.Open(dir)
 		if err != nil {
@@ -103,6 +107,34 @@ func servedBy(root string, workers []string) (map[string]int, error) {
 		if err != nil {
 			return nil, err
 		}
+		out = append(out, podSet{dir, podHostsFile, pods})
+	}
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), "_pods.csv") {
+			return err
+		}
+		pods, err := results.ReadPodsFile(path)
+		if err == nil {
+			out = append(out, podSet{filepath.Dir(path), strings.TrimSuffix(d.Name(), "pods.csv") + podHostsFile, pods})
+		}
+		return err
+	})
+	return out, err
+}
+
+// servedBy checks that every pod of the runs under root ran on a worker
+// host's agent, and, where the run has the agents' link logs (kd), that the
+// pod's bind reached that host's agent over the scheduler's link. It writes
+// pod-hosts.csv (pod, node, host, and the agent that got the bind) into each
+// run and returns the pods per host.
+func servedBy(root string, workers []string) (map[string]int, error) {
+	sets, err := podSets(root)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, set := range sets {
+		dir, pods := set.dir, set.pods
 		hops, err := hopFiles(dir)
 		if err != nil {
 			return nil, err
@@ -138,7 +170,7 @@ func servedBy(root string, workers []string) (map[string]int, error) {
 			counts[h]++
 			rows = append(rows, []string{p.System, p.Namespace, p.Pod, p.Node, h, agent})
 		}
-		if err := writeCSV(filepath.Join(dir, podHostsFile), rows); err != nil {
+		if err := writeCSV(filepath.Join(dir, set.hosts), rows); err != nil {
 			return nil, err
 		}
 		if len(bad) > 0 {
@@ -329,6 +361,50 @@ func TestServedByAndLinks(t *testing.T) {
 			}
 			if fmt.Sprint(links) != fmt.Sprint(tc.links) {
 				t.Errorf("links %v, want %v", links, tc.links)
+			}
+		})
+	}
+}
+
+// A trace replay has no run manifest: its <system>_pods.csv says where its
+// pods ran, and is checked the same way.
+func TestServedByTraceReplay(t *testing.T) {
+	workers := []string{"w1", "w2"}
+	for _, tc := range []struct {
+		name    string
+		nodes   []string
+		want    string
+		wantErr string
+	}{
+		{"on the workers", []string{"w1-0", "w2-1", "w2-0"}, "map[w1:1 w2:2]", ""},
+		{"on the control-plane host", []string{"w1-0", "cp-0"}, "", "pod trace/fn-1 on node cp-0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "20261205-172316-azure-trace")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var pods []results.PodRecord
+			for i, n := range tc.nodes {
+				pods = append(pods, results.PodRecord{System: "kn-kd", Namespace: "trace", Pod: fmt.Sprintf("fn-%d", i), Node: n, Created: 1})
+			}
+			if err := results.WritePodsFile(filepath.Join(dir, "kn-kd_pods.csv"), pods); err != nil {
+				t.Fatal(err)
+			}
+			got, err := servedBy(root, workers)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("servedBy = %v, want an error containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || fmt.Sprint(got) != tc.want {
+				t.Fatalf("servedBy = %v, %v; want %s", got, err, tc.want)
+			}
+			data, err := os.ReadFile(filepath.Join(dir, "kn-kd_"+podHostsFile))
+			if err != nil || strings.Count(string(data), "\n") != len(tc.nodes)+1 {
+				t.Errorf("kn-kd_%s: %v\n%s", podHostsFile, err, data)
 			}
 		})
 	}

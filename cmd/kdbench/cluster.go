@@ -98,7 +98,7 @@ func newClusterCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.User, "user", "", "SSH user (cloudlab; default the manifest's, then ~/.ssh/config)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Key, "key", "", "SSH private key file (cloudlab; default ~/.ssh/config's IdentityFile, ssh-agent, ~/.ssh/id_*)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.Jump, "jump", "", "SSH jump host [user@]host[:port] (cloudlab; default ~/.ssh/config's ProxyJump)")
-	cmd.PersistentFlags().StringVar(&f.cloudlab.ControlPlane, "control-plane", "", "cloudlab: kubeadm (default; needs the internet) or processes (kdbench's own control plane and node agents, uploaded over SSH; default for down and status: the mode of the last up)")
+	cmd.PersistentFlags().StringVar(&f.cloudlab.ControlPlane, "control-plane", "", "cloudlab: kubeadm (needs the internet) or processes (kdbench's own control plane and node agents, uploaded over SSH; default: the mode of the cluster's last up, else kubeadm)")
 	cmd.PersistentFlags().StringVar(&f.cloudlab.Login.SSHConfig, "ssh-config", "", "ssh_config file to read (cloudlab; default ~/.ssh/config)")
 
 	down := &cobra.Command{

@@ -53,11 +53,16 @@ func (w *coldStartWatch) record(r gateway.Result) {
 	w.invs[fn] = append(w.invs[fn], t)
 }
 
-// breakdown stops the watches and splits the cold starts, with
-// Kubedirect's hop timestamps overlaid on its pods where sys serves them.
-func (w *coldStartWatch) breakdown(sys baselines.System, log io.Writer) *ColdStartBreakdown {
+// pods stops the watches and returns what they saw of every pod: where it
+// ran and its milestones.
+func (w *coldStartWatch) pods(sys baselines.System) []results.PodRecord {
 	w.col.Stop()
-	pods := w.col.Records(results.RepID{System: sys.Name()}, "azure-trace")
+	return w.col.Records(results.RepID{System: sys.Name()}, "azure-trace")
+}
+
+// breakdown splits the cold starts of pods (as w.pods returned them), with
+// Kubedirect's hop timestamps overlaid on its pods where sys serves them.
+func (w *coldStartWatch) breakdown(sys baselines.System, pods []results.PodRecord, log io.Writer) *ColdStartBreakdown {
 	hopTimed := map[string]bool{}
 	if o, ok := sys.(baselines.Observable); ok && len(o.Endpoints()) > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

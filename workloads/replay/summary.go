@@ -30,6 +30,9 @@ type Summary struct {
 	// ResultCSV is the loader-format per-invocation file, relative to the
 	// summary's directory.
 	ResultCSV string `json:"resultCSV"`
+	// PodsCSV, if the system ran pods, lists them in pods.csv's columns
+	// (node, milestones), relative to the summary's directory.
+	PodsCSV string `json:"podsCSV,omitempty"`
 	// Memory is the harness's memory during the replay, if sampled.
 	Memory *MemorySummary `json:"memory,omitempty"`
 	// Cluster is the cluster the replay ran on, as the burst manifests

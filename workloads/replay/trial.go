@@ -16,6 +16,7 @@ import (
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/baselines/faas/gateway"
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/burst"
 	"github.com/kdbench/kdbench/workloads/trace"
@@ -43,7 +44,8 @@ type Trial struct {
 	// Rules computes the summary's metrics; zero means metrics.Artifact.
 	Rules     metrics.Rules
 	Namespace string
-	// Dir receives <system>_duration_<minutes>.csv and <system>_summary.json.
+	// Dir receives <system>_duration_<minutes>.csv, <system>_summary.json
+	// and, for a system with pods, <system>_pods.csv.
 	Dir   string
 	Log   io.Writer
 	Clock clock.Clock // nil: the wall clock
@@ -81,13 +83,16 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 		return sum, fmt.Errorf("starting the front-end of %s: %w", t.System.Name(), err)
 	}
 	defer fe.Stop()
-	var cold *coldStartWatch
-	if ct, ok := t.System.(ColdStartTimer); ok && ct.TimesColdStarts() {
-		if cold, err = startColdStartWatch(ctx, t.Env, t.Namespace); err != nil {
-			return sum, fmt.Errorf("%s: %w", t.System.Name(), err)
-		}
-		defer cold.col.Stop()
+	// Every system's pods are watched, for <system>_pods.csv (which node,
+	// hence which host, served each pod); a ColdStartTimer's cold starts
+	// are also broken down from the same watch.
+	cold, err := startColdStartWatch(ctx, t.Env, t.Namespace)
+	if err != nil {
+		return sum, fmt.Errorf("%s: %w", t.System.Name(), err)
 	}
+	defer cold.col.Stop()
+	ct, timed := t.System.(ColdStartTimer)
+	timed = timed && ct.TimesColdStarts()
 
 	if err := os.MkdirAll(t.Dir, 0o755); err != nil {
 		return sum, err
@@ -126,7 +131,7 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 				fmt.Fprintf(t.Log, "%s: failed (%s): %v\n", t.System.Name(), r.Reason, r.Err)
 			}
 			perFunction.AddCSV(&r.Record)
-			if cold != nil {
+			if timed {
 				cold.record(r)
 			}
 			return out.Write(&r.Record)
@@ -147,8 +152,16 @@ func RunTrial(ctx context.Context, t Trial) (sum Summary, err error) {
 	sum = Summarise(t.System.Name(), acc, perFunction, len(fns), minutes, t.WarmupMinutes)
 	sum.ResultCSV, sum.Memory = csvName, mem
 	sum.FrontEnd = factsOf(t.System)
-	if cold != nil {
-		sum.ColdStarts = cold.breakdown(t.System, t.Log)
+	pods := cold.pods(t.System)
+	if timed {
+		sum.ColdStarts = cold.breakdown(t.System, pods, t.Log)
+	}
+	if len(pods) > 0 {
+		name := baselines.Slug(t.System.Name()) + "_pods.csv"
+		if werr := results.WritePodsFile(filepath.Join(t.Dir, name), pods); werr != nil {
+			return sum, errors.Join(runErr, werr)
+		}
+		sum.PodsCSV = name
 	}
 	if mem != nil {
 		fmt.Fprintf(t.Log, "%s: %s\n", t.System.Name(), mem)

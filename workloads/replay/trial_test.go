@@ -6,17 +6,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/kdbench/kdbench/baselines"
+	"github.com/kdbench/kdbench/baselines/faas/gateway"
 	_ "github.com/kdbench/kdbench/baselines/k8s"
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/workloads/burst"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
@@ -27,6 +31,23 @@ type stoppable struct {
 }
 
 func (s *stoppable) Stop() { s.stopped = true }
+
+// podStarter creates one pod, bound to node, at the first invocation: as a
+// scale-up from zero does.
+type podStarter struct {
+	*stoppable
+	cs   *fake.Clientset
+	node string
+	once sync.Once
+}
+
+func (p *podStarter) Invoke(ctx context.Context, inv gateway.Invocation) gateway.Result {
+	p.once.Do(func() {
+		_, _ = p.cs.CoreV1().Pods("ns").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "fn-pod", Namespace: "ns"},
+			Spec: corev1.PodSpec{NodeName: p.node}}, metav1.CreateOptions{})
+	})
+	return p.stoppable.Invoke(ctx, inv)
+}
 
 func TestRunTrialWritesResultsAndSummary(t *testing.T) {
 	s := schedule(t, 6, 2)
@@ -44,7 +65,7 @@ func TestRunTrialWritesResultsAndSummary(t *testing.T) {
 	stepCtx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go advance(stepCtx, clk)
-	fe := &stoppable{invoker: &invoker{failEvery: 5, clock: clk, start: clk.Now()}}
+	fe := &podStarter{stoppable: &stoppable{invoker: &invoker{failEvery: 5, clock: clk, start: clk.Now()}}, cs: cs, node: "w2-0"}
 	var started []string
 	dir := t.TempDir()
 	sys, err := baselines.Get("k8s")
@@ -93,6 +114,12 @@ func TestRunTrialWritesResultsAndSummary(t *testing.T) {
 	}
 	if m := back.Memory; m == nil || m.Samples < 2 || m.PeakRSSBytes != 64<<20 || m.PeakHeapBytes != 8<<20 || m.RSSGrowthBytesPerMinute != 0 {
 		t.Errorf("memory summary %+v", m)
+	}
+	// The pod the replay scaled up is listed with its node: which host
+	// served it.
+	pods, err := results.ReadPodsFile(filepath.Join(dir, back.PodsCSV))
+	if err != nil || len(pods) != 1 || pods[0].Pod != "fn-pod" || pods[0].Node != "w2-0" || pods[0].Created == 0 {
+		t.Errorf("%s: %+v, %v", back.PodsCSV, pods, err)
 	}
 	if _, err := cs.CoreV1().Namespaces().Get(context.Background(), "ns", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("namespace left behind: %v", err)
