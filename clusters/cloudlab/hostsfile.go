@@ -50,6 +50,19 @@ func writeHostsFile(kubeconfig string, f HostsFile) error {
 	return fsutil.WriteFileAtomic(filepath.Join(filepath.Dir(kubeconfig), existing.HostsFile), append(data, '\n'), 0o600)
 }
 
+// recordedLogin is the login the hosts file in d records, if any.
+func recordedLogin(d workDir) Login {
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(d.Kubeconfig()), existing.HostsFile))
+	if err != nil {
+		return Login{}
+	}
+	var f HostsFile
+	if json.Unmarshal(data, &f) != nil {
+		return Login{}
+	}
+	return f.Login
+}
+
 // attachHostsFile gives c, attached by the existing provider, the hosts of
 // the hosts file at path.
 func attachHostsFile(_ context.Context, path string, c *clusters.Cluster) error {

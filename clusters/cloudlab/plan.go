@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kdbench/kdbench/clusters/local"
 )
@@ -32,7 +33,12 @@ type Plan struct {
 	ControlPlane string `json:",omitempty"`
 	// Addons installed beyond the cluster itself (AddonKnative).
 	Addons []string `json:",omitempty"`
-	Steps  []Step
+	// Nodes and SandboxDelay are what a process control plane's node
+	// agents serve: simulated nodes, shared among the workers, and the
+	// delay from bind to Ready.
+	Nodes        int           `json:",omitempty"`
+	SandboxDelay time.Duration `json:",omitempty"`
+	Steps        []Step
 }
 
 // Variables that steps see beyond the node's own. Secrets (the join token)

@@ -66,7 +66,7 @@ func processPlan(inv Inventory, spec clusters.Spec, binary, k8sBinDir, dir, admi
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{Inventory: inv, QPSProfile: hp.QPSProfile, ControlPlane: ControlPlaneProcesses}
+	p := &Plan{Inventory: inv, QPSProfile: hp.QPSProfile, ControlPlane: ControlPlaneProcesses, Nodes: hp.Nodes, SandboxDelay: hp.SandboxDelay}
 	p.Steps = append(p.Steps, uploadStep("kdbench-binary", allRoles, binary, binSum, procKdbench))
 	for _, name := range k8sbin.Names {
 		path := filepath.Join(k8sBinDir, name)

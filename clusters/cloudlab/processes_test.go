@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -78,6 +79,7 @@ func TestProcessPlan(t *testing.T) {
 	recorded, err := run.Plan(spec)
 	require.NoError(t, err)
 	require.Equal(t, ControlPlaneProcesses, recorded.ControlPlane)
+	require.Equal(t, 5, recorded.Nodes, "what the agents serve, for state.json")
 	fresh, err := run.Plan(clusters.Spec{Name: "other", Nodes: 5})
 	require.NoError(t, err)
 	require.Empty(t, fresh.ControlPlane, "kubeadm, the default")
@@ -85,4 +87,54 @@ func TestProcessPlan(t *testing.T) {
 	// Too many nodes for the workers' address ranges is refused up front.
 	_, err = p.Plan(clusters.Spec{Name: "tb", Nodes: 300})
 	require.ErrorContains(t, err, "want 1 to 128 per worker host")
+}
+
+// A run (Options.Attach) plans a recorded process control plane with the
+// settings its last up gave; `cluster up` plans what it is asked.
+func TestPlanSpecOfARun(t *testing.T) {
+	asked := clusters.Spec{Name: "tb", Nodes: 80, SandboxDelay: 0, QPSProfile: ""}
+	for _, tc := range []struct {
+		name     string
+		attach   bool
+		flag     string
+		recorded *State
+		want     clusters.Spec
+		wantErr  string
+	}{
+		{"cluster up: as asked", false, "", &State{ControlPlane: ControlPlaneProcesses, Nodes: 6, SandboxDelay: 200 * time.Millisecond}, asked, ""},
+		{"run on a process cluster: as recorded", true, "", &State{ControlPlane: ControlPlaneProcesses, Nodes: 6, SandboxDelay: 200 * time.Millisecond, QPSProfile: "artifact"},
+			clusters.Spec{Name: "tb", Nodes: 6, SandboxDelay: 200 * time.Millisecond, QPSProfile: "artifact"}, ""},
+		{"run on a kubeadm cluster: as asked", true, "", &State{ControlPlane: ControlPlaneKubeadm}, asked, ""},
+		{"run with nothing recorded", true, "", nil, asked, ""},
+		{"run on an older record", true, "", &State{ControlPlane: ControlPlaneProcesses}, asked, "does not record how many nodes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := New(Options{Root: t.TempDir(), Attach: tc.attach, ControlPlane: tc.flag})
+			d, err := p.workDir("tb")
+			require.NoError(t, err)
+			require.NoError(t, d.mkdirs())
+			if tc.recorded != nil {
+				require.NoError(t, (&stateFile{path: d.State(), s: tc.recorded}).write())
+			}
+			got, err := p.planSpec(d, asked)
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// A run, which has no SSH flags, logs in as the last up did.
+func TestRecordedLogin(t *testing.T) {
+	p := New(Options{Root: t.TempDir()})
+	d, err := p.workDir("tb")
+	require.NoError(t, err)
+	require.NoError(t, d.mkdirs())
+	require.Equal(t, Login{}, recordedLogin(d), "nothing recorded")
+	want := Login{User: "root", Key: "/keys/id_ed25519"}
+	require.NoError(t, writeHostsFile(d.Kubeconfig(), HostsFile{Cluster: "tb", Login: want}))
+	require.Equal(t, want, recordedLogin(d))
 }

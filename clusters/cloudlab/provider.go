@@ -64,6 +64,13 @@ type Options struct {
 	// add-ons (Knative Serving for kn-k8s and kn-kd). Add-ons an earlier
 	// up installed (state.json) stay checked.
 	Systems []string
+	// Attach is set by experiment runners: a process control plane that
+	// state.json records is checked with the node count, sandbox delay and
+	// (unless the spec names one) QPS profile its last `cluster up` gave,
+	// not the run's, and the run's spec is then checked against the live
+	// cluster (a sandbox delay the agents do not run is refused). A run
+	// never restarts a cluster's processes with its own settings.
+	Attach bool
 }
 
 // Provider implements clusters.Provider on CloudLab machines.
@@ -217,11 +224,19 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 	if spec.Name == "" {
 		spec.Name = defaultClusterName
 	}
-	plan, err := p.Plan(spec)
+	d, err := p.workDir(spec.Name)
 	if err != nil {
 		return nil, err
 	}
-	d, err := p.workDir(spec.Name)
+	planSpec, err := p.planSpec(d, spec)
+	if err != nil {
+		return nil, err
+	}
+	if p.opts.Attach && p.opts.Login == (Login{}) {
+		// A run has no SSH flags: it logs in as the last up did.
+		p.opts.Login = recordedLogin(d)
+	}
+	plan, err := p.Plan(planSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +247,7 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 	// The hosts file lets later runs attached with --provider existing (from
 	// the control-plane host) place and reconfigure as this one does.
 	hf := HostsFile{Cluster: spec.Name, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory,
-		Login: p.opts.Login, KnownHosts: d.KnownHosts(), Nodes: spec.Nodes, QPSProfile: plan.QPSProfile}
+		Login: p.opts.Login, KnownHosts: d.KnownHosts(), Nodes: planSpec.Nodes, QPSProfile: plan.QPSProfile}
 	if hf.ControlPlane == "" {
 		hf.ControlPlane = ControlPlaneKubeadm
 	}
@@ -282,6 +297,26 @@ func (p *Provider) Up(ctx context.Context, spec clusters.Spec) (*clusters.Cluste
 	return c, nil
 }
 
+// planSpec is the spec the bootstrap is planned with: spec itself, or for
+// an Attach to a recorded process control plane its recorded settings.
+func (p *Provider) planSpec(d workDir, spec clusters.Spec) (clusters.Spec, error) {
+	if !p.opts.Attach || p.opts.ControlPlane != "" {
+		return spec, nil
+	}
+	s, err := readState(d.State())
+	if err != nil || s == nil || s.ControlPlane != ControlPlaneProcesses {
+		return spec, err
+	}
+	if s.Nodes == 0 {
+		return spec, fmt.Errorf("cloudlab cluster %q: its state.json (%s) does not record how many nodes its agents serve (an up by an older kdbench): run `kdbench cluster up --provider cloudlab --name %s --control-plane processes --nodes N` again", spec.Name, d.State(), spec.Name)
+	}
+	spec.Nodes, spec.SandboxDelay = s.Nodes, s.SandboxDelay
+	if spec.QPSProfile == "" {
+		spec.QPSProfile = s.QPSProfile
+	}
+	return spec, nil
+}
+
 // run executes plan against the nodes under the cluster's work dir lock.
 func (p *Provider) run(ctx context.Context, d workDir, name string, plan *Plan) error {
 	if err := d.mkdirs(); err != nil {
@@ -300,7 +335,8 @@ func (p *Provider) run(ctx context.Context, d workDir, name string, plan *Plan) 
 	if err != nil {
 		return err
 	}
-	st := &State{Name: name, QPSProfile: plan.QPSProfile, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory, Addons: plan.Addons}
+	st := &State{Name: name, QPSProfile: plan.QPSProfile, ControlPlane: plan.ControlPlane, Inventory: plan.Inventory, Addons: plan.Addons,
+		Nodes: plan.Nodes, SandboxDelay: plan.SandboxDelay}
 	if prev != nil {
 		st.Steps = prev.Steps
 		if failed := failedSteps(prev); len(failed) > 0 {

@@ -53,9 +53,13 @@ type State struct {
 	ControlPlane string    `json:"controlPlane,omitempty"`
 	Inventory    Inventory `json:"inventory"`
 	// Addons the last up installed (AddonKnative): later ups keep them.
-	Addons    []string                        `json:"addons,omitempty"`
-	Steps     map[string]map[string]StepState `json:"steps"` // node → step → state
-	UpdatedAt time.Time                       `json:"updatedAt"`
+	Addons []string `json:"addons,omitempty"`
+	// Nodes and SandboxDelay are what a process control plane's agents
+	// serve: runs attach with them (Options.Attach).
+	Nodes        int                             `json:"nodes,omitempty"`
+	SandboxDelay time.Duration                   `json:"sandboxDelay,omitempty"`
+	Steps        map[string]map[string]StepState `json:"steps"` // node → step → state
+	UpdatedAt    time.Time                       `json:"updatedAt"`
 }
 
 // StepState is one step's outcome on one node.

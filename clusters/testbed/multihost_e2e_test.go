@@ -160,7 +160,7 @@ func TestMultihost(t *testing.T) {
 			rows[i] = [4]string{c.system, c.label, "refused: " + upFailed, ""}
 			if upFailed == "" {
 				status, detail := runCell(kd, c, filepath.Join(tb.Dir, "results", fmt.Sprintf("%02d-%s-%s", i, baselines.Slug(c.system), c.experiment)),
-					kubeconfig, trace, workers)
+					cluster, kubeconfig, trace, workers)
 				rows[i] = [4]string{c.system, c.label, status, detail}
 			}
 		}
@@ -193,10 +193,13 @@ func TestMultihost(t *testing.T) {
 // runCell runs one cell from cp into results dir res and says how it went:
 // ok / refused (reason) / failed (reason), and for runs with pods which
 // host served them and the links' latency.
-func runCell(kd func(...string) (string, error), c cell, res, kubeconfig, trace string, workers []string) (status, detail string) {
+func runCell(kd func(...string) (string, error), c cell, res, cluster, kubeconfig, trace string, workers []string) (status, detail string) {
 	t0 := time.Now()
-	args := append([]string{"run", c.experiment, "--provider", "existing", "--kubeconfig", kubeconfig,
-		"--system", c.system, "--no-plots", "--results", res}, c.args...)
+	attach := []string{"--provider", "existing", "--kubeconfig", kubeconfig}
+	if c.viaCloudlab {
+		attach = []string{"--provider", "cloudlab", "--cluster-name", cluster}
+	}
+	args := append(append([]string{"run", c.experiment}, attach...), append([]string{"--system", c.system, "--no-plots", "--results", res}, c.args...)...)
 	if c.experiment == "azure-trace" {
 		args = append(args, "--trace", trace)
 	}
@@ -285,6 +288,10 @@ func hostProcesses(ctx context.Context, tb *Testbed) []string {
 type cell struct {
 	system, experiment, label string
 	args                      []string
+	// viaCloudlab runs the cell as a CloudLab user does, `run --provider
+	// cloudlab --cluster-name` (the cluster as its last up recorded it,
+	// logged in as that up was), not attached with --provider existing.
+	viaCloudlab bool
 	// delay is the sandbox delay the system asks of the cluster's agents.
 	delay time.Duration
 }
@@ -300,10 +307,13 @@ func matrix(systems []string) []cell {
 		if s, err := baselines.Get(system); err == nil {
 			delay = s.Cluster(clusters.Spec{}).SandboxDelay
 		}
-		out = append(out, cell{system, experiment, label, args, delay})
+		out = append(out, cell{system: system, experiment: experiment, label: label, args: args, delay: delay})
 	}
 	for _, s := range systems {
 		add(s, "scale-pods", "scale-pods 100", "--sizes", "100", "--reps", "1", "--warmup", "0", "--floor=false")
+		if s == "kd" {
+			out[len(out)-1].viaCloudlab, out[len(out)-1].label = true, "scale-pods 100 (--provider cloudlab)"
+		}
 	}
 	for _, s := range systems {
 		add(s, "azure-trace", "azure-trace 2 min", "--functions", "20", "--minutes", "2", "--warmup", "0")

@@ -193,7 +193,7 @@ func newRunProvider(cmd *cobra.Command, name, home string, systems ...string) (c
 		return local.New(local.Options{Root: home, Attached: true,
 			Logf: func(f string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), f+"\n", a...) }}), nil
 	case cloudlab.ProviderName:
-		return cloudlab.New(cloudlab.Options{Root: home, Progress: cmd.ErrOrStderr(), Systems: systems}), nil
+		return cloudlab.New(cloudlab.Options{Root: home, Progress: cmd.ErrOrStderr(), Systems: systems, Attach: true}), nil
 	}
 	return clusters.Get(name)
 }
