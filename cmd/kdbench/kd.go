@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/kdbench/kdbench/internal/kubeclient"
 	"github.com/kdbench/kdbench/kubedirect/controllers/deployment"
 	"github.com/kdbench/kdbench/kubedirect/controllers/replicaset"
 	"github.com/kdbench/kdbench/kubedirect/controllers/scheduler"
@@ -35,7 +36,8 @@ func (f *kdClientFlags) client(agent string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("%s: kubeconfig %q: %w", agent, f.kubeconfig, err)
 	}
 	rc.QPS, rc.Burst, rc.UserAgent = f.qps, f.burst, "kdbench-"+agent
-	return kubernetes.NewForConfig(rc)
+	// Protobuf, as the controller-manager and scheduler the hops replace.
+	return kubernetes.NewForConfig(kubeclient.Protobuf(rc))
 }
 
 // linkTLSFlags are a hop's mutual-TLS files; none given means plaintext links.

@@ -20,6 +20,7 @@ import (
 	"github.com/kdbench/kdbench/collectors/scrape"
 	"github.com/kdbench/kdbench/collectors/selfcheck"
 	"github.com/kdbench/kdbench/collectors/timeline"
+	"github.com/kdbench/kdbench/internal/kubeclient"
 	"github.com/kdbench/kdbench/internal/progress"
 	"github.com/kdbench/kdbench/workloads/floor"
 )
@@ -248,7 +249,7 @@ func runGroup(ctx context.Context, cfg Config, run *results.Run, g group, floors
 	}
 	rc := *c.REST
 	rc.QPS, rc.Burst = cfg.ClientQPS, int(2*cfg.ClientQPS)
-	cs, err := kubernetes.NewForConfig(&rc)
+	cs, err := kubernetes.NewForConfig(kubeclient.Protobuf(&rc))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/internal/fault"
+	"github.com/kdbench/kdbench/internal/kubeclient"
 	"github.com/kdbench/kdbench/workloads/burst"
 )
 
@@ -191,7 +192,7 @@ func (e *ClusterExecutor) Open(ctx context.Context, name string, sizes []int) (_
 		qps = 2000
 	}
 	rc.QPS, rc.Burst = qps, int(2*qps)
-	cs, err := kubernetes.NewForConfig(&rc)
+	cs, err := kubernetes.NewForConfig(kubeclient.Protobuf(&rc))
 	if err != nil {
 		return nil, err
 	}

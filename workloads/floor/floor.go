@@ -25,10 +25,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/kdbench/kdbench/internal/kubeclient"
 )
 
 // System is the name the floor's measurements carry in results, beside the
@@ -113,8 +114,7 @@ type Config struct {
 func Client(rc *rest.Config) (kubernetes.Interface, error) {
 	c := rest.CopyConfig(rc)
 	c.QPS, c.Burst, c.RateLimiter = -1, 0, nil
-	c.ContentType = runtime.ContentTypeProtobuf
-	c.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	kubeclient.Protobuf(c)
 	c.UserAgent = "kdbench-floor"
 	return kubernetes.NewForConfig(c)
 }

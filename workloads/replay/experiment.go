@@ -15,6 +15,7 @@ import (
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/internal/kubeclient"
 	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
@@ -200,7 +201,7 @@ func (e Experiment) runGroup(ctx context.Context, g specGroup, sched *trace.Sche
 		qps = 2000
 	}
 	rc.QPS, rc.Burst = qps, int(2*qps)
-	cs, err := kubernetes.NewForConfig(&rc)
+	cs, err := kubernetes.NewForConfig(kubeclient.Protobuf(&rc))
 	if err != nil {
 		return err
 	}

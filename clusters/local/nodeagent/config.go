@@ -9,9 +9,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
+
+	"github.com/kdbench/kdbench/internal/kubeclient"
 )
 
 // Defaults. The node shape is the paper's testbed (CloudLab xl170: 10 cores, 64 GB);
@@ -316,11 +317,7 @@ func (c *Config) RESTConfig(base *rest.Config) *rest.Config {
 	rc.QPS = cc.QPS
 	rc.Burst = cc.Burst
 	rc.RateLimiter = timedRateLimiter(rc) // a pod's timings show its requests' throttling
-	// Protobuf, as the kubelet's --kube-api-content-type default: JSON costs
-	// the API server more CPU per request, which a 2-core machine's bursts
-	// are bound by.
-	rc.ContentType = runtime.ContentTypeProtobuf
-	rc.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	kubeclient.Protobuf(rc)               // as the kubelet's
 	rc.UserAgent = "kdbench-nodeagent"
 	return rc
 }
