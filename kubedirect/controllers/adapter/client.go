@@ -43,6 +43,7 @@ type Client struct {
 	// a goroutine); tests make it synchronous.
 	Background func(func())
 	writes     writes
+	statuses   statuses
 }
 
 // NewClient wraps api with the hop's egress.
@@ -194,9 +195,14 @@ func (r replicaSets) UpdateStatus(ctx context.Context, rs *appsv1.ReplicaSet, op
 	if !egress.Managed(rs) {
 		return r.ReplicaSetInterface.UpdateStatus(ctx, rs, opts)
 	}
+	key := "replicasets/" + r.ns + "/" + rs.Name + "/status"
+	if r.c.statuses.seen(key, rs.UID, *rs.Status.DeepCopy()) {
+		return rs, nil
+	}
 	api := unconditional(rs.DeepCopy())
-	r.c.background("replicasets/"+r.ns+"/"+rs.Name+"/status", func() {
+	r.c.background(key, func() {
 		if _, err := r.ReplicaSetInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
+			r.c.statuses.failed(key)
 			klog.FromContext(ctx).V(2).Info("Background status write of a managed ReplicaSet failed; the controller retries", "replicaSet", klog.KObj(api), "err", err)
 		}
 	})
@@ -222,9 +228,14 @@ func (d deployments) UpdateStatus(ctx context.Context, dp *appsv1.Deployment, op
 	if !egress.Managed(dp) {
 		return d.DeploymentInterface.UpdateStatus(ctx, dp, opts)
 	}
+	key := "deployments/" + d.ns + "/" + dp.Name + "/status"
+	if d.c.statuses.seen(key, dp.UID, *dp.Status.DeepCopy()) {
+		return dp, nil
+	}
 	api := unconditional(dp.DeepCopy())
-	d.c.background("deployments/"+d.ns+"/"+dp.Name+"/status", func() {
+	d.c.background(key, func() {
 		if _, err := d.DeploymentInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
+			d.c.statuses.failed(key)
 			klog.FromContext(ctx).V(2).Info("Background status write of a managed Deployment failed; the controller retries", "deployment", klog.KObj(api), "err", err)
 		}
 	})
