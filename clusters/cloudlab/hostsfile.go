@@ -50,14 +50,23 @@ func writeHostsFile(kubeconfig string, f HostsFile) error {
 	return fsutil.WriteFileAtomic(filepath.Join(filepath.Dir(kubeconfig), existing.HostsFile), append(data, '\n'), 0o600)
 }
 
+// readHostsFile reads the hosts file at path.
+func readHostsFile(path string) (HostsFile, error) {
+	var f HostsFile
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return f, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
 // recordedLogin is the login the hosts file in d records, if any.
 func recordedLogin(d workDir) Login {
-	data, err := os.ReadFile(filepath.Join(filepath.Dir(d.Kubeconfig()), existing.HostsFile))
+	f, err := readHostsFile(filepath.Join(filepath.Dir(d.Kubeconfig()), existing.HostsFile))
 	if err != nil {
-		return Login{}
-	}
-	var f HostsFile
-	if json.Unmarshal(data, &f) != nil {
 		return Login{}
 	}
 	return f.Login
@@ -66,13 +75,9 @@ func recordedLogin(d workDir) Login {
 // attachHostsFile gives c, attached by the existing provider, the hosts of
 // the hosts file at path.
 func attachHostsFile(_ context.Context, path string, c *clusters.Cluster) error {
-	data, err := os.ReadFile(path)
+	f, err := readHostsFile(path)
 	if err != nil {
 		return err
-	}
-	var f HostsFile
-	if err := json.Unmarshal(data, &f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	if len(f.Inventory.Nodes) == 0 {
 		return fmt.Errorf("%s names no hosts", path)
