@@ -140,6 +140,17 @@ func (c *Collector) OnReady(f func(pod string, sinceStart time.Duration)) {
 	c.onReady = f
 }
 
+// AddPodHandler has h told about the collector's pod events too, from the
+// same watch (a failover case's invariant checker), so that the harness
+// opens one pod watch per namespace. Added after Start, h first gets the
+// cached pods as adds (client-go's informers).
+func (c *Collector) AddPodHandler(h cache.ResourceEventHandler) error {
+	if _, err := c.informers[kindPod].AddEventHandler(h); err != nil {
+		return fmt.Errorf("timeline: %w", err)
+	}
+	return nil
+}
+
 // Start registers the handlers, starts the informers and returns once their
 // caches are synced and their watches are open, so that nothing the burst
 // does can be missed. It fails if ctx ends first; Stop the collector then.

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/kdbench/kdbench/collectors/results"
 )
@@ -362,4 +364,25 @@ func TestScales(t *testing.T) {
 		"fn-a": {{At: ns(10 * ms), Replicas: 2}, {At: ns(20 * ms), Replicas: 0}, {At: ns(30 * ms), Replicas: 1}},
 		"fn-b": {{At: ns(40 * ms), Replicas: 3}},
 	}, h.c.Scales())
+}
+
+// TestAddPodHandler: a handler added to the collector sees its pod events
+// from the same watch.
+func TestAddPodHandler(t *testing.T) {
+	h := newFakeAPI(t, deploymentObject("fn-a", 0), rsObject("fn-a", 0))
+	var mu sync.Mutex
+	var events []string
+	require.NoError(t, h.c.AddPodHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { mu.Lock(); defer mu.Unlock(); events = append(events, "add "+obj.(*corev1.Pod).Name) },
+		UpdateFunc: func(_, obj any) {
+			mu.Lock()
+			defer mu.Unlock()
+			events = append(events, "update "+obj.(*corev1.Pod).Name)
+		},
+	}))
+	h.add(newPod("fn-a", "a-1"))
+	h.update(kindPod, "a-1", started)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(events) == 2 }, 10*time.Second, time.Millisecond)
+	require.Equal(t, []string{"add a-1", "update a-1"}, events)
+	require.Equal(t, 1, h.c.Stats().Pods.Adds, "one watch: the collector saw the same add")
 }

@@ -12,12 +12,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 
 	"github.com/kdbench/kdbench/baselines"
 	"github.com/kdbench/kdbench/clusters"
+	"github.com/kdbench/kdbench/collectors/results"
+	"github.com/kdbench/kdbench/collectors/timeline"
 	"github.com/kdbench/kdbench/internal/fault"
 	"github.com/kdbench/kdbench/internal/kubeclient"
 	"github.com/kdbench/kdbench/workloads/burst"
@@ -278,18 +278,18 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 		}
 	}()
 
+	// One watch of the case's pods: the checker's invariants, and each
+	// pod's node and milestones for <case>_pods.csv (which host served it).
 	chk := NewChecker(time.Now)
-	inf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
-	pods := inf.Core().V1().Pods().Informer()
-	if _, err := pods.AddEventHandler(chk); err != nil {
+	col := timeline.New(cs, ns, nil, nil)
+	defer col.Stop()
+	if err := col.AddPodHandler(chk); err != nil {
 		return row, err
 	}
-	ictx, stop := context.WithCancel(ctx)
-	defer stop()
-	inf.Start(ictx.Done())
-	if !cache.WaitForCacheSync(ictx.Done(), pods.HasSynced) {
-		return row, fmt.Errorf("%s: pod informer did not sync", ns)
+	if err := col.Start(ctx); err != nil {
+		return row, fmt.Errorf("%s: %w", ns, err)
 	}
+	defer func() { row.Pods = col.Records(results.RepID{System: c.System, Size: c.Size, Rep: c.Rep}, "failover") }()
 
 	// wait waits for the count set last with chk.Want.
 	wait := func(want int) (time.Time, []Violation) {
@@ -314,6 +314,9 @@ func (s *clusterSession) Run(ctx context.Context, c Case) (row Row, err error) {
 	}
 
 	want := c.Size
+	if err := col.MarkBurstStart(time.Now(), map[string]int32{function: int32(c.Size)}); err != nil {
+		return row, err
+	}
 	if err := scale(c.Size); err != nil {
 		return row, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/kdbench/kdbench/clusters"
 	"github.com/kdbench/kdbench/clusters/local"
 	"github.com/kdbench/kdbench/clusters/local/localtest"
+	"github.com/kdbench/kdbench/collectors/results"
 	"github.com/kdbench/kdbench/workloads/failover"
 )
 
@@ -55,6 +56,17 @@ func TestKdFailoverBurst(t *testing.T) {
 		}
 		if r.Kind == failover.Crash {
 			assert.Positive(t, r.Resync(), "%s: restart until links resynced is recorded", r.Case)
+		}
+		// Each case's pods, with the node that ran them, beside recovery.csv.
+		pods, perr := results.ReadPodsFile(run.Path(r.PodsFile()))
+		if assert.NoError(t, perr, r.Case) {
+			onNode := 0 // a pod replaced before its bind has none
+			for _, p := range pods {
+				if p.Node != "" {
+					onNode++
+				}
+			}
+			assert.GreaterOrEqual(t, onNode, 60, r.Case)
 		}
 		// The autoscaler link is the subject of these cases only.
 		linked := r.Target == failover.Autoscaler || (r.Target == failover.Deployment && r.Kind == failover.Cut)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kdbench/kdbench/collectors/results"
 )
 
 // RecoveryFile is the failover experiment's per-case results, in the run
@@ -49,6 +51,9 @@ type Row struct {
 	// what is worth knowing anyway (the node agent's housekeeping had to
 	// forget orphan pods).
 	Detail string
+	// Pods are the case's pods as the harness saw them (node, milestones),
+	// written to <case>_pods.csv beside recovery.csv; not a column of it.
+	Pods []results.PodRecord
 }
 
 // Recovery is Converged − Injected, or 0 if it never converged.

@@ -212,7 +212,7 @@ run:
 			if len(todo) == 0 {
 				continue
 			}
-			if err := runSystem(ctx, cfg, log, sys, sizes, todo); err != nil {
+			if err := runSystem(ctx, cfg, run, log, sys, sizes, todo); err != nil {
 				runErr = errors.Join(runErr, err)
 				if ctx.Err() != nil {
 					break run
@@ -244,7 +244,7 @@ func splitParam[T ~string](s string, def []T) []string {
 
 // runSystem runs one system's remaining cases of sizes on one session, appending
 // each row durably before the next case starts.
-func runSystem(ctx context.Context, cfg Config, log *Log, sys string, sizes []int, todo []Case) (err error) {
+func runSystem(ctx context.Context, cfg Config, run *results.Run, log *Log, sys string, sizes []int, todo []Case) (err error) {
 	s, err := cfg.Executor.Open(ctx, sys, sizes)
 	if err != nil {
 		return fmt.Errorf("%s: %w", sys, err)
@@ -279,6 +279,13 @@ func runSystem(ctx context.Context, cfg Config, log *Log, sys string, sizes []in
 			} else {
 				row.Status = StatusOK
 			}
+		}
+		if len(row.Pods) > 0 {
+			// Before the row: a resumed run re-runs a case without one.
+			if perr := results.WritePodsFile(run.Path(c.PodsFile()), row.Pods); perr != nil {
+				return errors.Join(errs, perr)
+			}
+			row.Pods = nil // the log holds what recovery.csv does
 		}
 		if aerr := log.Append(row); aerr != nil {
 			return errors.Join(errs, aerr)

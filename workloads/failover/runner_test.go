@@ -66,6 +66,8 @@ func (s *fakeSession) Run(ctx context.Context, c Case) (Row, error) {
 	}
 	inj := int64(1e9 * (len(s.e.calls)))
 	r := Row{Injected: inj, Converged: inj + int64(c.Size)*int64(time.Millisecond)}
+	r.Pods = []results.PodRecord{{System: c.System, Size: c.Size, Rep: c.Rep, Namespace: "ns", Function: "fn", Pod: "fn-1",
+		Node: "n1", BurstStart: inj, Created: inj + 1, Ready: inj + 2}}
 	if s.e.violate[c] {
 		r.Violations = []Violation{{Resurrection, "pod x (uid 1) added again after its deletion"}}
 	}
@@ -102,6 +104,19 @@ func TestRunSequencesSkipsAndRecords(t *testing.T) {
 	back, err := ReadRows(f)
 	require.NoError(t, err)
 	assert.Equal(t, rows, back, "recovery.csv round-trips")
+
+	// Each case that ran wrote its pods beside recovery.csv.
+	for _, r := range rows {
+		pods, err := results.ReadPodsFile(run.Path(r.PodsFile()))
+		if r.Status == StatusSkipped {
+			require.Error(t, err, r.Case)
+			continue
+		}
+		require.NoError(t, err, r.Case)
+		require.Len(t, pods, 1)
+		assert.Equal(t, "n1", pods[0].Node, r.Case)
+		assert.Equal(t, r.Size, pods[0].Size, r.Case)
+	}
 
 	reopened, err := results.Open(run.Dir)
 	require.NoError(t, err)
@@ -276,4 +291,16 @@ func TestClusterExecutorNodes(t *testing.T) {
 	restored := &ClusterExecutor{}
 	require.NoError(t, restored.SetParams(e.Params()))
 	assert.Equal(t, 10, restored.PodsPerNode, "a resumed run keeps the scaling")
+}
+
+func TestCasePodsFile(t *testing.T) {
+	for _, tc := range []struct {
+		c    Case
+		want string
+	}{
+		{Case{System: "kd+", Size: 100, Phase: Burst, Target: ReplicaSet, Kind: Crash, Rep: 0}, "kd-plus_100_burst_crash-replicaset_rep0_pods.csv"},
+		{Case{System: "k8s", Size: 30, Phase: Steady, Kind: None, Rep: 2}, "k8s_30_steady_no-fault_rep2_pods.csv"},
+	} {
+		assert.Equal(t, tc.want, tc.c.PodsFile())
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/kdbench/kdbench/baselines"
 )
 
 // Target is a hop on the scale-out path, named by its role; each system maps
@@ -73,6 +75,13 @@ func (c Case) String() string {
 		return fmt.Sprintf("%s/%d/%s/no-fault/rep%d", c.System, c.Size, c.Phase, c.Rep)
 	}
 	return fmt.Sprintf("%s/%d/%s/%s-%s/rep%d", c.System, c.Size, c.Phase, c.Kind, c.Target, c.Rep)
+}
+
+// PodsFile names the case's <case>_pods.csv in the run directory, e.g.
+// kd-plus_100_burst_crash-replicaset_rep0_pods.csv.
+func (c Case) PodsFile() string {
+	sys := baselines.Slug(c.System)
+	return strings.ReplaceAll(sys+strings.TrimPrefix(c.String(), c.System), "/", "_") + "_pods.csv"
 }
 
 // Plan lists every case in run order: system, size, phase, target, kind,
