@@ -195,17 +195,11 @@ func (r replicaSets) UpdateStatus(ctx context.Context, rs *appsv1.ReplicaSet, op
 	if !egress.Managed(rs) {
 		return r.ReplicaSetInterface.UpdateStatus(ctx, rs, opts)
 	}
-	key := "replicasets/" + r.ns + "/" + rs.Name + "/status"
-	if r.c.statuses.seen(key, rs.UID, *rs.Status.DeepCopy()) {
-		return rs, nil
-	}
-	api := unconditional(rs.DeepCopy())
-	r.c.background(key, func() {
-		if _, err := r.ReplicaSetInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
-			r.c.statuses.failed(key)
-			klog.FromContext(ctx).V(2).Info("Background status write of a managed ReplicaSet failed; the controller retries", "replicaSet", klog.KObj(api), "err", err)
-		}
-	})
+	backgroundStatus(ctx, r.c, "replicasets/"+r.ns, rs.DeepCopy(), *rs.Status.DeepCopy(),
+		func(ctx context.Context, api *appsv1.ReplicaSet) error {
+			_, err := r.ReplicaSetInterface.UpdateStatus(ctx, api, opts)
+			return err
+		})
 	return rs, nil
 }
 
@@ -228,18 +222,29 @@ func (d deployments) UpdateStatus(ctx context.Context, dp *appsv1.Deployment, op
 	if !egress.Managed(dp) {
 		return d.DeploymentInterface.UpdateStatus(ctx, dp, opts)
 	}
-	key := "deployments/" + d.ns + "/" + dp.Name + "/status"
-	if d.c.statuses.seen(key, dp.UID, *dp.Status.DeepCopy()) {
-		return dp, nil
+	backgroundStatus(ctx, d.c, "deployments/"+d.ns, dp.DeepCopy(), *dp.Status.DeepCopy(),
+		func(ctx context.Context, api *appsv1.Deployment) error {
+			_, err := d.DeploymentInterface.UpdateStatus(ctx, api, opts)
+			return err
+		})
+	return dp, nil
+}
+
+// backgroundStatus writes the status of a managed object (a copy, under
+// prefix: "<resource>/<namespace>") with write, off the controller's path,
+// unless it is the last status written.
+func backgroundStatus[T metav1.Object](ctx context.Context, c *Client, prefix string, obj T, status any, write func(context.Context, T) error) {
+	key := prefix + "/" + obj.GetName() + "/status"
+	if c.statuses.seen(key, obj.GetUID(), status) {
+		return
 	}
-	api := unconditional(dp.DeepCopy())
-	d.c.background(key, func() {
-		if _, err := d.DeploymentInterface.UpdateStatus(context.WithoutCancel(ctx), api, opts); err != nil {
-			d.c.statuses.failed(key)
-			klog.FromContext(ctx).V(2).Info("Background status write of a managed Deployment failed; the controller retries", "deployment", klog.KObj(api), "err", err)
+	api := unconditional(obj)
+	c.background(key, func() {
+		if err := write(context.WithoutCancel(ctx), api); err != nil {
+			c.statuses.failed(key)
+			klog.FromContext(ctx).V(2).Info("Background status write of a managed object failed; the controller retries", "object", key, "err", err)
 		}
 	})
-	return dp, nil
 }
 
 // unconditional clears the resourceVersion of a managed object's status
