@@ -107,7 +107,9 @@ func podSets(root string) ([]podSet, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, podSet{dir, podHostsFile, pods})
+		if len(pods) > 0 { // a failover run's pods are in its cases' files
+			out = append(out, podSet{dir, podHostsFile, pods})
+		}
 	}
 	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(d.Name(), "_pods.csv") {
