@@ -398,40 +398,32 @@ func MetricsFileName(id RepID, phase, component string) string {
 // metrics/<name>, atomically. name must be a plain file name; see
 // MetricsFileName.
 func (r *Run) WriteMetrics(name string, src io.Reader) error {
-	r.mu.Lock()
-	if err := r.checkWritable(); err != nil {
-		r.mu.Unlock()
-		return err
-	}
-	r.mu.Unlock()
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("results: metrics file name %q must be a plain file name", name)
-	}
-	path := filepath.Join(r.Dir, MetricsDir, name)
-	if err := writeAtomic(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err }); err != nil {
-		return fmt.Errorf("results: writing %s: %w", path, err)
-	}
-	return nil
+	return r.store(MetricsDir, name, "metrics file", src)
 }
 
 // WriteFile stores another file of the run at its top level, atomically:
 // the trace experiments' loader-format invocation CSVs, for instance. name
 // must be a plain file name other than the files this package manages.
 func (r *Run) WriteFile(name string, src io.Reader) error {
-	r.mu.Lock()
-	if err := r.checkWritable(); err != nil {
-		r.mu.Unlock()
-		return err
-	}
-	r.mu.Unlock()
-	if !nameRE.MatchString(name) {
-		return fmt.Errorf("results: file name %q must be a plain file name", name)
-	}
 	switch name {
 	case ManifestFile, PodsFile, SummaryFile, SelfChecksFile, MetricsDir, FiguresDir:
 		return fmt.Errorf("results: %s is managed by the results package; use its own method", name)
 	}
-	path := filepath.Join(r.Dir, name)
+	return r.store("", name, "file", src)
+}
+
+// store copies src to dir/name in the run directory, atomically.
+func (r *Run) store(dir, name, what string, src io.Reader) error {
+	r.mu.Lock()
+	err := r.checkWritable()
+	r.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("results: %s name %q must be a plain file name", what, name)
+	}
+	path := filepath.Join(r.Dir, dir, name)
 	if err := writeAtomic(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err }); err != nil {
 		return fmt.Errorf("results: writing %s: %w", path, err)
 	}
