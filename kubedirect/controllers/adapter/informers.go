@@ -81,6 +81,14 @@ func PodsLW(ctx context.Context, cs kubernetes.Interface, src ingress.Source, tm
 	return &Union{API: api, Hop: ingress.Pods(ctx, src, tmpl.Decorate)}
 }
 
+// UnmanagedPodsLW is the pods of a controller whose hop holds none (the
+// Deployment controller's): only unmanaged pods, from the API server.
+// Managed pods reach it through their ReplicaSets' status, the narrow
+// waist, instead of every pod event of a burst.
+func UnmanagedPodsLW(cs kubernetes.Interface) toolscache.ListerWatcher {
+	return apiLW(cs.CoreV1().RESTClient(), "pods", func(o *metav1.ListOptions) { o.LabelSelector = UnmanagedSelector })
+}
+
 // NewPodInformer is a pod informer over PodsLW.
 func NewPodInformer(lw toolscache.ListerWatcher) toolscache.SharedIndexInformer {
 	return toolscache.NewSharedIndexInformer(lw, &corev1.Pod{}, 0, nsIndexers())

@@ -2,6 +2,8 @@ package adapter
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/kdbench/kdbench/kubedirect/egress"
@@ -122,4 +126,21 @@ func TestUnionPods(t *testing.T) {
 	api.w.Stop()
 	for range w.ResultChan() { // either source ending ends the merged watch
 	}
+}
+
+// TestUnmanagedPodsLW: the Deployment hop's pod list and watch ask the API
+// server for unmanaged pods only.
+func TestUnmanagedPodsLW(t *testing.T) {
+	selectors := make(chan string, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		selectors <- r.URL.Query().Get("labelSelector")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}`))
+	}))
+	defer srv.Close()
+	cs, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL})
+	require.NoError(t, err)
+	_, err = UnmanagedPodsLW(cs).List(metav1.ListOptions{})
+	require.NoError(t, err)
+	require.Equal(t, "kubedirect.io/managed!=true", <-selectors)
 }

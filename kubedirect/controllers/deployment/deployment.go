@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/kubernetes/pkg/controller/deployment"
@@ -45,10 +44,12 @@ func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link
 	}
 	dInf := adapter.NewDeploymentInformer(ctx, cs, h)
 	rsInf := adapter.NewReplicaSetInformer(ctx, cs, h)
-	// Pods matter only to Recreate rollouts; managed pods stay in the API
-	// server's view, created there by the node agent.
-	factory := informers.NewSharedInformerFactory(cs, 0)
-	pods := factory.Core().V1().Pods()
+	// Pods matter only to Recreate rollouts (upstream syncDeployment's
+	// podMap, deletePod): this hop watches unmanaged pods only. A managed
+	// Recreate Deployment waits for its old ReplicaSets' status replicas to
+	// reach 0 (oldPodsRunning checks those first), not for their
+	// terminating pods to be gone as well.
+	pods := adapter.PodInformer{Inf: adapter.NewPodInformer(adapter.UnmanagedPodsLW(cs))}
 	client := adapter.NewClient(cs, egress.New(h), h.Store())
 	ctrl, err := deployment.NewDeploymentController(ctx, adapter.DeploymentInformer{Inf: dInf},
 		adapter.ReplicaSetInformer{Inf: rsInf}, pods, client)
@@ -57,7 +58,7 @@ func Run(ctx context.Context, cs kubernetes.Interface, c Config, ready func(link
 	}
 	go dInf.Run(ctx.Done())
 	go rsInf.Run(ctx.Done())
-	factory.Start(ctx.Done())
+	go pods.Inf.Run(ctx.Done())
 	maddr, err := h.Serve(ctx, c.Metrics, func() bool { return dInf.HasSynced() && rsInf.HasSynced() })
 	if err != nil {
 		return err
