@@ -79,25 +79,35 @@ func SignalGroup(ctx context.Context, pid int, sig syscall.Signal) error {
 		return fmt.Errorf("%v to process group %d: %w", sig, pid, err)
 	}
 	stopped := func() bool { st, err := State(pid); return err == nil && (st == 'T' || st == 't') }
+	// A stop or resume is sent again while it has not taken effect: a
+	// SIGCONT from elsewhere (a stale one to a recycled process group id on
+	// a busy machine) must not leave a stall unapplied. Both are
+	// idempotent.
+	again := func() { _ = syscall.Kill(-pid, sig) }
 	switch sig {
 	case syscall.SIGKILL:
-		return poll(ctx, func() bool { return Gone(pid) })
+		return poll(ctx, func() bool { return Gone(pid) }, nil)
 	case syscall.SIGSTOP:
-		return poll(ctx, func() bool { return stopped() || Gone(pid) })
+		return poll(ctx, func() bool { return stopped() || Gone(pid) }, again)
 	case syscall.SIGCONT:
-		return poll(ctx, func() bool { return !stopped() })
+		return poll(ctx, func() bool { return !stopped() }, again)
 	}
 	return nil
 }
 
-func poll(ctx context.Context, done func() bool) error {
+// poll waits for done, checking every 5 ms and calling again (if set)
+// every 100 ms while it is not.
+func poll(ctx context.Context, done func() bool, again func()) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
-	for !done() {
+	for i := 1; !done(); i++ {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+		if again != nil && i%20 == 0 {
+			again()
 		}
 	}
 	return nil

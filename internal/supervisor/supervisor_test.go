@@ -124,9 +124,9 @@ func TestSignal(t *testing.T) {
 		require.NoError(t, p.Signal(ctx, syscall.SIGSTOP))
 		st, _ := State(p.PID)
 		require.Equal(t, byte('T'), st)
-		require.NoError(t, poll(ctx, func() bool { st, _ := State(child); return st == 'T' }), "the group stops too")
+		require.NoError(t, poll(ctx, func() bool { st, _ := State(child); return st == 'T' }, nil), "the group stops too")
 		require.NoError(t, p.Signal(ctx, syscall.SIGCONT))
-		require.NoError(t, poll(ctx, func() bool { st, _ := State(child); return st != 'T' }))
+		require.NoError(t, poll(ctx, func() bool { st, _ := State(child); return st != 'T' }, nil))
 		require.True(t, p.Alive())
 	})
 	t.Run("crash", func(t *testing.T) {
@@ -134,7 +134,7 @@ func TestSignal(t *testing.T) {
 		require.NoError(t, p.Signal(ctx, syscall.SIGKILL))
 		require.False(t, p.Alive())
 		require.Equal(t, syscall.SIGKILL, p.cmd.ProcessState.Sys().(syscall.WaitStatus).Signal())
-		require.NoError(t, poll(ctx, func() bool { return Gone(child) }), "the group's other process survived")
+		require.NoError(t, poll(ctx, func() bool { return Gone(child) }, nil), "the group's other process survived")
 		require.ErrorContains(t, p.Signal(ctx, syscall.SIGSTOP), "fake: stopped (signal): not running")
 	})
 	require.ErrorContains(t, SignalGroup(ctx, 0, syscall.SIGKILL), "not running (pid 0)")
@@ -194,7 +194,7 @@ func TestSuperviseLifeline(t *testing.T) {
 	<-c.Done()
 	require.Contains(t, c.Exit(), "signal")
 	require.True(t, Gone(pid), "the component outlived its lifeline")
-	require.NoError(t, poll(ctx, func() bool { return Gone(child) }), "its group's child outlived the lifeline")
+	require.NoError(t, poll(ctx, func() bool { return Gone(child) }, nil), "its group's child outlived the lifeline")
 	require.ErrorContains(t, c.Signal(ctx, syscall.SIGSTOP), "not running")
 }
 
@@ -253,4 +253,16 @@ func TestSuperviseArgsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, s, got)
 	require.Equal(t, o, gotO)
+}
+
+// TestPollSendsAgain: a signal that has not taken effect is sent again, so
+// a SIGCONT from elsewhere cannot leave a stall unapplied.
+func TestPollSendsAgain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sent := 0
+	require.NoError(t, poll(ctx, func() bool { return sent == 2 }, func() { sent++ }))
+	short, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	require.ErrorIs(t, poll(short, func() bool { return false }, nil), context.DeadlineExceeded)
 }
