@@ -45,6 +45,7 @@ type Real struct {
 	agentHosts []clusters.Host
 	agentFlags []string
 	routes     *podRoutes // on a multi-host cluster
+	onCluster  *installed // the cluster's own Knative (installed.go)
 	namespaces []string
 	services   int // Knative Services the front-ends made
 }
@@ -69,14 +70,16 @@ func (s *Real) Scale(ctx context.Context, env baselines.Env, namespace, function
 	return s.inner.Scale(ctx, env, namespace, function, replicas)
 }
 
-// RefuseProvider refuses clusters whose control plane and node agents are
-// not kdbench's own processes (baselines.ProviderBound): real Knative runs
-// on the local cluster, and on a multi-host process control plane
-// (`cluster up --provider cloudlab --control-plane processes`, attached
-// with cloudlab or existing) with its components on the control-plane
-// host and its queue-proxies on every worker's agent. The providers'
-// CrashRefusal says the same of a cluster: whether its components are
-// kdbench's processes.
+// RefuseProvider refuses clusters real Knative cannot run on here
+// (baselines.ProviderBound). kdbench runs Knative's components itself on
+// the local cluster and on a multi-host process control plane (`cluster
+// up --provider cloudlab --control-plane processes`, attached with
+// cloudlab or existing): its components on the control-plane host, its
+// queue-proxies on every worker's agent. On any other cluster (kubeadm)
+// kn-k8s drives the cluster's own Knative, which Prepare checks
+// (installed.go); kn-kd is refused there, as kd is. The providers'
+// CrashRefusal says of a cluster whether its components are kdbench's
+// processes.
 func (s *Real) RefuseProvider(p clusters.Provider, spec clusters.Spec) error {
 	if p.Name() == local.ProviderName {
 		return nil
@@ -87,7 +90,10 @@ func (s *Real) RefuseProvider(p clusters.Provider, spec clusters.Spec) error {
 			return nil
 		}
 	}
-	return errors.New(RealNeedsProcesses(s.name, p.Name(), why))
+	if s.name == RealKd {
+		return errors.New(RealNeedsProcesses(s.name, p.Name(), why))
+	}
+	return nil
 }
 
 // processPlane is a provider that tells whether the cluster of spec is
@@ -101,7 +107,7 @@ type processPlane interface {
 func RealNeedsProcesses(name, provider, why string) string {
 	return fmt.Sprintf("%s runs real Knative Serving only on clusters of kdbench's own processes: the local one, or a multi-host `cluster up --provider cloudlab --control-plane processes` "+
 		"(Knative's controller, autoscaler and activator on the control-plane host, the queue-proxies on each worker's node agent); this %s cluster is not one: %s. "+
-		"On kubeadm clusters kdbench does not yet drive the cluster's own Knative (the CloudLab bootstrap installs Serving and Kourier 1.15, but the replay through its ingress is not wired): use %s there",
+		"On other clusters kn-k8s drives the cluster's own Knative (the CloudLab bootstrap's, on kubeadm); kn-kd cannot: its revisions' pods need Kubedirect's direct mode on the nodes, which real kubelets lack (the artifact ran its own kubelet): use %s there",
 		name, provider, why, modelOf(name))
 }
 
@@ -123,6 +129,14 @@ func (s *Real) Prepare(ctx context.Context, env baselines.Env) (err error) {
 	c := env.Cluster
 	if c == nil {
 		return fmt.Errorf("%s: no cluster", s.name)
+	}
+	s.mu.Lock()
+	s.onCluster = nil // kept after Teardown for FrontEndFacts
+	s.mu.Unlock()
+	if c.Provider != local.ProviderName {
+		if done, err := s.prepareInstalled(ctx, env); done || err != nil {
+			return err
+		}
 	}
 	if c.Reconfigurer == nil {
 		why := c.ReconfigureRefusal
@@ -235,7 +249,10 @@ func agentHosts(c *clusters.Cluster) []clusters.Host {
 func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 	var errs []error
 	if env.Cluster != nil {
-		if err := s.deleteServices(ctx, env); err != nil {
+		dctx, cancel := leaveForRestore(ctx)
+		err := s.deleteServices(dctx, env)
+		cancel()
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -247,6 +264,18 @@ func (s *Real) Teardown(ctx context.Context, env baselines.Env) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(append(errs, s.restore(ctx))...)
+}
+
+// leaveForRestore bounds the Services' deletion so that the tear-down's
+// restarts and clean-up that follow keep 2 minutes, or half the time left:
+// a deletion that ran to ctx's deadline left the node agent unrestored and
+// Serving's network namespaces in place (500 functions, 2 cores).
+func leaveForRestore(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, dl.Add(-min(2*time.Minute, time.Until(dl)/2)))
 }
 
 // restore restarts the node agents with their own flags, stops Serving
@@ -347,12 +376,15 @@ func (s *Real) Processes() map[string]int {
 // sends each invocation to the real activator, routed by revision.
 func (s *Real) StartFrontEnd(ctx context.Context, env baselines.Env, namespace string, functions []string) (replay.FrontEnd, error) {
 	s.mu.Lock()
-	sv := s.serving
-	if sv != nil {
+	sv, in := s.serving, s.onCluster
+	if sv != nil || in != nil {
 		s.namespaces = append(s.namespaces, namespace)
 		s.services += len(functions)
 	}
 	s.mu.Unlock()
+	if in != nil {
+		return s.startInstalled(ctx, env, in, namespace, functions)
+	}
 	if sv == nil {
 		return nil, fmt.Errorf("%s: the front-end starts after Prepare, which installs Knative", s.name)
 	}
@@ -394,6 +426,12 @@ func (s *Real) StartFrontEnd(ctx context.Context, env baselines.Env, namespace s
 
 // FrontEndFacts: what of Knative runs for real.
 func (s *Real) FrontEndFacts() replay.FrontEndFacts {
+	s.mu.Lock()
+	in := s.onCluster
+	s.mu.Unlock()
+	if in != nil {
+		return installedFacts(in, s.inner.Name())
+	}
 	return RealFacts(s.inner.Name())
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -76,7 +77,7 @@ func TestRealRefuses(t *testing.T) {
 		{"cloudlab processes", prov("cloudlab", str("")), ""},
 		{"existing with a process control plane's hosts file", prov("existing", str("")), ""},
 		{"cloudlab kubeadm", prov("cloudlab", str("kubeadm's control plane runs as static pods")),
-			"this cloudlab cluster is not one: kubeadm's control plane runs as static pods. On kubeadm clusters kdbench does not yet drive the cluster's own Knative"},
+			"this cloudlab cluster is not one: kubeadm's control plane runs as static pods. On other clusters kn-k8s drives the cluster's own Knative"},
 		{"existing without hosts file", prov("existing", str("no hosts.json beside the kubeconfig")), "this existing cluster is not one: no hosts.json"},
 		{"a provider that cannot tell", prov("other", nil), "this other cluster is not one: it does not run the cluster's control plane and node agents"},
 	} {
@@ -88,6 +89,7 @@ func TestRealRefuses(t *testing.T) {
 			}
 			require.ErrorContains(t, err, tc.want)
 			require.ErrorContains(t, err, "use kn-model-kd there")
+			require.NoError(t, NewReal(RealK8s, nil).RefuseProvider(tc.p, clusters.Spec{}), "kn-k8s may find the cluster's own Knative in Prepare")
 		})
 	}
 	_, err := NewReal(RealK8s, k8s.New("k8s", 0)).StartFrontEnd(context.Background(), baselines.Env{}, "ns", []string{"fn0"})
@@ -192,4 +194,32 @@ func TestPodRoutes(t *testing.T) {
 			require.Equal(t, tc.wantRemove, a.scripts)
 		})
 	}
+}
+
+// TestLeaveForRestore: the deletion stops 2 minutes before the tear-down's
+// deadline, or halfway to a nearer one; without a deadline it has none.
+func TestLeaveForRestore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		left  time.Duration // until the tear-down's deadline; 0 none
+		want  time.Duration // until the deletion's
+		slack time.Duration
+	}{
+		{"far", 10 * time.Minute, 8 * time.Minute, time.Second},
+		{"near", 2 * time.Minute, time.Minute, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), tc.left)
+			defer cancel()
+			d, dcancel := leaveForRestore(ctx)
+			defer dcancel()
+			dl, ok := d.Deadline()
+			require.True(t, ok)
+			require.InDelta(t, tc.want.Seconds(), time.Until(dl).Seconds(), tc.slack.Seconds())
+		})
+	}
+	d, cancel := leaveForRestore(context.Background())
+	defer cancel()
+	_, ok := d.Deadline()
+	require.False(t, ok)
 }

@@ -191,6 +191,13 @@ func knativeSteps() []Step {
 ` + gatewayIP + `
 ` + knNS + ` patch configmap/config-domain --type merge --patch "{\"data\":{\"$ip.sslip.io\":\"\"}}"`,
 	}, {
+		// The artifact's function image on every worker before any pod
+		// needs it (its ksvc template: "use crictl or a daemonset to
+		// pre-pull the image"), so that a cold start never pulls.
+		Name: "function-image", Phase: PhaseAddons, Roles: workers, Timeout: 10 * time.Minute, Retries: 2,
+		Check: `ctr -n k8s.io images ls -q | grep -qxF '` + knconfig.FunctionImage + `'`,
+		Apply: `ctr -n k8s.io images pull '` + knconfig.FunctionImage + `' >/dev/null`,
+	}, {
 		Name: "knative-ready", Phase: PhaseAddons, Roles: cpOnly, Timeout: 10 * time.Minute,
 		Check: knNS + ` wait ` + knAvailable + ` --timeout=10s >/dev/null && ` + kourierNS + ` wait ` + knAvailable + ` --timeout=10s >/dev/null`,
 		Apply: knNS + ` wait ` + knAvailable + ` --timeout=6m && ` + kourierNS + ` wait ` + knAvailable + ` --timeout=3m`,

@@ -53,10 +53,20 @@ func TestKnativeStepsGolden(t *testing.T) {
 			b.WriteString("\n")
 		}
 	}
-	// knative.sh's order, after the nodes are Ready; workers run none.
+	// knative.sh's order, after the nodes are Ready; workers only pull
+	// the function image.
 	require.Equal(t, []string{"knative-crds", "knative-serving", "knative-config", "kourier", "knative-ingress", "knative-ready"}, names)
+	var pull []Step
 	for _, s := range p.StepsFor(p.Inventory.Nodes[1]) {
 		require.NotContains(t, s.Name, "knative")
+		if s.Name == "function-image" {
+			pull = append(pull, s)
+		}
+	}
+	require.Len(t, pull, 1)
+	require.Equal(t, "ctr -n k8s.io images pull 'docker.io/shengqipku/kubedirect-bench:dev' >/dev/null", pull[0].Apply)
+	for _, s := range p.StepsFor(cp) {
+		require.NotEqual(t, "function-image", s.Name, "the control plane runs no function")
 	}
 	golden(t, "knative-steps.txt", b.Bytes())
 

@@ -229,9 +229,10 @@ func (e Experiment) runSystem(ctx context.Context, env baselines.Env, s FrontEnd
 		return sum, fmt.Errorf("preparing: %w", err)
 	}
 	defer func() {
-		// Real Knative's tear-down waits for a Service per function to be
-		// finalized: over a minute for 100 on 2 cores.
-		tctx, cancel := context.WithTimeout(context.Background(), time.Minute+time.Duration(len(sched.Functions))*time.Second/2)
+		// Real Knative's tear-down deletes and waits for a Service's
+		// objects per function (over a minute for 100 on 2 cores), then
+		// restarts the node agents and removes its network namespaces.
+		tctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute+time.Duration(len(sched.Functions))*time.Second)
 		defer cancel()
 		if terr := s.Teardown(tctx, env); terr != nil {
 			err = errors.Join(err, fmt.Errorf("tearing down: %w", terr))

@@ -34,3 +34,15 @@ var Features = map[string]string{
 	"kubernetes.podspec-nodeselector": "enabled",
 	"kubernetes.podspec-tolerations":  "enabled",
 }
+
+// FunctionImage is the function the artifact's Knative Services run on
+// real kubelets (experiments/trace/run.sh: IMAGE, tag dev;
+// config/kd.ksvc.template.yaml): the vHive loader's gRPC trace function
+// (FUNCTION_TYPE=trace) on h2c port 80. The CloudLab bootstrap pulls it on
+// every worker, as the template's comment asks.
+const FunctionImage = "docker.io/shengqipku/kubedirect-bench:dev"
+
+// FunctionEnv is the template's environment for it: the busy loop's
+// iterations per millisecond (Dirigent's AE calibration, 155) and the
+// trace function.
+var FunctionEnv = map[string]string{"ITERATIONS_MULTIPLIER": "155", "FUNCTION_TYPE": "trace"}

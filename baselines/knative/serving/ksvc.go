@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/kdbench/kdbench/baselines/knative/knconfig"
 	"github.com/kdbench/kdbench/clusters/local/nodeagent"
 )
 
@@ -80,6 +82,26 @@ func NewService(namespace, name string, podLabels map[string]string) *unstructur
 	}}
 }
 
+// NewInstalledService is NewService for a cluster's own Knative on real
+// kubelets, as the artifact's template: the artifact's function image
+// (knconfig.FunctionImage, pulled beforehand by the CloudLab bootstrap;
+// IfNotPresent where the template says Never, so that a cluster without
+// the pull still runs, its first pod per node paying for it) with the
+// template's environment, and no node selector (kubeadm's control-plane
+// taint keeps the pods on the workers).
+func NewInstalledService(namespace, name string) *unstructured.Unstructured {
+	svc := NewService(namespace, name, nil)
+	spec := svc.Object["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	delete(spec, "nodeSelector")
+	var env []any
+	for _, k := range slices.Sorted(maps.Keys(knconfig.FunctionEnv)) {
+		env = append(env, map[string]any{"name": k, "value": knconfig.FunctionEnv[k]})
+	}
+	c := spec["containers"].([]any)[0].(map[string]any)
+	c["image"], c["imagePullPolicy"], c["env"] = knconfig.FunctionImage, "IfNotPresent", env
+	return svc
+}
+
 // DeploymentLabels are the labels a system's DecorateDeployment puts on a
 // Deployment and its pod template, for NewService: Knative, not kdbench,
 // creates the revision's Deployment, and only labels pass through the
@@ -111,9 +133,10 @@ func CreateService(ctx context.Context, dc dynamic.Interface, svc *unstructured.
 	return nil
 }
 
-// Ready is what WaitReady found: the Service's latest revision.
+// Ready is what WaitReady found: the Service's latest revision and URL.
 type Ready struct {
 	Revision string
+	URL      string // status.url: the host an ingress routes by
 }
 
 // WaitReady is WaitAllReady for one Service.
@@ -199,7 +222,8 @@ func readiness(objs map[schema.GroupVersionResource]map[string]*unstructured.Uns
 			pending = append(pending, fmt.Sprintf("Service %s/%s: no revision yet", namespace, name))
 			continue
 		}
-		out[name] = Ready{Revision: rev}
+		url, _, _ := unstructured.NestedString(svc.Object, "status", "url")
+		out[name] = Ready{Revision: rev, URL: url}
 		check(gvrRevision, "Revision", rev)
 		if active {
 			check(gvrPodAutoscaler, "PodAutoscaler", rev)
