@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"github.com/kdbench/kdbench/metrics"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/kdbench/kdbench/baselines/faas/gateway"
+	"github.com/kdbench/kdbench/metrics"
 	"github.com/kdbench/kdbench/workloads/trace"
 )
 
