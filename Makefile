@@ -152,12 +152,11 @@ BENCH_SYSTEMS ?= k8s,kd,k8s+,kd+
 BENCH_TRACE_FUNCTIONS ?= 20
 BENCH_TRACE_MINUTES ?= 3
 # The real-Knative replays (kn-k8s, kn-kd), one synthetic trace per count of
-# functions. The issue's sizes are 100 and 500 (KN_BENCH_FUNCTIONS=100,500);
-# on 2 cores 100 takes about 12 minutes; 500 now replays to the end (about an
-# hour for both systems) but measures the machine's queueing, and its
-# tear-down's longer wait is not yet proven (docs/knative.md, Measurements),
-# so the default is 100.
-KN_BENCH_FUNCTIONS ?= 100
+# functions: 100 and 500, as the paper. On 2 cores 100 takes about 12
+# minutes and 500 about an hour (both systems); at 500 the ratio measures
+# the machine's queueing (docs/knative.md, Measurements);
+# KN_BENCH_FUNCTIONS=100 for a shorter bench.
+KN_BENCH_FUNCTIONS ?= 100,500
 KN_BENCH_NODES ?= 80
 KN_BENCH_MINUTES ?= $(BENCH_TRACE_MINUTES)
 bench: build
