@@ -107,7 +107,7 @@ type processPlane interface {
 func RealNeedsProcesses(name, provider, why string) string {
 	return fmt.Sprintf("%s runs real Knative Serving only on clusters of kdbench's own processes: the local one, or a multi-host `cluster up --provider cloudlab --control-plane processes` "+
 		"(Knative's controller, autoscaler and activator on the control-plane host, the queue-proxies on each worker's node agent); this %s cluster is not one: %s. "+
-		"On other clusters kn-k8s drives the cluster's own Knative (the CloudLab bootstrap's, on kubeadm); kn-kd cannot: its revisions' pods need Kubedirect's direct mode on the nodes, which real kubelets lack (the artifact ran its own kubelet): use %s there",
+		"Where a cluster runs Knative Serving 1.15 itself (the CloudLab bootstrap's, on kubeadm), kn-k8s drives that instead; kn-kd cannot: its revisions' pods need Kubedirect's direct mode on the nodes, which real kubelets lack (the artifact ran its own kubelet): use %s there",
 		name, provider, why, modelOf(name))
 }
 

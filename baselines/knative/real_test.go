@@ -77,7 +77,7 @@ func TestRealRefuses(t *testing.T) {
 		{"cloudlab processes", prov("cloudlab", str("")), ""},
 		{"existing with a process control plane's hosts file", prov("existing", str("")), ""},
 		{"cloudlab kubeadm", prov("cloudlab", str("kubeadm's control plane runs as static pods")),
-			"this cloudlab cluster is not one: kubeadm's control plane runs as static pods. On other clusters kn-k8s drives the cluster's own Knative"},
+			"this cloudlab cluster is not one: kubeadm's control plane runs as static pods. Where a cluster runs Knative Serving 1.15 itself (the CloudLab bootstrap's, on kubeadm), kn-k8s drives that instead; kn-kd cannot"},
 		{"existing without hosts file", prov("existing", str("no hosts.json beside the kubeconfig")), "this existing cluster is not one: no hosts.json"},
 		{"a provider that cannot tell", prov("other", nil), "this other cluster is not one: it does not run the cluster's control plane and node agents"},
 	} {
