@@ -87,17 +87,23 @@ func (f *GRPCFrontEnd) timeout() time.Duration {
 
 // grpcReason maps a failed call to the gateway's reasons, as httpReason
 // does for HTTP: Knative's 503 and 504 (no capacity in time) arrive as
-// Unavailable and DeadlineExceeded, its 404 as Unimplemented or NotFound;
+// Unavailable (gRPC's mapping of HTTP 502–504), its 404 as Unimplemented
+// or NotFound; DeadlineExceeded is the call's own deadline where it had
+// one;
 // a transport that never connected is an instance error, as an
 // unreachable HTTP front-end's.
 func grpcReason(ctx, callCtx context.Context, err error) string {
+	st := status.Convert(err)
+	_, bounded := callCtx.Deadline()
 	switch {
 	case ctx.Err() != nil:
 		return gateway.ReasonCanceled
-	case callCtx.Err() != nil:
+	case callCtx.Err() != nil, bounded && st.Code() == codes.DeadlineExceeded:
+		// The server may answer DeadlineExceeded for the deadline the
+		// call carried (grpc-timeout) just before the client's own timer
+		// fires.
 		return gateway.ReasonClientTimeout
 	}
-	st := status.Convert(err)
 	switch st.Code() {
 	case codes.Unavailable:
 		if strings.HasPrefix(st.Message(), "connection error") {
